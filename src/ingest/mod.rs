@@ -1,0 +1,1 @@
+//! The ingest cycle: poll Twitch → bronze → silver → gold (+ live).

@@ -1,0 +1,29 @@
+//! twitch-monitor: Twitch → Delta Lake medallion tables → Arrow Flight SQL.
+//!
+//! # Layout (data flows top to bottom)
+//! - [`config`]: command line, environment and TOML file, validated into [`config::Config`].
+//! - [`clock`]: the [`clock::Clock`] seam: system time, scaled simulator time, manual test time.
+//! - [`schema`]: table names and Arrow schemas — the public data contract.
+//! - [`twitch`]: the Helix client (OAuth, endpoints, pagination, rate limits) and its models.
+//! - [`sim`]: a deterministic Twitch world and a local Helix server over it.
+//! - [`lake`]: Delta tables: open/create, idempotent appends, maintenance.
+//! - [`live`]: in-memory live views, swapped whole at the end of every cycle.
+//! - [`ingest`]: the ingest cycle: poll → bronze → silver → gold (+ live).
+//! - [`query`]: the DataFusion catalog `twitch` over lake and live.
+//! - [`flight`]: the Arrow Flight SQL service.
+//! - [`http`]: health and metrics.
+//! - [`app`]: the composition root; the only place concrete types are wired together.
+#![warn(
+    unreachable_pub,
+    missing_debug_implementations,
+    clippy::dbg_macro,
+    clippy::todo,
+    clippy::unimplemented
+)]
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod ingest;
+pub mod sim;
+pub mod twitch;

@@ -1,0 +1,5 @@
+//! The simulated Twitch: a deterministic [`world::World`] and a local Helix
+//! server over it ([`server`]), the demo default and the test double.
+pub mod world;
+
+pub use world::{World, WorldConfig};
