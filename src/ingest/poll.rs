@@ -1,0 +1,183 @@
+//! The polling half of a cycle: carries out the plan against the [`Helix`]
+//! seam and collects every raw response for bronze.
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::StreamExt;
+
+use super::plan::{FollowUpInput, Targets, cycle_budget, plan_follow_up};
+use crate::clock::SharedClock;
+use crate::twitch::{Helix, RawResponse};
+
+/// How often things are refreshed.
+#[derive(Debug, Clone)]
+pub struct PollSettings {
+    /// What to watch.
+    pub targets: Targets,
+    /// Time between cycles (sets the budget).
+    pub poll_interval: Duration,
+    /// Follower totals are refreshed this often per user.
+    pub follower_interval: Duration,
+    /// Profiles are refreshed this often per user.
+    pub profile_interval: Duration,
+    /// Follower requests in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for PollSettings {
+    fn default() -> Self {
+        Self {
+            targets: Targets::default(),
+            poll_interval: Duration::from_secs(60),
+            follower_interval: Duration::from_secs(15 * 60),
+            profile_interval: Duration::from_secs(24 * 3600),
+            concurrency: 8,
+        }
+    }
+}
+
+/// What one poll brought back.
+#[derive(Debug, Clone, Default)]
+pub struct Polled {
+    /// Every response, in request order.
+    pub responses: Vec<RawResponse>,
+    /// Distinct live streams seen.
+    pub streams_seen: usize,
+    /// HTTP requests sent (retries included).
+    pub requests: u64,
+    /// Errors met (failed calls, unparseable pages).
+    pub errors: usize,
+    /// Latest `Ratelimit-Remaining`.
+    pub rate_limit_remaining: Option<u32>,
+    /// Profile fetches deferred to later cycles.
+    pub deferred_profiles: usize,
+    /// Follower fetches deferred to later cycles.
+    pub deferred_followers: usize,
+    /// When polling started.
+    pub started_at: DateTime<Utc>,
+    /// When polling finished.
+    pub finished_at: DateTime<Utc>,
+}
+
+/// Polls Twitch cycle after cycle, remembering what it already knows
+/// (profiles, follower check times, categories) to spend the budget well.
+#[derive(Debug)]
+pub struct Poller {
+    helix: Arc<dyn Helix>,
+    clock: SharedClock,
+    settings: PollSettings,
+    profile_checked: HashMap<String, Option<DateTime<Utc>>>,
+    followers_checked: HashMap<String, Option<DateTime<Utc>>>,
+    known_games: HashSet<String>,
+    channels_resolved: bool,
+}
+
+impl Poller {
+    /// A poller; `followers_checked` seeds follower check times after a restart.
+    pub fn new(
+        helix: Arc<dyn Helix>,
+        clock: SharedClock,
+        settings: PollSettings,
+        followers_checked: HashMap<String, DateTime<Utc>>,
+        known_games: impl IntoIterator<Item = String>,
+    ) -> Self {
+        Self {
+            helix,
+            clock,
+            settings,
+            profile_checked: HashMap::new(),
+            followers_checked: followers_checked.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+            known_games: known_games.into_iter().collect(),
+            channels_resolved: false,
+        }
+    }
+
+    /// Runs one poll: streams first, then profiles, unknown categories and
+    /// follower totals within what is left of the budget.
+    pub async fn poll(&mut self) -> Polled {
+        let before = self.helix.stats().requests;
+        let mut out = Polled { started_at: self.clock.now(), ..Default::default() };
+        let limit = self.helix.stats().rate_limit_limit.unwrap_or(800);
+        let budget = cycle_budget(limit, self.settings.poll_interval);
+
+        let mut seen = HashSet::new();
+        let mut unknown_games = Vec::new();
+        // Watched logins resolve to ids once, so they are tracked while offline too.
+        if !self.channels_resolved && !self.settings.targets.channels.is_empty() {
+            let users = self.helix.users(&[], &self.settings.targets.channels).await;
+            out.errors += users.errors.len();
+            out.responses.extend(users.responses);
+            self.channels_resolved = users.errors.is_empty();
+            let now = self.clock.now();
+            for u in users.value {
+                self.profile_checked.insert(u.id.clone(), Some(now));
+                self.followers_checked.entry(u.id).or_insert(None);
+            }
+        }
+        for query in self.settings.targets.stream_queries() {
+            let streams = self.helix.streams(&query).await;
+            out.errors += streams.errors.len();
+            out.responses.extend(streams.responses);
+            for s in streams.value {
+                if !s.game_id.is_empty() && !self.known_games.contains(&s.game_id) {
+                    unknown_games.push(s.game_id.clone());
+                }
+                self.profile_checked.entry(s.user_id.clone()).or_insert(None);
+                self.followers_checked.entry(s.user_id.clone()).or_insert(None);
+                seen.insert(s.id);
+            }
+        }
+        out.streams_seen = seen.len();
+
+        let spent = (self.helix.stats().requests - before) as usize;
+        let plan = plan_follow_up(FollowUpInput {
+            budget: budget.saturating_sub(spent),
+            now: self.clock.now(),
+            profile_checked: &self.profile_checked,
+            followers_checked: &self.followers_checked,
+            profile_interval: TimeDelta::from_std(self.settings.profile_interval).unwrap_or(TimeDelta::days(1)),
+            follower_interval: TimeDelta::from_std(self.settings.follower_interval)
+                .unwrap_or(TimeDelta::minutes(15)),
+            unknown_games,
+        });
+        out.deferred_profiles = plan.deferred_profiles;
+        out.deferred_followers = plan.deferred_followers;
+
+        if !plan.games.is_empty() {
+            let games = self.helix.games(&plan.games, &[]).await;
+            out.errors += games.errors.len();
+            out.responses.extend(games.responses);
+            // Ids Helix does not know are not asked for again every cycle.
+            self.known_games.extend(plan.games);
+        }
+        if !plan.profiles.is_empty() {
+            let users = self.helix.users(&plan.profiles, &[]).await;
+            out.errors += users.errors.len();
+            out.responses.extend(users.responses);
+            let now = self.clock.now();
+            for id in plan.profiles {
+                self.profile_checked.insert(id, Some(now));
+            }
+        }
+        let helix = &self.helix;
+        let totals: Vec<_> = futures::stream::iter(plan.followers.iter())
+            .map(|id| async move { helix.follower_total(id).await })
+            .buffered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        let now = self.clock.now();
+        for (id, fetched) in plan.followers.into_iter().zip(totals) {
+            out.errors += fetched.errors.len();
+            out.responses.extend(fetched.responses);
+            self.followers_checked.insert(id, Some(now));
+        }
+
+        let stats = self.helix.stats();
+        out.requests = stats.requests - before;
+        out.rate_limit_remaining = stats.rate_limit_remaining;
+        out.finished_at = self.clock.now();
+        out
+    }
+}

@@ -1,0 +1,331 @@
+//! Bronze → silver: derives one cycle's typed, deduplicated rows from the raw
+//! Helix responses of that cycle and the running state. The same function
+//! serves live cycles, crash repair and `rebuild`, so all three agree.
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use url::form_urlencoded;
+
+use super::sessions::{Observation, Session, SessionUpdate, Sessionizer};
+use crate::twitch::RawResponse;
+use crate::twitch::models::{Envelope, Follower, Game, Stream, User, parse_page};
+
+/// One row of `silver.stream_snapshots`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotRow {
+    /// When observed (the page's fetch time).
+    pub observed_at: DateTime<Utc>,
+    /// Cycle.
+    pub cycle_id: i64,
+    /// The stream as Helix listed it.
+    pub stream: Stream,
+    /// Parsed `started_at`.
+    pub started_at: DateTime<Utc>,
+    /// Session the sample belongs to.
+    pub session_id: String,
+    /// Seconds this sample stands for (time weighting).
+    pub interval_seconds: f64,
+}
+
+/// One row of `silver.follower_snapshots`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowerRow {
+    /// When observed.
+    pub observed_at: DateTime<Utc>,
+    /// Cycle.
+    pub cycle_id: i64,
+    /// Broadcaster.
+    pub user_id: String,
+    /// Total followers.
+    pub followers_total: i64,
+    /// Change since the previous snapshot of this user (None for the first).
+    pub followers_delta: Option<i64>,
+}
+
+/// One row of `silver.streamers` (SCD type 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamerRow {
+    /// The profile.
+    pub user: User,
+    /// Parsed account creation time.
+    pub created_at: Option<DateTime<Utc>>,
+    /// Version start.
+    pub valid_from: DateTime<Utc>,
+    /// Version end (None while current).
+    pub valid_to: Option<DateTime<Utc>>,
+    /// Whether this is the current version.
+    pub is_current: bool,
+    /// Cycle that wrote this version.
+    pub cycle_id: i64,
+}
+
+impl StreamerRow {
+    fn same_profile(&self, u: &User) -> bool {
+        let a = &self.user;
+        a.login == u.login
+            && a.display_name == u.display_name
+            && a.broadcaster_type == u.broadcaster_type
+            && a.user_type == u.user_type
+            && a.description == u.description
+            && a.profile_image_url == u.profile_image_url
+            && self.created_at == parse_time(&u.created_at)
+    }
+}
+
+/// State carried from cycle to cycle, rebuilt from silver at start-up.
+#[derive(Debug, Clone, Default)]
+pub struct SilverState {
+    /// Open sessions.
+    pub sessions: Sessionizer,
+    /// Latest follower total per user, with when it was observed.
+    pub followers: HashMap<String, (i64, DateTime<Utc>)>,
+    /// Every streamer row (history and current), by user id then valid_from.
+    pub streamers: BTreeMap<String, Vec<StreamerRow>>,
+    /// Known categories.
+    pub games: BTreeMap<String, Game>,
+}
+
+/// The silver rows one cycle produced.
+#[derive(Debug, Clone, Default)]
+pub struct SilverRows {
+    /// Deduplicated stream samples.
+    pub snapshots: Vec<SnapshotRow>,
+    /// Follower samples with deltas.
+    pub followers: Vec<FollowerRow>,
+    /// Whether `silver.streamers` changed (then it is rewritten from state).
+    pub streamers_changed: bool,
+    /// Whether `silver.games` changed.
+    pub games_changed: bool,
+    /// Sessions that ended this cycle.
+    pub ended_sessions: Vec<Session>,
+    /// Responses that were not a usable success (status or body).
+    pub errors: usize,
+    /// Stream rows dropped as duplicates of a stream already seen this cycle.
+    pub duplicates: usize,
+}
+
+/// Derives cycle `cycle_id`'s silver rows from its raw responses, advancing
+/// `state`. `now` closes sessions unseen for longer than the merge gap.
+pub fn derive(
+    cycle_id: i64,
+    responses: &[RawResponse],
+    now: DateTime<Utc>,
+    state: &mut SilverState,
+) -> SilverRows {
+    let mut rows = SilverRows::default();
+    let mut seen_streams = HashSet::new();
+    let mut seen_users = HashSet::new();
+    let mut streams = Vec::new();
+    for r in responses {
+        if !(200..300).contains(&r.http_status) {
+            rows.errors += 1;
+            continue;
+        }
+        let body = r.payload.as_bytes();
+        let ok = match r.endpoint.as_str() {
+            "streams" => parse_page::<Stream>(body).map(|page| {
+                for s in page.data {
+                    // Helix paging repeats streams while counts move: first wins.
+                    if !seen_streams.insert(s.id.clone()) || !seen_users.insert(s.user_id.clone()) {
+                        rows.duplicates += 1;
+                        continue;
+                    }
+                    match parse_time(&s.started_at) {
+                        Some(started_at) => streams.push((r.fetched_at, started_at, s)),
+                        None => rows.errors += 1,
+                    }
+                }
+            }),
+            "users" => parse_page::<User>(body).map(|page| {
+                for u in page.data {
+                    rows.streamers_changed |= upsert_streamer(state, u, r.fetched_at, cycle_id);
+                }
+            }),
+            "channels/followers" => parse_page::<Follower>(body).map(|page| {
+                let Some(user_id) = query_value(&r.request_query, "broadcaster_id") else {
+                    return;
+                };
+                // A missing total is unknown, never zero: no row.
+                if let Some(total) = page.total {
+                    let total = total as i64;
+                    let previous = state.followers.get(&user_id).copied();
+                    // Replaying a cycle whose rows are already applied changes nothing.
+                    if previous.is_some_and(|(_, at)| at >= r.fetched_at) {
+                        return;
+                    }
+                    state.followers.insert(user_id.clone(), (total, r.fetched_at));
+                    let delta = previous.map(|(p, _)| total - p);
+                    rows.followers.push(FollowerRow {
+                        observed_at: r.fetched_at,
+                        cycle_id,
+                        user_id,
+                        followers_total: total,
+                        followers_delta: delta,
+                    });
+                }
+            }),
+            "games" | "games/top" => parse_page::<Game>(body).map(|page: Envelope<Game>| {
+                for g in page.data {
+                    if state.games.get(&g.id) != Some(&g) {
+                        state.games.insert(g.id.clone(), g);
+                        rows.games_changed = true;
+                    }
+                }
+            }),
+            _ => Ok(()),
+        };
+        if ok.is_err() {
+            rows.errors += 1;
+        }
+    }
+    let observations: Vec<Observation> = streams
+        .iter()
+        .map(|(observed_at, started_at, s)| Observation {
+            user_id: s.user_id.clone(),
+            user_login: s.user_login.clone(),
+            stream_id: s.id.clone(),
+            started_at: *started_at,
+            observed_at: *observed_at,
+            viewers: s.viewer_count as i64,
+            game_name: s.game_name.clone(),
+        })
+        .collect();
+    let SessionUpdate { samples, ended } = state.sessions.apply(&observations, now);
+    rows.ended_sessions = ended;
+    rows.snapshots = streams
+        .into_iter()
+        .zip(samples)
+        .map(|((observed_at, started_at, stream), (session_id, w))| SnapshotRow {
+            observed_at,
+            cycle_id,
+            stream,
+            started_at,
+            session_id,
+            interval_seconds: w.interval_seconds,
+        })
+        .collect();
+    rows
+}
+
+fn upsert_streamer(state: &mut SilverState, u: User, at: DateTime<Utc>, cycle_id: i64) -> bool {
+    let history = state.streamers.entry(u.id.clone()).or_default();
+    if let Some(current) = history.iter_mut().rev().find(|r| r.is_current) {
+        if current.same_profile(&u) {
+            return false;
+        }
+        current.is_current = false;
+        current.valid_to = Some(at);
+    }
+    history.push(StreamerRow {
+        created_at: parse_time(&u.created_at),
+        user: u,
+        valid_from: at,
+        valid_to: None,
+        is_current: true,
+        cycle_id,
+    });
+    true
+}
+
+/// Parses an RFC 3339 timestamp into UTC.
+pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+}
+
+/// The first value of `key` in a URL query string.
+pub fn query_value(query: &str, key: &str) -> Option<String> {
+    form_urlencoded::parse(query.trim_start_matches('?').as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+
+    fn at(min: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_767_571_200, 0).unwrap() + TimeDelta::minutes(min)
+    }
+
+    fn resp(endpoint: &str, query: &str, status: u16, fetched: i64, body: &str) -> RawResponse {
+        RawResponse {
+            endpoint: endpoint.into(),
+            request_query: query.into(),
+            page: 0,
+            http_status: status,
+            fetched_at: at(fetched),
+            payload: body.into(),
+        }
+    }
+
+    fn stream(id: &str, user: &str, viewers: u64) -> String {
+        format!(
+            r#"{{"id":"{id}","user_id":"{user}","user_login":"l{user}","user_name":"L","game_id":"1",
+            "game_name":"Chess","type":"live","title":"t","tags":["x"],"viewer_count":{viewers},
+            "started_at":"2026-01-05T00:00:00Z","language":"en","thumbnail_url":"","tag_ids":[],
+            "is_mature":false}}"#
+        )
+    }
+
+    fn page(items: &[String]) -> String {
+        format!(r#"{{"data":[{}],"pagination":{{}}}}"#, items.join(","))
+    }
+
+    #[test]
+    fn duplicate_pages_give_each_stream_once_and_failures_are_counted() {
+        let mut state = SilverState::default();
+        let p1 = page(&[stream("s1", "u1", 10), stream("s2", "u2", 5)]);
+        let p2 = page(&[stream("s2", "u2", 6), stream("s3", "u3", 1)]);
+        let rows = derive(
+            1,
+            &[
+                resp("streams", "first=100", 200, 1, &p1),
+                resp("streams", "first=100&after=x", 200, 1, &p2),
+                resp("streams", "first=100&after=y", 200, 1, "{\"data\":[tru"),
+                resp("streams", "first=100&after=z", 503, 1, "{}"),
+            ],
+            at(1),
+            &mut state,
+        );
+        let ids: Vec<_> = rows.snapshots.iter().map(|r| r.stream.id.as_str()).collect();
+        assert_eq!(ids, ["s1", "s2", "s3"]);
+        assert_eq!(rows.snapshots[1].stream.viewer_count, 5);
+        assert_eq!(rows.duplicates, 1);
+        assert_eq!(rows.errors, 2);
+    }
+
+    #[test]
+    fn follower_deltas_and_unknown_totals() {
+        let mut state = SilverState::default();
+        let f = |t: &str| format!(r#"{{"data":[],{t}"pagination":{{}}}}"#);
+        let q = "broadcaster_id=u1";
+        let r1 = derive(1, &[resp("channels/followers", q, 200, 1, &f("\"total\":100,"))], at(1), &mut state);
+        let r2 = derive(2, &[resp("channels/followers", q, 200, 2, &f(""))], at(2), &mut state);
+        let r3 = derive(3, &[resp("channels/followers", q, 200, 3, &f("\"total\":130,"))], at(3), &mut state);
+        assert_eq!(r1.followers[0].followers_delta, None);
+        assert!(r2.followers.is_empty(), "a missing total is unknown, not zero");
+        assert_eq!(r3.followers[0].followers_delta, Some(30));
+        assert_eq!(r3.followers[0].followers_total, 130);
+    }
+
+    #[test]
+    fn a_rename_closes_the_old_profile_version() {
+        let mut state = SilverState::default();
+        let user = |login: &str| {
+            format!(
+                r#"{{"data":[{{"id":"u1","login":"{login}","display_name":"A","type":"",
+                "broadcaster_type":"","description":"","profile_image_url":"","offline_image_url":"",
+                "view_count":0,"created_at":"2020-01-01T00:00:00Z"}}]}}"#
+            )
+        };
+        let r1 = derive(1, &[resp("users", "id=u1", 200, 1, &user("alice"))], at(1), &mut state);
+        let r2 = derive(2, &[resp("users", "id=u1", 200, 2, &user("alice"))], at(2), &mut state);
+        let r3 = derive(3, &[resp("users", "id=u1", 200, 3, &user("alicia"))], at(3), &mut state);
+        assert!(r1.streamers_changed && !r2.streamers_changed && r3.streamers_changed);
+        let history = &state.streamers["u1"];
+        assert_eq!(history.len(), 2);
+        assert_eq!((history[0].is_current, history[0].valid_to), (false, Some(at(3))));
+        assert_eq!((history[1].user.login.as_str(), history[1].is_current), ("alicia", true));
+    }
+}

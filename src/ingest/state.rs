@@ -1,0 +1,171 @@
+//! Start-up: the running silver state rebuilt from what the silver tables
+//! hold, so a restarted process continues sessions, follower deltas and
+//! profile history exactly where the last commit left them.
+use arrow::array::{
+    Array, AsArray, BooleanArray, Float64Array, Int64Array, ListArray, StringArray,
+    TimestampMicrosecondArray,
+};
+use arrow::datatypes::{DataType, TimeUnit};
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
+use chrono::{DateTime, Utc};
+
+use super::sessions::Session;
+use super::silver::StreamerRow;
+use crate::twitch::models::{Game, User};
+
+/// Typed access to a batch's columns by name.
+#[derive(Debug, Clone, Copy)]
+pub struct Cols<'a>(pub &'a RecordBatch);
+
+fn missing(name: &str, want: &str) -> ArrowError {
+    ArrowError::SchemaError(format!("column {name} missing or not {want}"))
+}
+
+impl<'a> Cols<'a> {
+    fn col(&self, name: &str) -> Option<&'a dyn Array> {
+        self.0.column_by_name(name).map(|a| a.as_ref())
+    }
+    /// A `Utf8` column.
+    pub fn str(&self, name: &str) -> Result<&'a StringArray, ArrowError> {
+        self.col(name).and_then(|a| a.as_string_opt::<i32>()).ok_or_else(|| missing(name, "Utf8"))
+    }
+    /// An `Int64` column.
+    pub fn i64(&self, name: &str) -> Result<&'a Int64Array, ArrowError> {
+        self.col(name)
+            .and_then(|a| a.as_primitive_opt::<arrow::datatypes::Int64Type>())
+            .ok_or_else(|| missing(name, "Int64"))
+    }
+    /// A `Float64` column.
+    pub fn f64(&self, name: &str) -> Result<&'a Float64Array, ArrowError> {
+        self.col(name)
+            .and_then(|a| a.as_primitive_opt::<arrow::datatypes::Float64Type>())
+            .ok_or_else(|| missing(name, "Float64"))
+    }
+    /// A `Boolean` column.
+    pub fn bool(&self, name: &str) -> Result<&'a BooleanArray, ArrowError> {
+        self.col(name).and_then(|a| a.as_boolean_opt()).ok_or_else(|| missing(name, "Boolean"))
+    }
+    /// A `Timestamp(µs)` column.
+    pub fn ts(&self, name: &str) -> Result<&'a TimestampMicrosecondArray, ArrowError> {
+        self.col(name)
+            .filter(|a| matches!(a.data_type(), DataType::Timestamp(TimeUnit::Microsecond, _)))
+            .and_then(|a| a.as_primitive_opt::<arrow::datatypes::TimestampMicrosecondType>())
+            .ok_or_else(|| missing(name, "Timestamp(µs)"))
+    }
+    /// A `List<Utf8>` column.
+    pub fn list(&self, name: &str) -> Result<&'a ListArray, ArrowError> {
+        self.col(name).and_then(|a| a.as_list_opt::<i32>()).ok_or_else(|| missing(name, "List"))
+    }
+}
+
+/// The value of a timestamp cell.
+pub fn time(a: &TimestampMicrosecondArray, i: usize) -> Option<DateTime<Utc>> {
+    if a.is_null(i) { None } else { DateTime::from_timestamp_micros(a.value(i)) }
+}
+
+fn list_strings(a: &ListArray, i: usize) -> Vec<String> {
+    if a.is_null(i) {
+        return Vec::new();
+    }
+    let v = a.value(i);
+    v.as_string_opt::<i32>()
+        .map(|s| s.iter().flatten().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+fn epoch() -> DateTime<Utc> {
+    DateTime::UNIX_EPOCH
+}
+
+/// Open sessions from the `status = 'live'` rows of `silver.stream_sessions`.
+pub fn sessions(batches: &[RecordBatch]) -> Result<Vec<Session>, ArrowError> {
+    let mut out = Vec::new();
+    for b in batches {
+        let c = Cols(b);
+        let (id, user, login) = (c.str("session_id")?, c.str("user_id")?, c.str("user_login")?);
+        let (started, ended, last_obs) = (c.ts("started_at")?, c.ts("ended_at")?, c.ts("last_observed_at")?);
+        let (last_stream, peak, snaps) = (c.str("last_stream_id")?, c.i64("peak_viewers")?, c.i64("snapshots")?);
+        let (vs, ls, games) = (c.f64("viewer_seconds")?, c.f64("live_seconds")?, c.list("games")?);
+        for i in 0..b.num_rows() {
+            out.push(Session {
+                session_id: id.value(i).to_owned(),
+                user_id: user.value(i).to_owned(),
+                user_login: login.value(i).to_owned(),
+                started_at: time(started, i).unwrap_or_else(epoch),
+                ended_at: time(ended, i),
+                last_stream_id: last_stream.value(i).to_owned(),
+                last_observed_at: time(last_obs, i).unwrap_or_else(epoch),
+                peak_viewers: peak.value(i),
+                viewer_seconds: vs.value(i),
+                live_seconds: ls.value(i),
+                snapshots: snaps.value(i),
+                games: list_strings(games, i),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every row of `silver.streamers`.
+pub fn streamers(batches: &[RecordBatch]) -> Result<Vec<StreamerRow>, ArrowError> {
+    let mut out = Vec::new();
+    for b in batches {
+        let c = Cols(b);
+        let s = |n| c.str(n);
+        let (id, login, dn, bt, ut, desc, img) = (
+            s("user_id")?,
+            s("login")?,
+            s("display_name")?,
+            s("broadcaster_type")?,
+            s("user_type")?,
+            s("description")?,
+            s("profile_image_url")?,
+        );
+        let (created, from, to, cur, cyc) =
+            (c.ts("created_at")?, c.ts("valid_from")?, c.ts("valid_to")?, c.bool("is_current")?, c.i64("cycle_id")?);
+        for i in 0..b.num_rows() {
+            let created_at = time(created, i);
+            out.push(StreamerRow {
+                user: User {
+                    id: id.value(i).to_owned(),
+                    login: login.value(i).to_owned(),
+                    display_name: dn.value(i).to_owned(),
+                    user_type: ut.value(i).to_owned(),
+                    broadcaster_type: bt.value(i).to_owned(),
+                    description: desc.value(i).to_owned(),
+                    profile_image_url: img.value(i).to_owned(),
+                    offline_image_url: String::new(),
+                    view_count: 0,
+                    created_at: created_at
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+                        .unwrap_or_default(),
+                },
+                created_at,
+                valid_from: time(from, i).unwrap_or_else(epoch),
+                valid_to: time(to, i),
+                is_current: cur.value(i),
+                cycle_id: cyc.value(i),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Every row of `silver.games`.
+pub fn games(batches: &[RecordBatch]) -> Result<Vec<Game>, ArrowError> {
+    let mut out = Vec::new();
+    for b in batches {
+        let c = Cols(b);
+        let (id, name, art, igdb) = (c.str("game_id")?, c.str("name")?, c.str("box_art_url")?, c.str("igdb_id")?);
+        for i in 0..b.num_rows() {
+            out.push(Game {
+                id: id.value(i).to_owned(),
+                name: name.value(i).to_owned(),
+                box_art_url: art.value(i).to_owned(),
+                igdb_id: if igdb.is_null(i) { String::new() } else { igdb.value(i).to_owned() },
+            });
+        }
+    }
+    Ok(out)
+}

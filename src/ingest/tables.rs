@@ -1,0 +1,132 @@
+//! The rows of bronze and silver as Arrow batches of the contract schemas.
+use arrow::array::ArrayRef;
+use arrow::datatypes::SchemaRef;
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
+
+use super::rows::{bools, build, date32, dates, f64s, i64s, string_lists, ts, utf8, utf8_opt};
+use super::sessions::Session;
+use super::silver::{FollowerRow, SnapshotRow, StreamerRow};
+use crate::twitch::RawResponse;
+use crate::twitch::models::Game;
+
+/// `bronze.helix_responses` rows of one cycle.
+pub fn bronze(schema: &SchemaRef, cycle_id: i64, rs: &[RawResponse]) -> Result<RecordBatch, ArrowError> {
+    build(schema, rs.len(), |c| -> Option<ArrayRef> {
+        Some(match c {
+            "cycle_id" => i64s(rs.iter().map(|_| Some(cycle_id))),
+            "endpoint" => utf8(rs.iter().map(|r| r.endpoint.as_str())),
+            "request_query" => utf8(rs.iter().map(|r| r.request_query.as_str())),
+            "page" => i64s(rs.iter().map(|r| Some(i64::from(r.page)))),
+            "http_status" => i64s(rs.iter().map(|r| Some(i64::from(r.http_status)))),
+            "fetched_at" => ts(rs.iter().map(|r| Some(r.fetched_at))),
+            "payload" => utf8(rs.iter().map(|r| r.payload.as_str())),
+            "ingest_date" => dates(rs.iter().map(|r| date32(r.fetched_at))),
+            _ => return None,
+        })
+    })
+}
+
+/// `silver.stream_snapshots` rows.
+pub fn snapshots(schema: &SchemaRef, rs: &[SnapshotRow]) -> Result<RecordBatch, ArrowError> {
+    build(schema, rs.len(), |c| -> Option<ArrayRef> {
+        Some(match c {
+            "observed_at" => ts(rs.iter().map(|r| Some(r.observed_at))),
+            "cycle_id" => i64s(rs.iter().map(|r| Some(r.cycle_id))),
+            "stream_id" => utf8(rs.iter().map(|r| r.stream.id.as_str())),
+            "user_id" => utf8(rs.iter().map(|r| r.stream.user_id.as_str())),
+            "user_login" => utf8(rs.iter().map(|r| r.stream.user_login.as_str())),
+            "game_id" => utf8(rs.iter().map(|r| r.stream.game_id.as_str())),
+            "game_name" => utf8(rs.iter().map(|r| r.stream.game_name.as_str())),
+            "title" => utf8(rs.iter().map(|r| r.stream.title.as_str())),
+            "language" => utf8(rs.iter().map(|r| r.stream.language.as_str())),
+            "tags" => string_lists(rs.iter().map(|r| r.stream.tags.iter())),
+            "viewer_count" => i64s(rs.iter().map(|r| Some(r.stream.viewer_count as i64))),
+            "started_at" => ts(rs.iter().map(|r| Some(r.started_at))),
+            "session_id" => utf8(rs.iter().map(|r| r.session_id.as_str())),
+            "interval_seconds" => f64s(rs.iter().map(|r| Some(r.interval_seconds))),
+            "observed_date" => dates(rs.iter().map(|r| date32(r.observed_at))),
+            _ => return None,
+        })
+    })
+}
+
+/// `silver.follower_snapshots` rows.
+pub fn followers(schema: &SchemaRef, rs: &[FollowerRow]) -> Result<RecordBatch, ArrowError> {
+    build(schema, rs.len(), |c| -> Option<ArrayRef> {
+        Some(match c {
+            "observed_at" => ts(rs.iter().map(|r| Some(r.observed_at))),
+            "cycle_id" => i64s(rs.iter().map(|r| Some(r.cycle_id))),
+            "user_id" => utf8(rs.iter().map(|r| r.user_id.as_str())),
+            "followers_total" => i64s(rs.iter().map(|r| Some(r.followers_total))),
+            "followers_delta" => i64s(rs.iter().map(|r| r.followers_delta)),
+            "observed_date" => dates(rs.iter().map(|r| date32(r.observed_at))),
+            _ => return None,
+        })
+    })
+}
+
+/// `silver.streamers`: the whole history.
+pub fn streamers<'a>(
+    schema: &SchemaRef,
+    rows: impl Iterator<Item = &'a StreamerRow>,
+) -> Result<RecordBatch, ArrowError> {
+    let rs: Vec<&StreamerRow> = rows.collect();
+    build(schema, rs.len(), |c| -> Option<ArrayRef> {
+        Some(match c {
+            "user_id" => utf8(rs.iter().map(|r| r.user.id.as_str())),
+            "login" => utf8(rs.iter().map(|r| r.user.login.as_str())),
+            "display_name" => utf8(rs.iter().map(|r| r.user.display_name.as_str())),
+            "broadcaster_type" => utf8(rs.iter().map(|r| r.user.broadcaster_type.as_str())),
+            "user_type" => utf8(rs.iter().map(|r| r.user.user_type.as_str())),
+            "description" => utf8(rs.iter().map(|r| r.user.description.as_str())),
+            "profile_image_url" => utf8(rs.iter().map(|r| r.user.profile_image_url.as_str())),
+            "created_at" => ts(rs.iter().map(|r| r.created_at)),
+            "valid_from" => ts(rs.iter().map(|r| Some(r.valid_from))),
+            "valid_to" => ts(rs.iter().map(|r| r.valid_to)),
+            "is_current" => bools(rs.iter().map(|r| r.is_current)),
+            "cycle_id" => i64s(rs.iter().map(|r| Some(r.cycle_id))),
+            _ => return None,
+        })
+    })
+}
+
+/// `silver.stream_sessions` rows with partition `status`.
+pub fn sessions(schema: &SchemaRef, rs: &[Session], cycle_id: i64) -> Result<RecordBatch, ArrowError> {
+    build(schema, rs.len(), |c| -> Option<ArrayRef> {
+        Some(match c {
+            "session_id" => utf8(rs.iter().map(|r| r.session_id.as_str())),
+            "user_id" => utf8(rs.iter().map(|r| r.user_id.as_str())),
+            "user_login" => utf8(rs.iter().map(|r| r.user_login.as_str())),
+            "started_at" => ts(rs.iter().map(|r| Some(r.started_at))),
+            "ended_at" => ts(rs.iter().map(|r| r.ended_at)),
+            "duration_minutes" => f64s(rs.iter().map(|r| Some(r.duration_minutes()))),
+            "avg_viewers" => f64s(rs.iter().map(|r| Some(r.avg_viewers()))),
+            "peak_viewers" => i64s(rs.iter().map(|r| Some(r.peak_viewers))),
+            "hours_watched" => f64s(rs.iter().map(|r| Some(r.hours_watched()))),
+            "snapshots" => i64s(rs.iter().map(|r| Some(r.snapshots))),
+            "games" => string_lists(rs.iter().map(|r| r.games.iter())),
+            "last_stream_id" => utf8(rs.iter().map(|r| r.last_stream_id.as_str())),
+            "last_observed_at" => ts(rs.iter().map(|r| Some(r.last_observed_at))),
+            "live_seconds" => f64s(rs.iter().map(|r| Some(r.live_seconds))),
+            "viewer_seconds" => f64s(rs.iter().map(|r| Some(r.viewer_seconds))),
+            "cycle_id" => i64s(rs.iter().map(|_| Some(cycle_id))),
+            "status" => utf8(rs.iter().map(|r| if r.ended_at.is_some() { "ended" } else { "live" })),
+            _ => return None,
+        })
+    })
+}
+
+/// `silver.games`: every known category.
+pub fn games<'a>(schema: &SchemaRef, rows: impl Iterator<Item = &'a Game>) -> Result<RecordBatch, ArrowError> {
+    let rs: Vec<&Game> = rows.collect();
+    build(schema, rs.len(), |c| -> Option<ArrayRef> {
+        Some(match c {
+            "game_id" => utf8(rs.iter().map(|g| g.id.as_str())),
+            "name" => utf8(rs.iter().map(|g| g.name.as_str())),
+            "box_art_url" => utf8(rs.iter().map(|g| g.box_art_url.as_str())),
+            "igdb_id" => utf8_opt(rs.iter().map(|g| Some(g.igdb_id.as_str()).filter(|s| !s.is_empty()))),
+            _ => return None,
+        })
+    })
+}
