@@ -56,8 +56,16 @@ pub struct ScaledClock {
 impl ScaledClock {
     /// A clock reading `origin` now and advancing `speed`× real time.
     pub fn new(origin: DateTime<Utc>, speed: f64) -> Self {
-        let speed = if speed.is_finite() && speed > 0.0 { speed } else { 1.0 };
-        Self { origin, started: Instant::now(), speed }
+        let speed = if speed.is_finite() && speed > 0.0 {
+            speed
+        } else {
+            1.0
+        };
+        Self {
+            origin,
+            started: Instant::now(),
+            speed,
+        }
     }
     /// How many simulated seconds pass per real second.
     pub fn speed(&self) -> f64 {
@@ -87,7 +95,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A manual clock reading `t`.
     pub fn new(t: DateTime<Utc>) -> Self {
-        Self { now: Arc::new(Mutex::new(truncate_micros(t))) }
+        Self {
+            now: Arc::new(Mutex::new(truncate_micros(t))),
+        }
     }
     /// Moves the clock forward by `d`.
     pub fn advance(&self, d: Duration) {

@@ -182,7 +182,12 @@ pub struct Settings {
     #[arg(long, env = "TWITCH_CLIENT_ID", global = true)]
     pub client_id: Option<String>,
     /// Twitch application client secret (never logged).
-    #[arg(long, env = "TWITCH_CLIENT_SECRET", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "TWITCH_CLIENT_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
     pub client_secret: Option<Secret>,
     /// Helix base URL.
     #[arg(long, env = "TWITCH_HELIX_URL", global = true)]
@@ -262,16 +267,41 @@ impl Settings {
     /// Fills every setting not given by flag or env from the TOML file named
     /// by `--config`, if any.
     pub fn with_file(mut self) -> Result<Self> {
-        let Some(path) = self.config.clone() else { return Ok(self) };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|source| Error::ReadFile { path: path.clone(), source })?;
+        let Some(path) = self.config.clone() else {
+            return Ok(self);
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| Error::ReadFile {
+            path: path.clone(),
+            source,
+        })?;
         let file: Settings =
             toml::from_str(&text).map_err(|source| Error::ParseFile { path, source })?;
         merge_fields!(
-            self, file, client_id, client_secret, helix_url, auth_url, source, lake, flight_addr,
-            http_addr, poll_interval, channels, categories, languages, top_n, full_sweep,
-            max_pages, request_timeout, max_retries, sim_seed, sim_channels, sim_speed, sim_addr,
-            sim_error_rate, sim_rate_limit,
+            self,
+            file,
+            client_id,
+            client_secret,
+            helix_url,
+            auth_url,
+            source,
+            lake,
+            flight_addr,
+            http_addr,
+            poll_interval,
+            channels,
+            categories,
+            languages,
+            top_n,
+            full_sweep,
+            max_pages,
+            request_timeout,
+            max_retries,
+            sim_seed,
+            sim_channels,
+            sim_speed,
+            sim_addr,
+            sim_error_rate,
+            sim_rate_limit,
         );
         Ok(self)
     }
@@ -282,13 +312,30 @@ impl Settings {
         let d = Config::default();
         let credentials = match (s.client_id, s.client_secret) {
             (Some(id), Some(secret)) if !id.is_empty() && !secret.expose().is_empty() => {
-                Some(Credentials { client_id: id, client_secret: secret })
+                Some(Credentials {
+                    client_id: id,
+                    client_secret: secret,
+                })
             }
-            (Some(_), None) => return Err(invalid("client-secret", "TWITCH_CLIENT_ID is set but TWITCH_CLIENT_SECRET is not")),
-            (None, Some(_)) => return Err(invalid("client-id", "TWITCH_CLIENT_SECRET is set but TWITCH_CLIENT_ID is not")),
+            (Some(_), None) => {
+                return Err(invalid(
+                    "client-secret",
+                    "TWITCH_CLIENT_ID is set but TWITCH_CLIENT_SECRET is not",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "client-id",
+                    "TWITCH_CLIENT_SECRET is set but TWITCH_CLIENT_ID is not",
+                ));
+            }
             _ => None,
         };
-        let source = s.source.unwrap_or(if credentials.is_some() { Source::Twitch } else { Source::Sim });
+        let source = s.source.unwrap_or(if credentials.is_some() {
+            Source::Twitch
+        } else {
+            Source::Sim
+        });
         if source == Source::Twitch && credentials.is_none() {
             return Err(invalid(
                 "source",
@@ -327,7 +374,10 @@ impl Settings {
 }
 
 fn invalid(name: &'static str, message: impl Into<String>) -> Error {
-    Error::Invalid { name, message: message.into() }
+    Error::Invalid {
+        name,
+        message: message.into(),
+    }
 }
 
 /// Twitch application credentials.
@@ -441,7 +491,8 @@ impl Config {
             return Err(invalid("sim-error-rate", "must be between 0 and 1"));
         }
         for (name, url) in [("helix-url", &self.helix_url), ("auth-url", &self.auth_url)] {
-            url::Url::parse(url).map_err(|e| invalid(name, format!("{url:?} is not a URL: {e}")))?;
+            url::Url::parse(url)
+                .map_err(|e| invalid(name, format!("{url:?} is not a URL: {e}")))?;
         }
         Ok(())
     }
@@ -468,9 +519,19 @@ mod tests {
     fn flag_beats_file_and_file_beats_default() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("tm.toml");
-        std::fs::write(&file, "lake = \"/from/file\"\npoll_interval = \"15s\"\nchannels = [\"a\", \"b\"]\n")
-            .unwrap();
-        let cli = parse(&["--config", file.to_str().unwrap(), "--lake", "/from/flag", "ingest", "--once"]);
+        std::fs::write(
+            &file,
+            "lake = \"/from/file\"\npoll_interval = \"15s\"\nchannels = [\"a\", \"b\"]\n",
+        )
+        .unwrap();
+        let cli = parse(&[
+            "--config",
+            file.to_str().unwrap(),
+            "--lake",
+            "/from/flag",
+            "ingest",
+            "--once",
+        ]);
         let cfg = cli.settings.resolve().unwrap();
         assert_eq!(cfg.lake, "/from/flag");
         assert_eq!(cfg.poll_interval, Duration::from_secs(15));
@@ -487,9 +548,15 @@ mod tests {
 
     #[test]
     fn half_credentials_and_bad_values_are_refused_with_the_setting_named() {
-        let err = parse(&["--client-id", "id"]).settings.resolve().unwrap_err();
+        let err = parse(&["--client-id", "id"])
+            .settings
+            .resolve()
+            .unwrap_err();
         assert!(err.to_string().contains("TWITCH_CLIENT_SECRET"), "{err}");
-        let err = parse(&["--poll-interval", "0s"]).settings.resolve().unwrap_err();
+        let err = parse(&["--poll-interval", "0s"])
+            .settings
+            .resolve()
+            .unwrap_err();
         assert!(err.to_string().contains("poll-interval"), "{err}");
         assert!(Cli::try_parse_from(["twitch-monitor", "--poll-interval", "soon"]).is_err());
     }
@@ -499,7 +566,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("tm.toml");
         std::fs::write(&file, "lakes = \"typo\"\n").unwrap();
-        let err = parse(&["--config", file.to_str().unwrap()]).settings.resolve().unwrap_err();
+        let err = parse(&["--config", file.to_str().unwrap()])
+            .settings
+            .resolve()
+            .unwrap_err();
         assert!(err.to_string().contains("lakes"), "{err}");
     }
 }

@@ -130,7 +130,12 @@ pub fn hourly_viewership(day: NaiveDate) -> String {
     )
 }
 
-const METRICS: [&str; 4] = ["avg_viewers", "hours_watched", "followers_gained", "minutes_streamed"];
+const METRICS: [&str; 4] = [
+    "avg_viewers",
+    "hours_watched",
+    "followers_gained",
+    "minutes_streamed",
+];
 
 fn leaderboard(source: &str, period: NaiveDate) -> String {
     let p = lit(period);
@@ -153,7 +158,13 @@ fn leaderboard(source: &str, period: NaiveDate) -> String {
 
 /// `gold.leaderboard_daily` for `day`, ranked from `gold.streamer_daily`.
 pub fn leaderboard_daily(day: NaiveDate) -> String {
-    leaderboard(&format!("(SELECT * FROM gold.streamer_daily WHERE day = {})", lit(day)), day)
+    leaderboard(
+        &format!(
+            "(SELECT * FROM gold.streamer_daily WHERE day = {})",
+            lit(day)
+        ),
+        day,
+    )
 }
 
 /// `gold.leaderboard_weekly` for the ISO week holding `day`.

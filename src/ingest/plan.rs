@@ -30,16 +30,28 @@ impl Targets {
         }
         let mut queries = Vec::new();
         if !self.channels.is_empty() {
-            queries.push(StreamQuery { user_logins: self.channels.clone(), ..Default::default() });
+            queries.push(StreamQuery {
+                user_logins: self.channels.clone(),
+                ..Default::default()
+            });
         }
         for game in &self.categories {
-            queries.push(StreamQuery { game_ids: vec![game.clone()], ..Default::default() });
+            queries.push(StreamQuery {
+                game_ids: vec![game.clone()],
+                ..Default::default()
+            });
         }
         for lang in &self.languages {
-            queries.push(StreamQuery { languages: vec![lang.clone()], ..Default::default() });
+            queries.push(StreamQuery {
+                languages: vec![lang.clone()],
+                ..Default::default()
+            });
         }
         if self.top_n > 0 {
-            queries.push(StreamQuery { limit: Some(self.top_n), ..Default::default() });
+            queries.push(StreamQuery {
+                limit: Some(self.top_n),
+                ..Default::default()
+            });
         }
         queries
     }
@@ -130,7 +142,12 @@ mod tests {
 
     #[test]
     fn full_sweep_replaces_other_queries() {
-        let t = Targets { channels: vec!["a".into()], full_sweep: true, top_n: 5, ..Default::default() };
+        let t = Targets {
+            channels: vec!["a".into()],
+            full_sweep: true,
+            top_n: 5,
+            ..Default::default()
+        };
         assert_eq!(t.stream_queries(), vec![StreamQuery::default()]);
         let t = Targets {
             channels: vec!["a".into()],
@@ -174,6 +191,10 @@ mod tests {
         assert_eq!(plan.deferred_profiles, 0);
         assert_eq!(plan.followers.len(), 46); // 50 - 1 - 3
         assert_eq!(plan.deferred_followers, 125 - 46);
-        assert!(plan.followers.iter().all(|id| id.parse::<u32>().unwrap() % 2 == 0));
+        assert!(
+            plan.followers
+                .iter()
+                .all(|id| id.parse::<u32>().unwrap() % 2 == 0)
+        );
     }
 }

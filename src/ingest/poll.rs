@@ -88,7 +88,10 @@ impl Poller {
             clock,
             settings,
             profile_checked: HashMap::new(),
-            followers_checked: followers_checked.into_iter().map(|(k, v)| (k, Some(v))).collect(),
+            followers_checked: followers_checked
+                .into_iter()
+                .map(|(k, v)| (k, Some(v)))
+                .collect(),
             known_games: known_games.into_iter().collect(),
             channels_resolved: false,
         }
@@ -98,7 +101,10 @@ impl Poller {
     /// follower totals within what is left of the budget.
     pub async fn poll(&mut self) -> Polled {
         let before = self.helix.stats().requests;
-        let mut out = Polled { started_at: self.clock.now(), ..Default::default() };
+        let mut out = Polled {
+            started_at: self.clock.now(),
+            ..Default::default()
+        };
         let limit = self.helix.stats().rate_limit_limit.unwrap_or(800);
         let budget = cycle_budget(limit, self.settings.poll_interval);
 
@@ -124,8 +130,12 @@ impl Poller {
                 if !s.game_id.is_empty() && !self.known_games.contains(&s.game_id) {
                     unknown_games.push(s.game_id.clone());
                 }
-                self.profile_checked.entry(s.user_id.clone()).or_insert(None);
-                self.followers_checked.entry(s.user_id.clone()).or_insert(None);
+                self.profile_checked
+                    .entry(s.user_id.clone())
+                    .or_insert(None);
+                self.followers_checked
+                    .entry(s.user_id.clone())
+                    .or_insert(None);
                 seen.insert(s.id);
             }
         }
@@ -137,7 +147,8 @@ impl Poller {
             now: self.clock.now(),
             profile_checked: &self.profile_checked,
             followers_checked: &self.followers_checked,
-            profile_interval: TimeDelta::from_std(self.settings.profile_interval).unwrap_or(TimeDelta::days(1)),
+            profile_interval: TimeDelta::from_std(self.settings.profile_interval)
+                .unwrap_or(TimeDelta::days(1)),
             follower_interval: TimeDelta::from_std(self.settings.follower_interval)
                 .unwrap_or(TimeDelta::minutes(15)),
             unknown_games,

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, ListBuilder,
-    StringArray, StringBuilder, TimestampMicrosecondArray,
+    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, ListBuilder, StringArray,
+    StringBuilder, TimestampMicrosecondArray,
 };
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, SchemaRef};
@@ -25,8 +25,10 @@ pub fn day_number(d: NaiveDate) -> i32 {
 /// A `Timestamp(µs, "UTC")` array.
 pub fn ts<I: IntoIterator<Item = Option<DateTime<Utc>>>>(it: I) -> ArrayRef {
     Arc::new(
-        TimestampMicrosecondArray::from_iter(it.into_iter().map(|t| t.map(|t| t.timestamp_micros())))
-            .with_timezone("UTC"),
+        TimestampMicrosecondArray::from_iter(
+            it.into_iter().map(|t| t.map(|t| t.timestamp_micros())),
+        )
+        .with_timezone("UTC"),
     )
 }
 
@@ -99,11 +101,17 @@ pub fn build(
 }
 
 fn conform_array(a: ArrayRef, to: &DataType) -> Result<ArrayRef, ArrowError> {
-    if a.data_type() == to { Ok(a) } else { cast(&a, to) }
+    if a.data_type() == to {
+        Ok(a)
+    } else {
+        cast(&a, to)
+    }
 }
 
 /// Casts a query result to a table's schema, matching columns by name (SQL
 /// output types differ in width or nullability from the contract).
 pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
-    build(schema, batch.num_rows(), |name| batch.column_by_name(name).cloned())
+    build(schema, batch.num_rows(), |name| {
+        batch.column_by_name(name).cloned()
+    })
 }

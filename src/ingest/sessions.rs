@@ -67,7 +67,11 @@ impl Session {
     }
     /// Time-weighted average viewers (0 before any time has been counted).
     pub fn avg_viewers(&self) -> f64 {
-        if self.live_seconds > 0.0 { self.viewer_seconds / self.live_seconds } else { 0.0 }
+        if self.live_seconds > 0.0 {
+            self.viewer_seconds / self.live_seconds
+        } else {
+            0.0
+        }
     }
     /// Minutes from start to end (or to the latest observation while live).
     pub fn duration_minutes(&self) -> f64 {
@@ -106,7 +110,10 @@ impl Sessionizer {
     /// A sessionizer merging restarts within `gap`.
     pub fn new(gap: std::time::Duration, open: impl IntoIterator<Item = Session>) -> Self {
         let gap = TimeDelta::from_std(gap).unwrap_or(TimeDelta::minutes(10));
-        Self { gap, open: open.into_iter().map(|s| (s.user_id.clone(), s)).collect() }
+        Self {
+            gap,
+            open: open.into_iter().map(|s| (s.user_id.clone(), s)).collect(),
+        }
     }
 
     /// Sessions still live, ordered by user id.
@@ -123,7 +130,10 @@ impl Sessionizer {
             if let Some(s) = self.open.get(&o.user_id) {
                 // Already applied (a replayed cycle after a crash): weightless.
                 if s.last_stream_id == o.stream_id && o.observed_at <= s.last_observed_at {
-                    let w = Weighted { index, interval_seconds: 0.0 };
+                    let w = Weighted {
+                        index,
+                        interval_seconds: 0.0,
+                    };
                     update.samples.push((s.session_id.clone(), w));
                     continue;
                 }
@@ -139,14 +149,14 @@ impl Sessionizer {
                 } else {
                     s.last_observed_at.max(o.started_at)
                 };
-                interval = self.capped(o.observed_at - since);
+                interval = capped(o.observed_at - since, self.gap);
                 s.last_stream_id.clone_from(&o.stream_id);
             } else {
                 if let Some(mut ended) = self.open.remove(&o.user_id) {
                     ended.ended_at = Some(ended.last_observed_at);
                     update.ended.push(ended);
                 }
-                interval = self.capped(o.observed_at - o.started_at);
+                interval = capped(o.observed_at - o.started_at, self.gap);
                 self.open.insert(
                     o.user_id.clone(),
                     Session {
@@ -175,7 +185,13 @@ impl Sessionizer {
             if !o.game_name.is_empty() && !s.games.contains(&o.game_name) {
                 s.games.push(o.game_name.clone());
             }
-            update.samples.push((s.session_id.clone(), Weighted { index, interval_seconds: interval }));
+            update.samples.push((
+                s.session_id.clone(),
+                Weighted {
+                    index,
+                    interval_seconds: interval,
+                },
+            ));
         }
         let gap = self.gap;
         let stale: Vec<String> = self
@@ -193,10 +209,11 @@ impl Sessionizer {
         update.ended.sort_by(|a, b| a.session_id.cmp(&b.session_id));
         update
     }
+}
 
-    fn capped(&self, d: TimeDelta) -> f64 {
-        d.clamp(TimeDelta::zero(), self.gap).num_milliseconds() as f64 / 1000.0
-    }
+/// Seconds of `d`, clamped to `0..=gap`.
+fn capped(d: TimeDelta, gap: TimeDelta) -> f64 {
+    d.clamp(TimeDelta::zero(), gap).num_milliseconds() as f64 / 1000.0
 }
 
 #[cfg(test)]

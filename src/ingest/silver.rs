@@ -153,7 +153,9 @@ pub fn derive(
                     if previous.is_some_and(|(_, at)| at >= r.fetched_at) {
                         return;
                     }
-                    state.followers.insert(user_id.clone(), (total, r.fetched_at));
+                    state
+                        .followers
+                        .insert(user_id.clone(), (total, r.fetched_at));
                     let delta = previous.map(|(p, _)| total - p);
                     rows.followers.push(FollowerRow {
                         observed_at: r.fetched_at,
@@ -195,14 +197,16 @@ pub fn derive(
     rows.snapshots = streams
         .into_iter()
         .zip(samples)
-        .map(|((observed_at, started_at, stream), (session_id, w))| SnapshotRow {
-            observed_at,
-            cycle_id,
-            stream,
-            started_at,
-            session_id,
-            interval_seconds: w.interval_seconds,
-        })
+        .map(
+            |((observed_at, started_at, stream), (session_id, w))| SnapshotRow {
+                observed_at,
+                cycle_id,
+                stream,
+                started_at,
+                session_id,
+                interval_seconds: w.interval_seconds,
+            },
+        )
         .collect();
     rows
 }
@@ -229,7 +233,9 @@ fn upsert_streamer(state: &mut SilverState, u: User, at: DateTime<Utc>, cycle_id
 
 /// Parses an RFC 3339 timestamp into UTC.
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 /// The first value of `key` in a URL query string.
@@ -288,7 +294,11 @@ mod tests {
             at(1),
             &mut state,
         );
-        let ids: Vec<_> = rows.snapshots.iter().map(|r| r.stream.id.as_str()).collect();
+        let ids: Vec<_> = rows
+            .snapshots
+            .iter()
+            .map(|r| r.stream.id.as_str())
+            .collect();
         assert_eq!(ids, ["s1", "s2", "s3"]);
         assert_eq!(rows.snapshots[1].stream.viewer_count, 5);
         assert_eq!(rows.duplicates, 1);
@@ -300,11 +310,29 @@ mod tests {
         let mut state = SilverState::default();
         let f = |t: &str| format!(r#"{{"data":[],{t}"pagination":{{}}}}"#);
         let q = "broadcaster_id=u1";
-        let r1 = derive(1, &[resp("channels/followers", q, 200, 1, &f("\"total\":100,"))], at(1), &mut state);
-        let r2 = derive(2, &[resp("channels/followers", q, 200, 2, &f(""))], at(2), &mut state);
-        let r3 = derive(3, &[resp("channels/followers", q, 200, 3, &f("\"total\":130,"))], at(3), &mut state);
+        let r1 = derive(
+            1,
+            &[resp("channels/followers", q, 200, 1, &f("\"total\":100,"))],
+            at(1),
+            &mut state,
+        );
+        let r2 = derive(
+            2,
+            &[resp("channels/followers", q, 200, 2, &f(""))],
+            at(2),
+            &mut state,
+        );
+        let r3 = derive(
+            3,
+            &[resp("channels/followers", q, 200, 3, &f("\"total\":130,"))],
+            at(3),
+            &mut state,
+        );
         assert_eq!(r1.followers[0].followers_delta, None);
-        assert!(r2.followers.is_empty(), "a missing total is unknown, not zero");
+        assert!(
+            r2.followers.is_empty(),
+            "a missing total is unknown, not zero"
+        );
         assert_eq!(r3.followers[0].followers_delta, Some(30));
         assert_eq!(r3.followers[0].followers_total, 130);
     }
@@ -319,13 +347,34 @@ mod tests {
                 "view_count":0,"created_at":"2020-01-01T00:00:00Z"}}]}}"#
             )
         };
-        let r1 = derive(1, &[resp("users", "id=u1", 200, 1, &user("alice"))], at(1), &mut state);
-        let r2 = derive(2, &[resp("users", "id=u1", 200, 2, &user("alice"))], at(2), &mut state);
-        let r3 = derive(3, &[resp("users", "id=u1", 200, 3, &user("alicia"))], at(3), &mut state);
+        let r1 = derive(
+            1,
+            &[resp("users", "id=u1", 200, 1, &user("alice"))],
+            at(1),
+            &mut state,
+        );
+        let r2 = derive(
+            2,
+            &[resp("users", "id=u1", 200, 2, &user("alice"))],
+            at(2),
+            &mut state,
+        );
+        let r3 = derive(
+            3,
+            &[resp("users", "id=u1", 200, 3, &user("alicia"))],
+            at(3),
+            &mut state,
+        );
         assert!(r1.streamers_changed && !r2.streamers_changed && r3.streamers_changed);
         let history = &state.streamers["u1"];
         assert_eq!(history.len(), 2);
-        assert_eq!((history[0].is_current, history[0].valid_to), (false, Some(at(3))));
-        assert_eq!((history[1].user.login.as_str(), history[1].is_current), ("alicia", true));
+        assert_eq!(
+            (history[0].is_current, history[0].valid_to),
+            (false, Some(at(3)))
+        );
+        assert_eq!(
+            (history[1].user.login.as_str(), history[1].is_current),
+            ("alicia", true)
+        );
     }
 }

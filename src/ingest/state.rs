@@ -28,7 +28,9 @@ impl<'a> Cols<'a> {
     }
     /// A `Utf8` column.
     pub fn str(&self, name: &str) -> Result<&'a StringArray, ArrowError> {
-        self.col(name).and_then(|a| a.as_string_opt::<i32>()).ok_or_else(|| missing(name, "Utf8"))
+        self.col(name)
+            .and_then(|a| a.as_string_opt::<i32>())
+            .ok_or_else(|| missing(name, "Utf8"))
     }
     /// An `Int64` column.
     pub fn i64(&self, name: &str) -> Result<&'a Int64Array, ArrowError> {
@@ -44,7 +46,9 @@ impl<'a> Cols<'a> {
     }
     /// A `Boolean` column.
     pub fn bool(&self, name: &str) -> Result<&'a BooleanArray, ArrowError> {
-        self.col(name).and_then(|a| a.as_boolean_opt()).ok_or_else(|| missing(name, "Boolean"))
+        self.col(name)
+            .and_then(|a| a.as_boolean_opt())
+            .ok_or_else(|| missing(name, "Boolean"))
     }
     /// A `Timestamp(µs)` column.
     pub fn ts(&self, name: &str) -> Result<&'a TimestampMicrosecondArray, ArrowError> {
@@ -55,13 +59,19 @@ impl<'a> Cols<'a> {
     }
     /// A `List<Utf8>` column.
     pub fn list(&self, name: &str) -> Result<&'a ListArray, ArrowError> {
-        self.col(name).and_then(|a| a.as_list_opt::<i32>()).ok_or_else(|| missing(name, "List"))
+        self.col(name)
+            .and_then(|a| a.as_list_opt::<i32>())
+            .ok_or_else(|| missing(name, "List"))
     }
 }
 
 /// The value of a timestamp cell.
 pub fn time(a: &TimestampMicrosecondArray, i: usize) -> Option<DateTime<Utc>> {
-    if a.is_null(i) { None } else { DateTime::from_timestamp_micros(a.value(i)) }
+    if a.is_null(i) {
+        None
+    } else {
+        DateTime::from_timestamp_micros(a.value(i))
+    }
 }
 
 fn list_strings(a: &ListArray, i: usize) -> Vec<String> {
@@ -83,10 +93,26 @@ pub fn sessions(batches: &[RecordBatch]) -> Result<Vec<Session>, ArrowError> {
     let mut out = Vec::new();
     for b in batches {
         let c = Cols(b);
-        let (id, user, login) = (c.str("session_id")?, c.str("user_id")?, c.str("user_login")?);
-        let (started, ended, last_obs) = (c.ts("started_at")?, c.ts("ended_at")?, c.ts("last_observed_at")?);
-        let (last_stream, peak, snaps) = (c.str("last_stream_id")?, c.i64("peak_viewers")?, c.i64("snapshots")?);
-        let (vs, ls, games) = (c.f64("viewer_seconds")?, c.f64("live_seconds")?, c.list("games")?);
+        let (id, user, login) = (
+            c.str("session_id")?,
+            c.str("user_id")?,
+            c.str("user_login")?,
+        );
+        let (started, ended, last_obs) = (
+            c.ts("started_at")?,
+            c.ts("ended_at")?,
+            c.ts("last_observed_at")?,
+        );
+        let (last_stream, peak, snaps) = (
+            c.str("last_stream_id")?,
+            c.i64("peak_viewers")?,
+            c.i64("snapshots")?,
+        );
+        let (vs, ls, games) = (
+            c.f64("viewer_seconds")?,
+            c.f64("live_seconds")?,
+            c.list("games")?,
+        );
         for i in 0..b.num_rows() {
             out.push(Session {
                 session_id: id.value(i).to_owned(),
@@ -122,8 +148,13 @@ pub fn streamers(batches: &[RecordBatch]) -> Result<Vec<StreamerRow>, ArrowError
             s("description")?,
             s("profile_image_url")?,
         );
-        let (created, from, to, cur, cyc) =
-            (c.ts("created_at")?, c.ts("valid_from")?, c.ts("valid_to")?, c.bool("is_current")?, c.i64("cycle_id")?);
+        let (created, from, to, cur, cyc) = (
+            c.ts("created_at")?,
+            c.ts("valid_from")?,
+            c.ts("valid_to")?,
+            c.bool("is_current")?,
+            c.i64("cycle_id")?,
+        );
         for i in 0..b.num_rows() {
             let created_at = time(created, i);
             out.push(StreamerRow {
@@ -157,13 +188,22 @@ pub fn games(batches: &[RecordBatch]) -> Result<Vec<Game>, ArrowError> {
     let mut out = Vec::new();
     for b in batches {
         let c = Cols(b);
-        let (id, name, art, igdb) = (c.str("game_id")?, c.str("name")?, c.str("box_art_url")?, c.str("igdb_id")?);
+        let (id, name, art, igdb) = (
+            c.str("game_id")?,
+            c.str("name")?,
+            c.str("box_art_url")?,
+            c.str("igdb_id")?,
+        );
         for i in 0..b.num_rows() {
             out.push(Game {
                 id: id.value(i).to_owned(),
                 name: name.value(i).to_owned(),
                 box_art_url: art.value(i).to_owned(),
-                igdb_id: if igdb.is_null(i) { String::new() } else { igdb.value(i).to_owned() },
+                igdb_id: if igdb.is_null(i) {
+                    String::new()
+                } else {
+                    igdb.value(i).to_owned()
+                },
             });
         }
     }

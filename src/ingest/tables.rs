@@ -11,7 +11,11 @@ use crate::twitch::RawResponse;
 use crate::twitch::models::Game;
 
 /// `bronze.helix_responses` rows of one cycle.
-pub fn bronze(schema: &SchemaRef, cycle_id: i64, rs: &[RawResponse]) -> Result<RecordBatch, ArrowError> {
+pub fn bronze(
+    schema: &SchemaRef,
+    cycle_id: i64,
+    rs: &[RawResponse],
+) -> Result<RecordBatch, ArrowError> {
     build(schema, rs.len(), |c| -> Option<ArrayRef> {
         Some(match c {
             "cycle_id" => i64s(rs.iter().map(|_| Some(cycle_id))),
@@ -92,7 +96,11 @@ pub fn streamers<'a>(
 }
 
 /// `silver.stream_sessions` rows with partition `status`.
-pub fn sessions(schema: &SchemaRef, rs: &[Session], cycle_id: i64) -> Result<RecordBatch, ArrowError> {
+pub fn sessions(
+    schema: &SchemaRef,
+    rs: &[Session],
+    cycle_id: i64,
+) -> Result<RecordBatch, ArrowError> {
     build(schema, rs.len(), |c| -> Option<ArrayRef> {
         Some(match c {
             "session_id" => utf8(rs.iter().map(|r| r.session_id.as_str())),
@@ -111,21 +119,33 @@ pub fn sessions(schema: &SchemaRef, rs: &[Session], cycle_id: i64) -> Result<Rec
             "live_seconds" => f64s(rs.iter().map(|r| Some(r.live_seconds))),
             "viewer_seconds" => f64s(rs.iter().map(|r| Some(r.viewer_seconds))),
             "cycle_id" => i64s(rs.iter().map(|_| Some(cycle_id))),
-            "status" => utf8(rs.iter().map(|r| if r.ended_at.is_some() { "ended" } else { "live" })),
+            "status" => utf8(rs.iter().map(|r| {
+                if r.ended_at.is_some() {
+                    "ended"
+                } else {
+                    "live"
+                }
+            })),
             _ => return None,
         })
     })
 }
 
 /// `silver.games`: every known category.
-pub fn games<'a>(schema: &SchemaRef, rows: impl Iterator<Item = &'a Game>) -> Result<RecordBatch, ArrowError> {
+pub fn games<'a>(
+    schema: &SchemaRef,
+    rows: impl Iterator<Item = &'a Game>,
+) -> Result<RecordBatch, ArrowError> {
     let rs: Vec<&Game> = rows.collect();
     build(schema, rs.len(), |c| -> Option<ArrayRef> {
         Some(match c {
             "game_id" => utf8(rs.iter().map(|g| g.id.as_str())),
             "name" => utf8(rs.iter().map(|g| g.name.as_str())),
             "box_art_url" => utf8(rs.iter().map(|g| g.box_art_url.as_str())),
-            "igdb_id" => utf8_opt(rs.iter().map(|g| Some(g.igdb_id.as_str()).filter(|s| !s.is_empty()))),
+            "igdb_id" => utf8_opt(
+                rs.iter()
+                    .map(|g| Some(g.igdb_id.as_str()).filter(|s| !s.is_empty())),
+            ),
             _ => return None,
         })
     })

@@ -27,7 +27,12 @@ pub struct World {
 impl World {
     /// Builds the world at `cfg.start`.
     pub fn new(cfg: WorldConfig) -> Self {
-        let games = vec![Game { id: "1".into(), name: "Just Chatting".into(), box_art_url: String::new(), igdb_id: String::new() }];
+        let games = vec![Game {
+            id: "1".into(),
+            name: "Just Chatting".into(),
+            box_art_url: String::new(),
+            igdb_id: String::new(),
+        }];
         let users: Vec<User> = (0..cfg.channels)
             .map(|i| User {
                 id: (1000 + i).to_string(),
@@ -63,7 +68,12 @@ impl World {
                 is_mature: false,
             })
             .collect();
-        Self { now: cfg.start, users, streams, games }
+        Self {
+            now: cfg.start,
+            users,
+            streams,
+            games,
+        }
     }
     /// Advances the world to `now` (no-op if `now` is not later).
     pub fn advance_to(&mut self, now: DateTime<Utc>) {

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{ClientStats, Fetched, Helix, StreamQuery};
 use super::models::{Channel, Game, Stream, User};
+use super::{ClientStats, Fetched, Helix, StreamQuery};
 use crate::clock::SharedClock;
 use crate::config::Secret;
 
@@ -40,7 +40,9 @@ pub struct HelixClient {
 impl HelixClient {
     /// Fetches and validates an app token; fails on bad credentials.
     pub async fn connect(args: ClientArgs) -> super::Result<Self> {
-        Ok(Self { args: Arc::new(args) })
+        Ok(Self {
+            args: Arc::new(args),
+        })
     }
 }
 

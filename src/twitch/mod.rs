@@ -16,7 +16,9 @@ pub use models::{Channel, Game, Stream, User};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The auth host refused the credentials (bad client id or secret).
-    #[error("Twitch refused the app credentials ({status}): {message}; check TWITCH_CLIENT_ID and TWITCH_CLIENT_SECRET")]
+    #[error(
+        "Twitch refused the app credentials ({status}): {message}; check TWITCH_CLIENT_ID and TWITCH_CLIENT_SECRET"
+    )]
     BadCredentials {
         /// HTTP status from the auth host.
         status: u16,
@@ -102,7 +104,11 @@ pub struct Fetched<T> {
 
 impl<T: Default> Default for Fetched<T> {
     fn default() -> Self {
-        Self { value: T::default(), responses: Vec::new(), errors: Vec::new() }
+        Self {
+            value: T::default(),
+            responses: Vec::new(),
+            errors: Vec::new(),
+        }
     }
 }
 

@@ -134,6 +134,7 @@ pub struct Pagination {
 
 /// The envelope of every Helix list response.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct Envelope<T> {
     /// The items.
     #[serde(deserialize_with = "null_as_default")]
@@ -149,7 +150,11 @@ pub struct Envelope<T> {
 impl<T> Envelope<T> {
     /// The next-page cursor, if any and non-empty.
     pub fn cursor(&self) -> Option<&str> {
-        self.pagination.as_ref()?.cursor.as_deref().filter(|c| !c.is_empty())
+        self.pagination
+            .as_ref()?
+            .cursor
+            .as_deref()
+            .filter(|c| !c.is_empty())
     }
 }
 
