@@ -166,6 +166,10 @@ pub enum Command {
     },
     /// Run only the simulated Twitch (local Helix server) and print its URLs.
     Sim,
+    /// Recompute silver and gold from bronze.
+    Rebuild,
+    /// Compact closed days, checkpoint and vacuum every table.
+    Maintain,
 }
 
 /// Every setting, as optional values from flags/env (clap) or the TOML file
@@ -236,6 +240,18 @@ pub struct Settings {
     /// Retries of a request after a 5xx or a timeout.
     #[arg(long, env = "TM_MAX_RETRIES", global = true)]
     pub max_retries: Option<u32>,
+    /// Follower totals are refreshed this often per channel (round-robin).
+    #[arg(long, env = "TM_FOLLOWER_INTERVAL", global = true)]
+    pub follower_interval: Option<HumanDuration>,
+    /// A restart within this gap continues the same stream session.
+    #[arg(long, env = "TM_SESSION_GAP", global = true)]
+    pub session_gap: Option<HumanDuration>,
+    /// How often `serve` compacts, checkpoints and vacuums (0s = never).
+    #[arg(long, env = "TM_MAINTAIN_INTERVAL", global = true)]
+    pub maintain_interval: Option<HumanDuration>,
+    /// Files removed by compaction are kept this long before vacuum deletes them.
+    #[arg(long, env = "TM_VACUUM_RETENTION", global = true)]
+    pub vacuum_retention: Option<HumanDuration>,
 
     /// Simulator: seed of the simulated world.
     #[arg(long, env = "TM_SIM_SEED", global = true)]
@@ -255,12 +271,9 @@ pub struct Settings {
     /// Simulator: Helix rate-limit bucket size per minute (0 = no limit).
     #[arg(long, env = "TM_SIM_RATE_LIMIT", global = true)]
     pub sim_rate_limit: Option<u32>,
-}
-
-macro_rules! merge_fields {
-    ($into:ident, $from:ident, $($f:ident),* $(,)?) => {
-        $( if $into.$f.is_none() { $into.$f = $from.$f; } )*
-    };
+    /// Simulator: every channel live from the start (load tests and benchmarks).
+    #[arg(long, env = "TM_SIM_ALL_LIVE", global = true)]
+    pub sim_all_live: Option<bool>,
 }
 
 impl Settings {
@@ -276,9 +289,9 @@ impl Settings {
         })?;
         let file: Settings =
             toml::from_str(&text).map_err(|source| Error::ParseFile { path, source })?;
-        merge_fields!(
-            self,
-            file,
+        // Destructured so that a new setting cannot be forgotten here.
+        let Settings {
+            config: _,
             client_id,
             client_secret,
             helix_url,
@@ -296,13 +309,47 @@ impl Settings {
             max_pages,
             request_timeout,
             max_retries,
+            follower_interval,
+            session_gap,
+            maintain_interval,
+            vacuum_retention,
             sim_seed,
             sim_channels,
             sim_speed,
             sim_addr,
             sim_error_rate,
             sim_rate_limit,
-        );
+            sim_all_live,
+        } = file;
+        self.client_id = self.client_id.or(client_id);
+        self.client_secret = self.client_secret.or(client_secret);
+        self.helix_url = self.helix_url.or(helix_url);
+        self.auth_url = self.auth_url.or(auth_url);
+        self.source = self.source.or(source);
+        self.lake = self.lake.or(lake);
+        self.flight_addr = self.flight_addr.or(flight_addr);
+        self.http_addr = self.http_addr.or(http_addr);
+        self.poll_interval = self.poll_interval.or(poll_interval);
+        self.channels = self.channels.or(channels);
+        self.categories = self.categories.or(categories);
+        self.languages = self.languages.or(languages);
+        self.top_n = self.top_n.or(top_n);
+        self.full_sweep = self.full_sweep.or(full_sweep);
+        self.max_pages = self.max_pages.or(max_pages);
+        self.request_timeout = self.request_timeout.or(request_timeout);
+        self.max_retries = self.max_retries.or(max_retries);
+        self.follower_interval = self.follower_interval.or(follower_interval);
+        self.session_gap = self.session_gap.or(session_gap);
+        self.maintain_interval = self.maintain_interval.or(maintain_interval);
+        self.vacuum_retention = self.vacuum_retention.or(vacuum_retention);
+        self.sim_seed = self.sim_seed.or(sim_seed);
+        self.sim_channels = self.sim_channels.or(sim_channels);
+        self.sim_speed = self.sim_speed.or(sim_speed);
+        self.sim_addr = self.sim_addr.or(sim_addr);
+        self.sim_error_rate = self.sim_error_rate.or(sim_error_rate);
+        self.sim_rate_limit = self.sim_rate_limit.or(sim_rate_limit);
+        self.sim_all_live = self.sim_all_live.or(sim_all_live);
+
         Ok(self)
     }
 
@@ -359,6 +406,10 @@ impl Settings {
             max_pages: s.max_pages.unwrap_or(d.max_pages),
             request_timeout: s.request_timeout.map_or(d.request_timeout, |h| h.0),
             max_retries: s.max_retries.unwrap_or(d.max_retries),
+            follower_interval: s.follower_interval.map_or(d.follower_interval, |h| h.0),
+            session_gap: s.session_gap.map_or(d.session_gap, |h| h.0),
+            maintain_interval: s.maintain_interval.map_or(d.maintain_interval, |h| h.0),
+            vacuum_retention: s.vacuum_retention.map_or(d.vacuum_retention, |h| h.0),
             sim: SimSettings {
                 seed: s.sim_seed.unwrap_or(d.sim.seed),
                 channels: s.sim_channels.unwrap_or(d.sim.channels),
@@ -366,6 +417,7 @@ impl Settings {
                 addr: s.sim_addr.unwrap_or(d.sim.addr),
                 error_rate: s.sim_error_rate.unwrap_or(d.sim.error_rate),
                 rate_limit: s.sim_rate_limit.unwrap_or(d.sim.rate_limit),
+                all_live: s.sim_all_live.unwrap_or(d.sim.all_live),
             },
         };
         cfg.validate()?;
@@ -404,6 +456,8 @@ pub struct SimSettings {
     pub error_rate: f64,
     /// Rate-limit bucket per minute (0 = unlimited).
     pub rate_limit: u32,
+    /// Every channel live from the start.
+    pub all_live: bool,
 }
 
 /// The validated configuration.
@@ -464,6 +518,10 @@ impl Default for Config {
             max_pages: 1_500,
             request_timeout: Duration::from_secs(10),
             max_retries: 4,
+            follower_interval: Duration::from_secs(15 * 60),
+            session_gap: Duration::from_secs(10 * 60),
+            maintain_interval: Duration::from_secs(24 * 3600),
+            vacuum_retention: Duration::from_secs(7 * 24 * 3600),
             sim: SimSettings {
                 seed: 42,
                 channels: 300,
@@ -471,6 +529,7 @@ impl Default for Config {
                 addr: ([127, 0, 0, 1], 8090).into(),
                 error_rate: 0.0,
                 rate_limit: 800,
+                all_live: false,
             },
         }
     }
@@ -480,6 +539,9 @@ impl Config {
     fn validate(&self) -> Result<()> {
         if self.poll_interval.is_zero() {
             return Err(invalid("poll-interval", "must be greater than zero"));
+        }
+        if self.follower_interval.is_zero() {
+            return Err(invalid("follower-interval", "must be greater than zero"));
         }
         if self.max_pages == 0 {
             return Err(invalid("max-pages", "must be at least 1"));

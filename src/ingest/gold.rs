@@ -21,6 +21,7 @@ pub fn week_start(day: NaiveDate) -> NaiveDate {
 /// `gold.streamer_daily` for `day`.
 pub fn streamer_daily(day: NaiveDate) -> String {
     let d = lit(day);
+    let next = lit(day + Days::days(1));
     format!(
         "WITH s AS (
             SELECT * FROM silver.stream_snapshots WHERE observed_date = {d}
@@ -52,7 +53,10 @@ pub fn streamer_daily(day: NaiveDate) -> String {
             FROM silver.follower_snapshots WHERE observed_date = {d} GROUP BY user_id
          ),
          names AS (
-            SELECT user_id, login FROM silver.streamers WHERE is_current
+            -- The profile version valid at the end of the day (not today's), so
+            -- a later rename does not rewrite history and rebuild agrees.
+            SELECT user_id, last_value(login ORDER BY valid_from) AS login
+            FROM silver.streamers WHERE valid_from < {next} GROUP BY user_id
          )
          SELECT {d} AS day,
                 COALESCE(p.user_id, f.user_id) AS user_id,
@@ -189,6 +193,7 @@ pub fn leaderboard_weekly(day: NaiveDate) -> String {
 /// followers and viewers against the 7 days before.
 pub fn rising_stars(day: NaiveDate) -> String {
     let d = lit(day);
+    let next = lit(day + Days::days(1));
     let a_start = lit(day - Days::days(6));
     let b_start = lit(day - Days::days(13));
     format!(
@@ -207,8 +212,9 @@ pub fn rising_stars(day: NaiveDate) -> String {
             FROM gold.streamer_daily WHERE day >= {b_start} AND day < {a_start} GROUP BY user_id
          ),
          age AS (
-            SELECT user_id, CAST({d} - CAST(created_at AS DATE) AS BIGINT) AS account_age_days
-            FROM silver.streamers WHERE is_current AND created_at IS NOT NULL
+            SELECT user_id, MAX(CAST({d} - CAST(created_at AS DATE) AS BIGINT)) AS account_age_days
+            FROM silver.streamers WHERE valid_from < {next} AND created_at IS NOT NULL
+            GROUP BY user_id
          ),
          scored AS (
             SELECT {d} AS day, a.user_id, a.login, age.account_age_days,

@@ -49,6 +49,8 @@ pub struct Polled {
     pub requests: u64,
     /// Errors met (failed calls, unparseable pages).
     pub errors: usize,
+    /// Errors of the `/streams` queries alone (the heart of a cycle).
+    pub stream_errors: usize,
     /// Latest `Ratelimit-Remaining`.
     pub rate_limit_remaining: Option<u32>,
     /// Profile fetches deferred to later cycles.
@@ -72,6 +74,7 @@ pub struct Poller {
     followers_checked: HashMap<String, Option<DateTime<Utc>>>,
     known_games: HashSet<String>,
     channels_resolved: bool,
+    followers_refused_until: Option<DateTime<Utc>>,
 }
 
 impl Poller {
@@ -94,6 +97,7 @@ impl Poller {
                 .collect(),
             known_games: known_games.into_iter().collect(),
             channels_resolved: false,
+            followers_refused_until: None,
         }
     }
 
@@ -125,6 +129,7 @@ impl Poller {
         for query in self.settings.targets.stream_queries() {
             let streams = self.helix.streams(&query).await;
             out.errors += streams.errors.len();
+            out.stream_errors += streams.errors.len();
             out.responses.extend(streams.responses);
             for s in streams.value {
                 if !s.game_id.is_empty() && !self.known_games.contains(&s.game_id) {
@@ -172,17 +177,34 @@ impl Poller {
                 self.profile_checked.insert(id, Some(now));
             }
         }
-        let helix = &self.helix;
-        let totals: Vec<_> = futures::stream::iter(plan.followers.iter())
-            .map(|id| async move { helix.follower_total(id).await })
-            .buffered(self.settings.concurrency.max(1))
-            .collect()
-            .await;
-        let now = self.clock.now();
-        for (id, fetched) in plan.followers.into_iter().zip(totals) {
-            out.errors += fetched.errors.len();
-            out.responses.extend(fetched.responses);
-            self.followers_checked.insert(id, Some(now));
+        let followers = if self.followers_refused_until.is_some_and(|t| self.clock.now() < t) {
+            Vec::new()
+        } else {
+            plan.followers
+        };
+        let mut refused = false;
+        for chunk in followers.chunks(self.settings.concurrency.max(1) * 4) {
+            let helix = &self.helix;
+            let totals: Vec<_> = futures::stream::iter(chunk)
+                .map(|id| async move { helix.follower_total(id).await })
+                .buffered(self.settings.concurrency.max(1))
+                .collect()
+                .await;
+            let now = self.clock.now();
+            for (id, fetched) in chunk.iter().zip(totals) {
+                out.errors += fetched.errors.len();
+                refused |= fetched.responses.iter().any(|r| matches!(r.http_status, 401 | 403));
+                out.responses.extend(fetched.responses);
+                self.followers_checked.insert(id.clone(), Some(now));
+            }
+            if refused {
+                // Some Helix implementations want a user token with a
+                // moderator scope here: stop asking for an hour, not every call.
+                let until = self.clock.now() + TimeDelta::hours(1);
+                tracing::warn!(%until, "Helix refused /channels/followers with this app token; follower totals paused");
+                self.followers_refused_until = Some(until);
+                break;
+            }
         }
 
         let stats = self.helix.stats();

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, ListBuilder, StringArray,
+    Array, ArrayRef, new_null_array, BooleanArray, Date32Array, Float64Array, Int64Array, ListBuilder, StringArray,
     StringBuilder, TimestampMicrosecondArray,
 };
 use arrow::compute::cast;
@@ -90,9 +90,17 @@ pub fn build(
         .fields()
         .iter()
         .map(|f| {
-            let a = column(f.name()).ok_or_else(|| {
-                ArrowError::SchemaError(format!("no value for column {} of the contract", f.name()))
-            })?;
+            let a = match column(f.name()) {
+                Some(a) => a,
+                // Columns added to the contract later are nullable: fill them.
+                None if f.is_nullable() => new_null_array(f.data_type(), rows),
+                None => {
+                    return Err(ArrowError::SchemaError(format!(
+                        "no value for column {} of the contract",
+                        f.name()
+                    )));
+                }
+            };
             debug_assert_eq!(a.len(), rows);
             conform_array(a, f.data_type())
         })

@@ -92,8 +92,10 @@ pub struct SilverRows {
     pub snapshots: Vec<SnapshotRow>,
     /// Follower samples with deltas.
     pub followers: Vec<FollowerRow>,
-    /// Whether `silver.streamers` changed (then it is rewritten from state).
+    /// Whether `silver.streamers` changed.
     pub streamers_changed: bool,
+    /// New current profile versions (each closes the user's previous one).
+    pub new_streamers: Vec<StreamerRow>,
     /// Whether `silver.games` changed.
     pub games_changed: bool,
     /// Sessions that ended this cycle.
@@ -138,7 +140,10 @@ pub fn derive(
             }),
             "users" => parse_page::<User>(body).map(|page| {
                 for u in page.data {
-                    rows.streamers_changed |= upsert_streamer(state, u, r.fetched_at, cycle_id);
+                    if let Some(row) = upsert_streamer(state, u, r.fetched_at, cycle_id) {
+                        rows.new_streamers.push(row);
+                        rows.streamers_changed = true;
+                    }
                 }
             }),
             "channels/followers" => parse_page::<Follower>(body).map(|page| {
@@ -211,24 +216,28 @@ pub fn derive(
     rows
 }
 
-fn upsert_streamer(state: &mut SilverState, u: User, at: DateTime<Utc>, cycle_id: i64) -> bool {
+/// Records `u` as observed at `at`; returns the new current version if the
+/// profile is new or changed (the previous version is closed at `at`).
+fn upsert_streamer(state: &mut SilverState, u: User, at: DateTime<Utc>, cycle_id: i64) -> Option<StreamerRow> {
     let history = state.streamers.entry(u.id.clone()).or_default();
     if let Some(current) = history.iter_mut().rev().find(|r| r.is_current) {
-        if current.same_profile(&u) {
-            return false;
+        // Unchanged, or already applied by a replayed cycle.
+        if current.same_profile(&u) || current.valid_from >= at {
+            return None;
         }
         current.is_current = false;
         current.valid_to = Some(at);
     }
-    history.push(StreamerRow {
+    let row = StreamerRow {
         created_at: parse_time(&u.created_at),
         user: u,
         valid_from: at,
         valid_to: None,
         is_current: true,
         cycle_id,
-    });
-    true
+    };
+    history.push(row.clone());
+    Some(row)
 }
 
 /// Parses an RFC 3339 timestamp into UTC.

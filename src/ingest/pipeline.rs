@@ -1,0 +1,256 @@
+//! Committing a cycle: bronze → silver → gold, each table one Delta commit
+//! carrying the cycle's txn marker, in a fixed order that makes a crash at
+//! any point repairable: at start-up the last bronze cycle is simply
+//! committed again — tables that already hold it skip (txn marker), the rest
+//! are derived from bronze's raw payloads, with no new API calls.
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
+use arrow::datatypes::{Field, Schema};
+use arrow::record_batch::RecordBatch;
+use chrono::{DateTime, NaiveDate, Utc};
+use datafusion::prelude::SessionContext;
+
+use super::silver::{SilverRows, SilverState, derive};
+use super::{Error, Result, gold, state, tables};
+use crate::lake::{CommitOutcome, Lake, in_list};
+use crate::schema::Table;
+use crate::twitch::RawResponse;
+
+/// Rows committed per layer by one cycle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Bronze rows.
+    pub bronze: usize,
+    /// Silver rows.
+    pub silver: usize,
+    /// Gold rows.
+    pub gold: usize,
+}
+
+/// What committing one cycle did.
+#[derive(Debug, Clone, Default)]
+pub struct CommitReport {
+    /// Rows written per layer (skipped commits count zero).
+    pub written: Written,
+    /// Tables that already held this cycle (a replay after a crash).
+    pub skipped: Vec<Table>,
+    /// Silver rows of the cycle (for the live views).
+    pub silver: SilverRows,
+    /// Days whose gold was recomputed.
+    pub days: Vec<NaiveDate>,
+    /// Wall time of each stage: bronze, silver, gold.
+    pub stages: Vec<(&'static str, Duration)>,
+}
+
+/// The medallion writer: holds the running silver state between cycles.
+#[derive(Debug)]
+pub struct Pipeline {
+    lake: Lake,
+    state: SilverState,
+    poll_secs: f64,
+}
+
+impl Pipeline {
+    /// Opens the pipeline over `lake`: rebuilds the running state from silver
+    /// and repairs the last cycle if a crash interrupted it.
+    pub async fn open(lake: Lake, poll_interval: Duration, session_gap: Duration) -> Result<(Self, Option<CommitReport>)> {
+        let state = load_state(&lake, session_gap).await?;
+        let mut p = Self { lake, state, poll_secs: poll_interval.as_secs_f64() };
+        let repaired = match p.lake.last_cycle(Table::HelixResponses, None).await? {
+            Some(last) => {
+                let responses = p.bronze_cycle(last).await?;
+                let report = p.commit(last, &responses).await?;
+                (report.written.silver + report.written.gold > 0).then_some(report)
+            }
+            None => None,
+        };
+        Ok((p, repaired))
+    }
+
+    /// The latest `fetched_at` in bronze: when the lake last heard from Twitch.
+    pub async fn last_seen(lake: &Lake) -> Result<Option<DateTime<Utc>>> {
+        let ctx = lake.session().await?;
+        let b = run(&ctx, "SELECT max(fetched_at) FROM bronze.helix_responses").await?;
+        Ok(b.first().and_then(|b| {
+            let a = b.column(0).as_primitive_opt::<arrow::datatypes::TimestampMicrosecondType>()?;
+            (a.len() > 0 && !a.is_null(0)).then(|| DateTime::from_timestamp_micros(a.value(0)))?
+        }))
+    }
+
+    /// The lake this pipeline writes.
+    pub fn lake(&self) -> &Lake {
+        &self.lake
+    }
+
+    /// The running silver state (open sessions, latest follower totals…).
+    pub fn state(&self) -> &SilverState {
+        &self.state
+    }
+
+    /// The id the next cycle must use: one past the last in bronze.
+    pub async fn next_cycle_id(&self) -> Result<i64> {
+        Ok(self.lake.max_committed_cycle().await?.map_or(1, |c| c + 1))
+    }
+
+    /// Commits cycle `cycle_id`: bronze, then silver, then gold of the days
+    /// it touched. Idempotent: committing a cycle again changes nothing.
+    pub async fn commit(&mut self, cycle_id: i64, responses: &[RawResponse]) -> Result<CommitReport> {
+        let mut report = CommitReport::default();
+        let mut clock = std::time::Instant::now();
+        let mut stage = |name, report: &mut CommitReport| {
+            report.stages.push((name, clock.elapsed()));
+            clock = std::time::Instant::now();
+        };
+        let bronze = tables::bronze(&Table::HelixResponses.schema(), cycle_id, responses)?;
+        let outcome = self.lake.append(Table::HelixResponses, vec![bronze], cycle_id).await?;
+        report.written.bronze = self.count(Table::HelixResponses, &outcome, &mut report.skipped);
+        stage("bronze", &mut report);
+
+        // The cycle's "now" comes from bronze so that repair and rebuild agree.
+        let now = responses.iter().map(|r| r.fetched_at).max();
+        let rows = derive(cycle_id, responses, now.unwrap_or(DateTime::UNIX_EPOCH), &mut self.state);
+        self.write_silver(cycle_id, &rows, &mut report).await?;
+        stage("silver", &mut report);
+
+        let mut days: BTreeSet<NaiveDate> = rows.snapshots.iter().map(|r| r.observed_at.date_naive()).collect();
+        days.extend(rows.followers.iter().map(|r| r.observed_at.date_naive()));
+        for &day in &days {
+            report.written.gold += self.write_gold(cycle_id, day, &mut report.skipped).await?;
+        }
+        stage("gold", &mut report);
+        report.days = days.into_iter().collect();
+        report.silver = rows;
+        Ok(report)
+    }
+
+    async fn write_silver(&mut self, cycle_id: i64, rows: &SilverRows, report: &mut CommitReport) -> Result<()> {
+        let lake = &self.lake;
+        // Order matters for repair: snapshots before sessions (see module docs).
+        let batch = tables::snapshots(&Table::StreamSnapshots.schema(), &rows.snapshots)?;
+        let o = lake.append(Table::StreamSnapshots, vec![batch], cycle_id).await?;
+        report.written.silver += self.count(Table::StreamSnapshots, &o, &mut report.skipped);
+
+        let batch = tables::followers(&Table::FollowerSnapshots.schema(), &rows.followers)?;
+        let o = lake.append(Table::FollowerSnapshots, vec![batch], cycle_id).await?;
+        report.written.silver += self.count(Table::FollowerSnapshots, &o, &mut report.skipped);
+
+        if !rows.new_streamers.is_empty() {
+            let batch = tables::streamers(&Table::Streamers.schema(), rows.new_streamers.iter())?;
+            let o = lake.upsert_scd2(Table::Streamers, vec![batch], cycle_id).await?;
+            report.written.silver += self.count(Table::Streamers, &o, &mut report.skipped);
+        }
+
+        let schema = Table::StreamSessions.schema();
+        let ended = tables::sessions(&schema, &rows.ended_sessions, cycle_id)?;
+        let o = lake.append_as(Table::StreamSessions, vec![ended], cycle_id, Some("ended")).await?;
+        report.written.silver += self.count(Table::StreamSessions, &o, &mut report.skipped);
+        let open: Vec<_> = self.state.sessions.open().cloned().collect();
+        let live = tables::sessions(&schema, &open, cycle_id)?;
+        let o = lake
+            .replace(Table::StreamSessions, &in_list("status", ["live"]), vec![live], cycle_id, Some("live"))
+            .await?;
+        report.written.silver += self.count(Table::StreamSessions, &o, &mut report.skipped);
+
+        if rows.games_changed {
+            let batch = tables::games(&Table::Games.schema(), self.state.games.values(), cycle_id)?;
+            let o = lake.replace(Table::Games, "true", vec![batch], cycle_id, None).await?;
+            report.written.silver += self.count(Table::Games, &o, &mut report.skipped);
+        }
+        Ok(())
+    }
+
+    /// Recomputes the gold of `day` from silver (and for weekly and 7-day
+    /// figures, gold) partitions, in dependency order.
+    async fn write_gold(&self, cycle_id: i64, day: NaiveDate, skipped: &mut Vec<Table>) -> Result<usize> {
+        let mut written = 0;
+        let steps: [(Table, String, String); 6] = [
+            (Table::StreamerDaily, gold::streamer_daily(day), format!("day = '{day}'")),
+            (Table::CategoryDaily, gold::category_daily(day, self.poll_secs), format!("day = '{day}'")),
+            (Table::HourlyViewership, gold::hourly_viewership(day), format!("day = '{day}'")),
+            (Table::LeaderboardDaily, gold::leaderboard_daily(day), format!("period_start = '{day}'")),
+            (
+                Table::LeaderboardWeekly,
+                gold::leaderboard_weekly(day),
+                format!("period_start = '{}'", gold::week_start(day)),
+            ),
+            (Table::RisingStars, gold::rising_stars(day), format!("day = '{day}'")),
+        ];
+        for (table, sql, predicate) in steps {
+            // Each step reads what the previous ones committed.
+            let ctx = self.lake.session().await?;
+            let batches = run(&ctx, &sql).await?;
+            let batches = batches.iter().map(|b| with_cycle(b, cycle_id)).collect::<Result<Vec<_>>>()?;
+            let suffix = day.to_string();
+            let o = self.lake.replace(table, &predicate, batches, cycle_id, Some(&suffix)).await?;
+            written += self.count(table, &o, skipped);
+        }
+        Ok(written)
+    }
+
+    fn count(&self, table: Table, outcome: &CommitOutcome, skipped: &mut Vec<Table>) -> usize {
+        match outcome {
+            CommitOutcome::Committed { rows, .. } => *rows,
+            CommitOutcome::Skipped { .. } => {
+                if !skipped.contains(&table) {
+                    skipped.push(table);
+                }
+                0
+            }
+            CommitOutcome::Unchanged => 0,
+        }
+    }
+
+    /// The raw responses bronze holds for `cycle_id`, in arrival order.
+    pub async fn bronze_cycle(&self, cycle_id: i64) -> Result<Vec<RawResponse>> {
+        let batches = self
+            .lake
+            .scan(Table::HelixResponses, Some(&format!("cycle_id = {cycle_id}")))
+            .await?;
+        let mut out = state::responses(&batches)?;
+        out.sort_by(|a, b| a.fetched_at.cmp(&b.fetched_at).then(a.page.cmp(&b.page)));
+        Ok(out)
+    }
+}
+
+pub(super) async fn run(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
+    let df = ctx.sql(sql).await.map_err(|source| Error::Sql { sql: sql.to_owned(), source })?;
+    df.collect().await.map_err(|source| Error::Sql { sql: sql.to_owned(), source })
+}
+
+pub(super) fn with_cycle(b: &RecordBatch, cycle_id: i64) -> Result<RecordBatch> {
+    let mut fields: Vec<Arc<Field>> = b.schema().fields().iter().cloned().collect();
+    let mut columns: Vec<ArrayRef> = b.columns().to_vec();
+    fields.push(Arc::new(Field::new("cycle_id", arrow::datatypes::DataType::Int64, false)));
+    columns.push(Arc::new(Int64Array::from(vec![cycle_id; b.num_rows()])));
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+/// Rebuilds the running state from silver.
+async fn load_state(lake: &Lake, session_gap: Duration) -> Result<SilverState> {
+    let open = state::sessions(&lake.scan(Table::StreamSessions, Some("status = 'live'")).await?)?;
+    let mut st = SilverState {
+        sessions: super::sessions::Sessionizer::new(session_gap, open),
+        ..Default::default()
+    };
+    for row in state::streamers(&lake.read_all(Table::Streamers).await?)? {
+        st.streamers.entry(row.user.id.clone()).or_default().push(row);
+    }
+    for history in st.streamers.values_mut() {
+        history.sort_by_key(|r| r.valid_from);
+    }
+    for g in state::games(&lake.read_all(Table::Games).await?)? {
+        st.games.insert(g.id.clone(), g);
+    }
+    let ctx = lake.session().await?;
+    let latest = run(
+        &ctx,
+        "SELECT user_id, last_value(followers_total ORDER BY observed_at) AS followers_total, \
+         MAX(observed_at) AS observed_at FROM silver.follower_snapshots GROUP BY user_id",
+    )
+    .await?;
+    st.followers = state::latest_followers(&latest)?;
+    Ok(st)
+}

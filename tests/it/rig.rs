@@ -1,0 +1,119 @@
+//! A whole ingest rig on loopback: the local Helix server over a scripted
+//! world, the real client, and a Delta lake in a temp dir, on a manual clock.
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::record_batch::RecordBatch;
+use chrono::{DateTime, Utc};
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use twitch_monitor::clock::{Clock, ManualClock};
+use twitch_monitor::config::Secret;
+use twitch_monitor::ingest::cycle::{CycleSummary, Ingestor};
+use twitch_monitor::ingest::pipeline::Pipeline;
+use twitch_monitor::ingest::plan::Targets;
+use twitch_monitor::ingest::poll::{PollSettings, Poller};
+use twitch_monitor::lake::Lake;
+use twitch_monitor::schema::Table;
+use twitch_monitor::sim::{SimServer, SimServerArgs, World};
+use twitch_monitor::twitch::{ClientArgs, HelixClient};
+
+/// Poll interval of every rig.
+pub const POLL: Duration = Duration::from_secs(60);
+/// Session merge gap of every rig.
+pub const GAP: Duration = Duration::from_secs(600);
+
+/// The rig.
+pub struct Rig {
+    pub clock: ManualClock,
+    pub server: SimServer,
+    pub helix: Arc<HelixClient>,
+    pub dir: TempDir,
+    pub lake: Lake,
+    pub ingestor: Option<Ingestor>,
+}
+
+impl Rig {
+    /// A rig over `world`, starting at the world's time.
+    pub async fn start(world: World) -> Rig {
+        let clock = ManualClock::new(world.now());
+        let args = SimServerArgs::new(world, Arc::new(clock.clone()));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let server = SimServer::start(listener, args).unwrap();
+        let helix = HelixClient::connect(ClientArgs {
+            helix_url: server.helix_url(),
+            auth_url: server.auth_url(),
+            client_id: server.client_id().to_owned(),
+            client_secret: Secret::from(server.client_secret()),
+            request_timeout: Duration::from_secs(10),
+            max_retries: 3,
+            max_pages: 50,
+            clock: Arc::new(clock.clone()),
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap(), HashMap::new()).await.unwrap();
+        let mut rig = Rig { clock, server, helix: Arc::new(helix), dir, lake, ingestor: None };
+        rig.reopen().await;
+        rig
+    }
+
+    /// Reopens the pipeline over the same lake (a process restart).
+    pub async fn reopen(&mut self) {
+        let (pipeline, _) = Pipeline::open(self.lake.clone(), POLL, GAP).await.unwrap();
+        let poller = Poller::new(
+            self.helix.clone(),
+            Arc::new(self.clock.clone()),
+            PollSettings {
+                targets: Targets { full_sweep: true, ..Default::default() },
+                poll_interval: POLL,
+                // Every cycle, so scripted changes show at once.
+                follower_interval: POLL,
+                profile_interval: POLL,
+                concurrency: 4,
+            },
+            HashMap::new(),
+            Vec::new(),
+        );
+        self.ingestor = Some(Ingestor::new(poller, pipeline));
+    }
+
+    /// Changes the simulated world (at the rig's current time).
+    pub fn world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
+        let w = self.server.world();
+        let mut w = w.lock().unwrap();
+        w.advance_to(self.clock.now());
+        f(&mut w)
+    }
+
+    /// Moves time forward one poll interval and runs a cycle.
+    pub async fn cycle(&mut self) -> CycleSummary {
+        self.clock.advance(POLL);
+        self.ingestor.as_mut().unwrap().run_cycle().await.unwrap().0
+    }
+
+    /// Now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Every row of `table`, sorted by the given SQL order.
+    pub async fn rows(&self, table: Table, order: &str) -> Vec<RecordBatch> {
+        let ctx = self.lake.session().await.unwrap();
+        let sql = format!("SELECT * FROM {} ORDER BY {order}", table.qualified_name());
+        ctx.sql(&sql).await.unwrap().collect().await.unwrap()
+    }
+
+    /// One SQL query over the lake.
+    pub async fn sql(&self, sql: &str) -> Vec<RecordBatch> {
+        let ctx = self.lake.session().await.unwrap();
+        ctx.sql(sql).await.unwrap().collect().await.unwrap()
+    }
+
+    /// The query result pretty-printed, for snapshot comparisons.
+    pub async fn table(&self, sql: &str) -> String {
+        arrow::util::pretty::pretty_format_batches(&self.sql(sql).await).unwrap().to_string()
+    }
+}
