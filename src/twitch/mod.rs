@@ -6,8 +6,12 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+mod auth;
 mod client;
+mod endpoints;
 pub mod models;
+pub mod paging;
+mod ratelimit;
 
 pub use client::{ClientArgs, HelixClient};
 pub use models::{Channel, Game, Stream, User};

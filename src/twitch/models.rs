@@ -137,7 +137,11 @@ pub struct Pagination {
 #[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct Envelope<T> {
     /// The items.
-    #[serde(deserialize_with = "null_as_default")]
+    // `deserialize_with` stops serde from inferring `T: Deserialize`: say it.
+    #[serde(
+        deserialize_with = "null_as_default",
+        bound(deserialize = "T: Deserialize<'de>")
+    )]
     pub data: Vec<T>,
     /// Present on paginated endpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,3 +1,5 @@
 //! Integration tests: one binary, one module per area.
+mod crash;
+mod helix;
 mod pipeline;
 mod rig;
