@@ -221,6 +221,11 @@ impl World {
         self.generation
     }
 
+    /// Same as [`Self::generation`].
+    pub fn version(&self) -> u64 {
+        self.generation
+    }
+
     /// Live streams, sorted by viewers descending (as `/streams` lists them);
     /// ties keep channel creation order.
     pub fn live_streams(&self) -> &[Stream] {
