@@ -1,6 +1,8 @@
 //! Prints how long the world simulator takes to build a world with 100,000
-//! live streams and to advance it by simulated minutes (release build:
-//! `cargo bench --bench world`). Figures only, no assertions.
+//! live streams and to advance it by simulated minutes. Figures only, no
+//! assertions. `cargo bench --bench world` (release profile), or, reusing the
+//! dev dependency artifacts (already opt-level 2) and optimizing only this
+//! crate: `CARGO_PROFILE_DEV_OPT_LEVEL=3 cargo bench --bench world --profile dev`.
 use std::time::Instant;
 
 use chrono::{Duration, TimeZone, Utc};

@@ -178,6 +178,11 @@ impl World {
             next_scripted_id: FIRST_SCRIPTED_ID,
             generation: 0,
         };
+        w.live.reserve(if cfg.all_live {
+            cfg.channels
+        } else {
+            cfg.channels / 4
+        });
         w.generate(&cfg);
         w.resort();
         w
@@ -213,6 +218,11 @@ impl World {
     /// Changes whenever anything observable may have changed (live set, viewer
     /// counts, users, followers): a cache key for serialized pages.
     pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Same as [`Self::generation`].
+    pub fn version(&self) -> u64 {
         self.generation
     }
 
@@ -403,25 +413,42 @@ impl World {
     }
 
     /// Drops ended streams, re-sorts by viewers, refreshes slots and category
-    /// totals, and bumps the generation.
+    /// totals, and bumps the generation. Sorts keys, then permutes the streams
+    /// in place: no stream is cloned or reallocated.
     fn resort(&mut self) {
+        // (viewers, channel, position); ended streams sort last and are cut off.
         let mut order: Vec<(u64, usize, usize)> = self
             .live_chan
             .iter()
             .enumerate()
-            .filter(|&(_, &c)| c != TOMBSTONE)
             .map(|(pos, &c)| (self.live[pos].viewer_count, c, pos))
             .collect();
-        order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut old: Vec<Option<Stream>> = std::mem::take(&mut self.live)
-            .into_iter()
-            .map(Some)
-            .collect();
-        self.live = order
-            .iter()
-            .filter_map(|&(_, _, pos)| old[pos].take())
-            .collect();
-        self.live_chan = order.iter().map(|&(_, c, _)| c).collect();
+        order.sort_unstable_by(|a, b| {
+            (a.1 == TOMBSTONE)
+                .cmp(&(b.1 == TOMBSTONE))
+                .then(b.0.cmp(&a.0))
+                .then(a.1.cmp(&b.1))
+        });
+        // Apply the permutation (new position k takes old position order[k])
+        // by following its cycles.
+        let mut done = vec![false; order.len()];
+        for first in 0..order.len() {
+            let mut cur = first;
+            while !done[cur] {
+                done[cur] = true;
+                let next = order[cur].2;
+                if next == first {
+                    break;
+                }
+                self.live.swap(cur, next);
+                cur = next;
+            }
+        }
+        let kept = order.iter().take_while(|o| o.1 != TOMBSTONE).count();
+        self.live.truncate(kept);
+        order.truncate(kept);
+        self.live_chan.clear();
+        self.live_chan.extend(order.iter().map(|&(_, c, _)| c));
         self.game_viewers.iter_mut().for_each(|v| *v = 0);
         for (slot, &(viewers, c, _)) in order.iter().enumerate() {
             self.chans[c].slot = Some(slot);

@@ -186,8 +186,9 @@ impl World {
         // Zipf-like popularity by rank: a few giants, a long tail near zero.
         let mut ranks: Vec<usize> = (1..=n).collect();
         ranks.shuffle(&mut rng);
+        // Before every account (ages reach 15 years), so ids stay spread out.
         let epoch = Utc
-            .with_ymd_and_hms(2011, 6, 1, 0, 0, 0)
+            .with_ymd_and_hms(2007, 5, 1, 0, 0, 0)
             .single()
             .unwrap_or_default();
         for (i, &rank) in ranks.iter().enumerate() {
@@ -373,10 +374,11 @@ impl World {
                 d.shock += rng.random_range(0.2f64..0.6).ln();
             } else if u < P_RESTART + P_RAID + P_CRASH + P_GAME {
                 let pick = [d.main_game, d.alt_games[0], d.alt_games[1], JUST_CHATTING];
-                c.game = Some(pick[rng.random_range(0..pick.len())]);
+                let g = pick[rng.random_range(0..pick.len())];
+                c.game = Some(g);
                 d.jc_intro = false;
                 if rng.random_bool(0.5) {
-                    c.title = catalog::title(rng, &c.language, GAMES[pick[0]].name);
+                    c.title = catalog::title(rng, &c.language, GAMES[g].name);
                 }
                 edited = true;
             } else if u < P_RESTART + P_RAID + P_CRASH + P_GAME + P_TITLE {

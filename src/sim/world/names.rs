@@ -89,7 +89,13 @@ pub(super) fn identity(
         }
         login.truncate(25);
         if taken.contains(&login) {
-            continue;
+            // Short names run out in big worlds: number the name, as people do.
+            p.push(rng.random_range(1..100_000u32).to_string());
+            login = p.join(if underscore { "_" } else { "" });
+            login.truncate(25);
+            if taken.contains(&login) {
+                continue;
+            }
         }
         let display = match lang {
             "ja" if rng.random_bool(0.3) => JA_NAMES[rng.random_range(0..JA_NAMES.len())].into(),

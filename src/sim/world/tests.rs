@@ -365,6 +365,8 @@ fn empty_world_is_fine() {
 fn scale_100k_live_streams_build_and_advance_one_minute() {
     let mut w = World::with_live_streams(41, 100_000, start());
     assert_eq!(w.live_streams().len(), 100_000);
+    // Ids and logins are unique.
+    assert_eq!((w.by_id.len(), w.by_login.len()), (100_000, 100_000));
     assert_sorted(&w);
     w.advance_to(start() + Duration::minutes(1));
     let live = w.live_streams().len();
