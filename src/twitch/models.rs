@@ -136,10 +136,7 @@ pub struct Pagination {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope<T> {
     /// The items.
-    #[serde(
-        deserialize_with = "null_as_default",
-        bound(deserialize = "T: Deserialize<'de>")
-    )]
+    #[serde(deserialize_with = "null_as_default", bound(deserialize = "T: Deserialize<'de>"))]
     pub data: Vec<T>,
     /// Present on paginated endpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,11 +149,7 @@ pub struct Envelope<T> {
 impl<T> Envelope<T> {
     /// The next-page cursor, if any and non-empty.
     pub fn cursor(&self) -> Option<&str> {
-        self.pagination
-            .as_ref()?
-            .cursor
-            .as_deref()
-            .filter(|c| !c.is_empty())
+        self.pagination.as_ref()?.cursor.as_deref().filter(|c| !c.is_empty())
     }
 }
 
