@@ -186,6 +186,22 @@ async fn replace_swaps_a_partition_exactly_once() {
         .unwrap();
     assert!(committed(&out), "{out:?}");
     assert_eq!(lake.count(t, None).await.unwrap(), 1);
+    // A whole small table can be replaced each cycle (predicate `true`).
+    let g = Table::Games;
+    for cycle in 1..=2 {
+        let out = lake
+            .replace(
+                g,
+                "true",
+                vec![rows(g, 2 + cycle as usize, cycle, d1)],
+                cycle,
+                None,
+            )
+            .await
+            .unwrap();
+        assert!(committed(&out));
+    }
+    assert_eq!(lake.count(g, None).await.unwrap(), 4);
     // Bronze is append-only.
     assert!(
         lake.replace(Table::HelixResponses, "true", vec![], 5, None)
