@@ -25,5 +25,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod ingest;
+pub mod lake;
+pub mod schema;
 pub mod sim;
 pub mod twitch;

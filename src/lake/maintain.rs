@@ -1,0 +1,185 @@
+//! Maintenance: compact closed partitions (one commit per minute makes ~1,440
+//! small files per day per table), write a checkpoint, drop expired log
+//! files, and vacuum files removed longer ago than the retention.
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use deltalake::operations::vacuum::Clock as VacuumClock;
+use deltalake::{DeltaTable, FilterLiteral, FilterOp, FilterValue, checkpoints};
+
+use super::{Lake, Result, Slot};
+use crate::schema::Table;
+
+/// What [`Lake::maintain`] does and when "now" is.
+#[derive(Debug, Clone)]
+pub struct MaintainOptions {
+    /// Files removed from the table longer ago than this are deleted by vacuum.
+    pub retention: Duration,
+    /// Refuse a retention shorter than the table's
+    /// `delta.deletedFileRetentionDuration` (7 days by default), as delta-rs
+    /// does: readers of older versions may still need those files.
+    pub enforce_retention: bool,
+    /// The current time: days before its UTC date are closed (compacted), and
+    /// vacuum measures the retention from it.
+    pub now: DateTime<Utc>,
+}
+
+impl Default for MaintainOptions {
+    fn default() -> Self {
+        Self {
+            retention: Duration::from_secs(7 * 24 * 3600),
+            enforce_retention: true,
+            now: Utc::now(),
+        }
+    }
+}
+
+/// What maintenance did to one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableMaintenance {
+    /// The table.
+    pub table: Table,
+    /// Small files rewritten (removed) by compaction.
+    pub files_compacted: u64,
+    /// Files compaction wrote in their place.
+    pub files_written: u64,
+    /// Partitions that had files compacted.
+    pub partitions_compacted: u64,
+    /// The version a checkpoint was written at.
+    pub checkpoint_version: Option<u64>,
+    /// Expired log files removed.
+    pub logs_removed: usize,
+    /// Data files deleted by vacuum.
+    pub files_vacuumed: usize,
+    /// The first failure, if any (later steps of this table are skipped,
+    /// other tables still run).
+    pub error: Option<String>,
+}
+
+impl TableMaintenance {
+    fn new(table: Table) -> Self {
+        Self {
+            table,
+            files_compacted: 0,
+            files_written: 0,
+            partitions_compacted: 0,
+            checkpoint_version: None,
+            logs_removed: 0,
+            files_vacuumed: 0,
+            error: None,
+        }
+    }
+}
+
+/// What maintenance did to every table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaintainReport {
+    /// One entry per table, in [`Table::ALL`] order.
+    pub tables: Vec<TableMaintenance>,
+}
+
+impl MaintainReport {
+    /// The entry of `table`.
+    pub fn table(&self, table: Table) -> Option<&TableMaintenance> {
+        self.tables.iter().find(|t| t.table == table)
+    }
+
+    /// Tables whose maintenance failed, with the error.
+    pub fn errors(&self) -> Vec<(Table, &str)> {
+        self.tables
+            .iter()
+            .filter_map(|t| t.error.as_deref().map(|e| (t.table, e)))
+            .collect()
+    }
+}
+
+/// Vacuum's notion of "now", from [`MaintainOptions::now`].
+#[derive(Debug)]
+struct FixedClock(i64);
+
+impl VacuumClock for FixedClock {
+    fn current_timestamp_millis(&self) -> i64 {
+        self.0
+    }
+}
+
+impl Lake {
+    /// Compacts closed partitions (days before `now`'s date; the `ended`
+    /// sessions; unpartitioned tables whole), checkpoints, removes expired
+    /// logs and vacuums every table, one table at a time. A failing table is
+    /// reported and the others still run. Only fails if the options are
+    /// unusable.
+    pub async fn maintain(&self, opts: &MaintainOptions) -> Result<MaintainReport> {
+        let mut tables = Vec::with_capacity(Table::ALL.len());
+        for table in Table::ALL {
+            let mut report = TableMaintenance::new(table);
+            if let Err(e) = self
+                .maintain_table(self.slot(table), opts, &mut report)
+                .await
+            {
+                tracing::warn!(%table, error = %e, "maintenance failed");
+                report.error = Some(e.to_string());
+            }
+            tables.push(report);
+        }
+        Ok(MaintainReport { tables })
+    }
+
+    async fn maintain_table(
+        &self,
+        slot: &Slot,
+        opts: &MaintainOptions,
+        report: &mut TableMaintenance,
+    ) -> Result<()> {
+        let table = slot.table;
+        // Holding the writer lock keeps this handle's own writes out of the
+        // way; other processes are handled by Delta's conflict checks.
+        let mut delta = slot.writer.lock().await;
+        delta
+            .update_state()
+            .await
+            .map_err(slot.delta_err("refresh"))?;
+
+        let today = opts.now.date_naive().format("%Y-%m-%d").to_string();
+        let filters: Vec<FilterLiteral<'_>> = match table.def().day_partition() {
+            Some(day) => vec![(day, FilterOp::Lt, FilterValue::Scalar(today.as_str()))],
+            None if table == Table::StreamSessions => {
+                vec![("status", FilterOp::Eq, FilterValue::Scalar("ended"))]
+            }
+            None => Vec::new(),
+        };
+        let (optimized, metrics) = DeltaTable::clone(&delta)
+            .optimize()
+            .with_filters(&filters)
+            .await
+            .map_err(slot.delta_err("optimize"))?;
+        *delta = optimized;
+        slot.publish(&delta);
+        report.files_compacted = metrics.num_files_removed;
+        report.files_written = metrics.num_files_added;
+        report.partitions_compacted = metrics.partitions_optimized;
+
+        checkpoints::create_checkpoint(&delta, None)
+            .await
+            .map_err(slot.delta_err("checkpoint"))?;
+        report.checkpoint_version = delta.version();
+        report.logs_removed = checkpoints::cleanup_metadata(&delta, None)
+            .await
+            .map_err(slot.delta_err("log cleanup"))?;
+
+        let retention = chrono::Duration::from_std(opts.retention).unwrap_or(chrono::Duration::MAX);
+        let (vacuumed, metrics) = DeltaTable::clone(&delta)
+            .vacuum()
+            .with_retention_period(retention)
+            .with_enforce_retention_duration(opts.enforce_retention)
+            .with_clock(Arc::new(FixedClock(opts.now.timestamp_millis())))
+            .await
+            .map_err(slot.delta_err("vacuum"))?;
+        *delta = vacuumed;
+        slot.publish(&delta);
+        report.files_vacuumed = metrics.files_deleted.len();
+        tracing::info!(%table, ?report, "maintained");
+        Ok(())
+    }
+}
