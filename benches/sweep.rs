@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use twitch_monitor::clock::ManualClock;
 use twitch_monitor::config::Secret;
 use twitch_monitor::sim::server::RateLimit;
-use twitch_monitor::sim::{SimServer, SimServerArgs, World, WorldConfig};
+use twitch_monitor::sim::{SimServer, SimServerArgs, World};
 use twitch_monitor::twitch::paging::{CursorGuard, PageSink, StreamSet};
 use twitch_monitor::twitch::{ClientArgs, Helix, HelixClient, StreamQuery};
 
@@ -47,11 +47,7 @@ fn main() {
         .build()
         .expect("server runtime");
     let built = Instant::now();
-    let world = World::new(WorldConfig {
-        seed: 1,
-        channels: CHANNELS,
-        start,
-    });
+    let world = World::with_live_streams(1, CHANNELS, start);
     let live = world.live_streams().len();
     println!(
         "world: {CHANNELS} channels, {live} live streams, built in {:.2} s",

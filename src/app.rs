@@ -8,7 +8,7 @@ use anyhow::Context;
 use chrono::{DurationRound, TimeDelta, Utc};
 use tokio::net::TcpListener;
 
-use crate::clock::{Clock, ScaledClock, SharedClock, SystemClock};
+use crate::clock::{ScaledClock, SharedClock, SystemClock};
 use crate::config::{Cli, Command, Config, Source};
 use crate::ingest::cycle::Ingestor;
 use crate::ingest::pipeline::Pipeline;

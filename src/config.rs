@@ -495,6 +495,14 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Retries after a 5xx or timeout.
     pub max_retries: u32,
+    /// Follower total refresh interval per channel.
+    pub follower_interval: Duration,
+    /// Restart merge gap of stream sessions.
+    pub session_gap: Duration,
+    /// Maintenance interval of `serve` (zero = never).
+    pub maintain_interval: Duration,
+    /// Vacuum retention.
+    pub vacuum_retention: Duration,
     /// Simulator settings.
     pub sim: SimSettings,
 }

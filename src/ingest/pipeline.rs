@@ -182,7 +182,8 @@ impl Pipeline {
             // Each step reads what the previous ones committed.
             let ctx = self.lake.session().await?;
             let batches = run(&ctx, &sql).await?;
-            let batches = batches.iter().map(|b| with_cycle(b, cycle_id)).collect::<Result<Vec<_>>>()?;
+            let batches =
+                batches.iter().map(|b| with_cycle(table, b, cycle_id)).collect::<Result<Vec<_>>>()?;
             let suffix = day.to_string();
             let o = self.lake.replace(table, &predicate, batches, cycle_id, Some(&suffix)).await?;
             written += self.count(table, &o, skipped);
@@ -220,7 +221,11 @@ pub(super) async fn run(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBat
     df.collect().await.map_err(|source| Error::Sql { sql: sql.to_owned(), source })
 }
 
-pub(super) fn with_cycle(b: &RecordBatch, cycle_id: i64) -> Result<RecordBatch> {
+/// Adds the writing cycle's id to a gold query result, where the table keeps one.
+pub(super) fn with_cycle(table: Table, b: &RecordBatch, cycle_id: i64) -> Result<RecordBatch> {
+    if table.schema().field_with_name("cycle_id").is_err() {
+        return Ok(b.clone());
+    }
     let mut fields: Vec<Arc<Field>> = b.schema().fields().iter().cloned().collect();
     let mut columns: Vec<ArrayRef> = b.columns().to_vec();
     fields.push(Arc::new(Field::new("cycle_id", arrow::datatypes::DataType::Int64, false)));

@@ -146,7 +146,7 @@ pub async fn rebuild(
         let mut batches = Vec::new();
         for (&day, &cycle) in periods {
             for b in run(&ctx, &sql(day)).await? {
-                batches.push(with_cycle(&b, cycle)?);
+                batches.push(with_cycle(table, &b, cycle)?);
             }
         }
         let rows = batches.iter().map(|b| b.num_rows()).sum();

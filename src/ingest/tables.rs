@@ -135,6 +135,7 @@ pub fn sessions(
 pub fn games<'a>(
     schema: &SchemaRef,
     rows: impl Iterator<Item = &'a Game>,
+    cycle_id: i64,
 ) -> Result<RecordBatch, ArrowError> {
     let rs: Vec<&Game> = rows.collect();
     build(schema, rs.len(), |c| -> Option<ArrayRef> {
@@ -146,6 +147,7 @@ pub fn games<'a>(
                 rs.iter()
                     .map(|g| Some(g.igdb_id.as_str()).filter(|s| !s.is_empty())),
             ),
+            "cycle_id" => i64s(rs.iter().map(|_| Some(cycle_id))),
             _ => return None,
         })
     })

@@ -29,6 +29,7 @@ pub mod maintain;
 mod provider;
 pub mod read;
 pub mod scd2;
+pub mod rewrite;
 pub mod write;
 
 pub use error::{Error, Result};

@@ -56,17 +56,26 @@ impl HelixClient {
                 pairs.push(("after", a));
             }
             let page = u32::try_from(guard.pages()).unwrap_or(u32::MAX);
-            let at = match self.get(endpoint, &pairs, page, out.responses).await {
-                Ok(at) => at,
-                Err(e) => return out.errors.push(Arc::new(e)),
-            };
-            let cursor = match items.push(out.responses[at].payload.as_bytes()) {
-                Ok(c) => c,
-                Err(source) => {
-                    return out.errors.push(Arc::new(Error::Parse {
-                        endpoint: endpoint.into(),
-                        source,
-                    }));
+            // A garbled page is usually a passing fault: ask once more before
+            // giving up, since the cursor to go on is inside the garbled body.
+            let mut retried = false;
+            let cursor = loop {
+                let at = match self.get(endpoint, &pairs, page, out.responses).await {
+                    Ok(at) => at,
+                    Err(e) => return out.errors.push(Arc::new(e)),
+                };
+                match items.push(out.responses[at].payload.as_bytes()) {
+                    Ok(c) => break c,
+                    Err(_) if !retried => {
+                        tracing::warn!(endpoint, page, "unparseable page, asking once more");
+                        retried = true;
+                    }
+                    Err(source) => {
+                        return out.errors.push(Arc::new(Error::Parse {
+                            endpoint: endpoint.into(),
+                            source,
+                        }));
+                    }
                 }
             };
             if items.is_full() {
@@ -96,19 +105,26 @@ impl HelixClient {
     ) -> Fetched<Vec<T>> {
         let mut out: Fetched<Vec<T>> = Fetched::default();
         for pairs in batches {
-            let at = match self.get(endpoint, &pairs, 0, &mut out.responses).await {
-                Ok(at) => at,
-                Err(e) => {
-                    out.errors.push(Arc::new(e));
-                    continue;
+            for attempt in 0..2 {
+                let at = match self.get(endpoint, &pairs, 0, &mut out.responses).await {
+                    Ok(at) => at,
+                    Err(e) => {
+                        out.errors.push(Arc::new(e));
+                        break;
+                    }
+                };
+                match parse_page::<T>(out.responses[at].payload.as_bytes()) {
+                    Ok(page) => {
+                        out.value.extend(page.data);
+                        break;
+                    }
+                    // Garbled: ask once more (see `paginate`).
+                    Err(_) if attempt == 0 => {}
+                    Err(source) => out.errors.push(Arc::new(Error::Parse {
+                        endpoint: endpoint.into(),
+                        source,
+                    })),
                 }
-            };
-            match parse_page::<T>(out.responses[at].payload.as_bytes()) {
-                Ok(page) => out.value.extend(page.data),
-                Err(source) => out.errors.push(Arc::new(Error::Parse {
-                    endpoint: endpoint.into(),
-                    source,
-                })),
             }
         }
         out

@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use twitch_monitor::clock::{Clock, ManualClock};
 use twitch_monitor::config::Secret;
 use twitch_monitor::sim::server::{Faults, RateLimit};
-use twitch_monitor::sim::{SimServer, SimServerArgs, World, WorldConfig};
+use twitch_monitor::sim::{SimServer, SimServerArgs, World};
 use twitch_monitor::twitch::{ClientArgs, Error, Fetched, Helix, HelixClient, StreamQuery};
 
 fn t0() -> DateTime<Utc> {
@@ -26,11 +26,7 @@ struct Fixture {
 impl Fixture {
     async fn start(channels: usize, tweak: impl FnOnce(&mut SimServerArgs)) -> Self {
         let clock = ManualClock::new(t0());
-        let world = World::new(WorldConfig {
-            seed: 7,
-            channels,
-            start: t0(),
-        });
+        let world = World::with_live_streams(7, channels, t0());
         let mut args = SimServerArgs::new(world, Arc::new(clock.clone()));
         tweak(&mut args);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -60,8 +56,22 @@ impl Fixture {
     }
 }
 
-fn ids(range: std::ops::Range<usize>) -> Vec<String> {
-    range.map(|i| (1000 + i).to_string()).collect()
+impl Fixture {
+    /// Ids of the world's users `range` (in the world's own order).
+    fn ids(&self, range: std::ops::Range<usize>) -> Vec<String> {
+        let world = self.server.world();
+        let world = world.lock().unwrap();
+        let all: Vec<String> = world.users().map(|u| u.id.clone()).collect();
+        all[range].to_vec()
+    }
+
+    /// Logins of the world's users `range`.
+    fn logins(&self, range: std::ops::Range<usize>) -> Vec<String> {
+        let world = self.server.world();
+        let world = world.lock().unwrap();
+        let all: Vec<String> = world.users().map(|u| u.login.clone()).collect();
+        all[range].to_vec()
+    }
 }
 
 fn statuses<T>(f: &Fetched<T>) -> Vec<u16> {
@@ -78,10 +88,10 @@ fn assert_unique(streams: &[twitch_monitor::twitch::Stream]) -> HashSet<String> 
 async fn a_revoked_token_is_replaced_and_the_request_retried_once() {
     let fx = Fixture::start(50, |_| {}).await;
     let client = fx.client().await;
-    assert_eq!(client.users(&ids(0..2), &[]).await.value.len(), 2);
+    assert_eq!(client.users(&fx.ids(0..2), &[]).await.value.len(), 2);
 
     fx.server.revoke_tokens();
-    let users = client.users(&ids(0..3), &[]).await;
+    let users = client.users(&fx.ids(0..3), &[]).await;
     assert!(users.errors.is_empty(), "{:?}", users.errors);
     assert_eq!(users.value.len(), 3);
     assert_eq!(statuses(&users), [401, 200]);
@@ -108,7 +118,7 @@ async fn an_expired_token_is_replaced() {
     let fx = Fixture::start(10, |a| a.token_ttl = Duration::from_secs(600)).await;
     let client = fx.client().await;
     fx.clock.advance(Duration::from_secs(601));
-    let users = client.users(&ids(0..1), &[]).await;
+    let users = client.users(&fx.ids(0..1), &[]).await;
     assert!(users.errors.is_empty(), "{:?}", users.errors);
     assert_eq!(users.value.len(), 1);
     assert_eq!(fx.server.stats().tokens_issued, 2);
@@ -120,12 +130,12 @@ async fn the_token_is_validated_at_start_and_hourly() {
     let fx = Fixture::start(10, |_| {}).await;
     let client = fx.client().await;
     assert_eq!(fx.server.stats().count("oauth2/validate"), 1);
-    client.users(&ids(0..1), &[]).await;
+    client.users(&fx.ids(0..1), &[]).await;
     fx.clock.advance(Duration::from_secs(30 * 60));
-    client.users(&ids(0..1), &[]).await;
+    client.users(&fx.ids(0..1), &[]).await;
     assert_eq!(fx.server.stats().count("oauth2/validate"), 1);
     fx.clock.advance(Duration::from_secs(31 * 60));
-    client.users(&ids(0..1), &[]).await;
+    client.users(&fx.ids(0..1), &[]).await;
     assert_eq!(fx.server.stats().count("oauth2/validate"), 2);
     fx.stop().await;
 }
@@ -170,14 +180,14 @@ async fn a_burst_larger_than_the_bucket_never_overruns_it() {
     })
     .await;
     let client = fx.client().await;
-    let calls = ids(0..35).into_iter().map(|id| {
+    let calls = fx.ids(0..35).into_iter().map(|id| {
         let client = client.clone();
         async move { client.follower_total(&id).await }
     });
     let results = futures::future::join_all(calls).await;
     for r in &results {
         assert!(r.errors.is_empty(), "{:?}", r.errors);
-        assert_eq!(r.value, Some(100));
+        assert!(r.value.is_some());
     }
     let stats = fx.server.stats();
     assert_eq!(stats.count_status("channels/followers", 200), 35);
@@ -270,10 +280,19 @@ async fn malformed_and_truncated_bodies_are_handed_up_and_later_calls_work() {
     let fx = Fixture::start(300, |_| {}).await;
     let client = fx.client().await;
 
+    // One garbled body is asked for again; both responses are handed up.
     fx.server.update_faults(|f| f.malformed_next = 1);
-    let users = client.users(&ids(0..5), &[]).await;
-    assert_eq!(statuses(&users), [200]);
+    let users = client.users(&fx.ids(0..5), &[]).await;
+    assert_eq!(statuses(&users), [200, 200]);
     assert!(users.responses[0].payload.contains("<html>"));
+    assert!(users.errors.is_empty(), "{:?}", users.errors);
+    assert_eq!(users.value.len(), 5);
+
+    // Garbled twice: the error is reported, with both bodies.
+    fx.server.update_faults(|f| f.malformed_next = 2);
+    let users = client.users(&fx.ids(0..5), &[]).await;
+    assert_eq!(statuses(&users), [200, 200]);
+    assert!(users.responses[1].payload.contains("<html>"));
     assert!(
         matches!(users.errors.as_slice(), [e] if matches!(**e, Error::Parse { .. })),
         "{:?}",
@@ -282,7 +301,7 @@ async fn malformed_and_truncated_bodies_are_handed_up_and_later_calls_work() {
     assert!(users.value.is_empty());
 
     // A sweep keeps the pages before a truncated one, and reports it.
-    fx.server.update_faults(|f| f.truncated_next = 1);
+    fx.server.update_faults(|f| f.truncated_next = 2);
     let first = client
         .streams(&StreamQuery {
             limit: Some(100),
@@ -297,7 +316,7 @@ async fn malformed_and_truncated_bodies_are_handed_up_and_later_calls_work() {
     );
     assert!(matches!(*first.errors[0], Error::Parse { .. }));
 
-    let users = client.users(&ids(0..5), &[]).await;
+    let users = client.users(&fx.ids(0..5), &[]).await;
     assert!(users.errors.is_empty());
     assert_eq!(users.value.len(), 5);
     let sweep = client.streams(&StreamQuery::default()).await;
@@ -311,11 +330,14 @@ async fn a_missing_follower_total_is_none_never_zero() {
     let fx = Fixture::start(5, |_| {}).await;
     let client = fx.client().await;
     fx.server.update_faults(|f| f.missing_total_next = 1);
-    let missing = client.follower_total("1000").await;
+    let id = fx.ids(0..1).remove(0);
+    let total = fx.server.world().lock().unwrap().followers(&id);
+    let missing = client.follower_total(&id).await;
     assert!(missing.errors.is_empty(), "{:?}", missing.errors);
     assert_eq!(missing.value, None);
     assert!(!missing.responses[0].payload.contains("total"));
-    assert_eq!(client.follower_total("1000").await.value, Some(100));
+    assert_eq!(client.follower_total(&id).await.value, total);
+    assert!(total.is_some());
     fx.stop().await;
 }
 
@@ -323,7 +345,7 @@ async fn a_missing_follower_total_is_none_never_zero() {
 async fn server_errors_are_retried_a_bounded_number_of_times() {
     let fx = Fixture::start(20, |a| a.faults.error_rate = 1.0).await;
     let client = fx.client().await;
-    let failed = client.users(&ids(0..2), &[]).await;
+    let failed = client.users(&fx.ids(0..2), &[]).await;
     assert_eq!(statuses(&failed), [500; 4]);
     assert!(
         matches!(failed.errors.as_slice(), [e] if matches!(**e, Error::Status { status: 500, .. }))
@@ -334,7 +356,7 @@ async fn server_errors_are_retried_a_bounded_number_of_times() {
         error_next: 2,
         ..Faults::default()
     });
-    let ok = client.users(&ids(0..2), &[]).await;
+    let ok = client.users(&fx.ids(0..2), &[]).await;
     assert!(ok.errors.is_empty(), "{:?}", ok.errors);
     assert_eq!(ok.value.len(), 2);
     assert_eq!(statuses(&ok), [500, 500, 200]);
@@ -351,7 +373,7 @@ async fn timeouts_are_recorded_without_a_response_and_retried() {
     let mut args = fx.args();
     args.request_timeout = Duration::from_millis(200);
     let client = HelixClient::connect(args).await.unwrap();
-    let users = client.users(&ids(0..1), &[]).await;
+    let users = client.users(&fx.ids(0..1), &[]).await;
     assert!(users.errors.is_empty(), "{:?}", users.errors);
     assert_eq!(users.value.len(), 1);
     assert_eq!(statuses(&users), [0, 200]);
@@ -365,17 +387,17 @@ async fn list_params_are_repeated_keys_at_most_100_per_request() {
     let client = fx.client().await;
     let users = client
         .users(
-            &ids(0..200),
-            &["user250".into(), "user251".into(), "nobody".into()],
+            &fx.ids(0..200),
+            &[fx.logins(250..252), vec!["nobody".into()]].concat(),
         )
         .await;
     assert!(users.errors.is_empty());
     assert_eq!(users.value.len(), 202);
-    let channels = client.channels(&ids(0..250)).await;
+    let channels = client.channels(&fx.ids(0..250)).await;
     assert_eq!(channels.value.len(), 250);
     let streams = client
         .streams(&StreamQuery {
-            user_ids: ids(0..250),
+            user_ids: fx.ids(0..250),
             ..Default::default()
         })
         .await;
@@ -422,10 +444,10 @@ async fn list_params_are_repeated_keys_at_most_100_per_request() {
             .header("Client-Id", fx.server.client_id())
             .send()
     };
-    let joined = get("id=1000,1001".into()).await.unwrap();
+    let joined = get(format!("id={}", fx.ids(0..2).join(","))).await.unwrap();
     assert_eq!(joined.status(), 200);
     assert_eq!(joined.text().await.unwrap(), r#"{"data":[]}"#);
-    let too_many = get(ids(0..101)
+    let too_many = get(fx.ids(0..101)
         .iter()
         .map(|i| format!("id={i}"))
         .collect::<Vec<_>>()
@@ -448,10 +470,10 @@ async fn same_seed_same_world_same_bodies() {
         let client = fx.client().await;
         let mut bodies = Vec::new();
         let sweep = client.streams(&StreamQuery::default()).await;
-        let users = client.users(&ids(0..120), &["user3".into()]).await;
-        let channels = client.channels(&ids(5..9)).await;
+        let users = client.users(&fx.ids(0..120), &fx.logins(3..4)).await;
+        let channels = client.channels(&fx.ids(5..9)).await;
         let games = client.top_games(10).await;
-        let followers = client.follower_total("1001").await;
+        let followers = client.follower_total(&fx.ids(1..2)[0]).await;
         for r in sweep
             .responses
             .iter()

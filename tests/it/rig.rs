@@ -15,7 +15,6 @@ use twitch_monitor::ingest::pipeline::Pipeline;
 use twitch_monitor::ingest::plan::Targets;
 use twitch_monitor::ingest::poll::{PollSettings, Poller};
 use twitch_monitor::lake::Lake;
-use twitch_monitor::schema::Table;
 use twitch_monitor::sim::{SimServer, SimServerArgs, World};
 use twitch_monitor::twitch::{ClientArgs, HelixClient};
 
@@ -29,7 +28,8 @@ pub struct Rig {
     pub clock: ManualClock,
     pub server: SimServer,
     pub helix: Arc<HelixClient>,
-    pub dir: TempDir,
+    /// Keeps the lake's directory alive.
+    pub _dir: TempDir,
     pub lake: Lake,
     pub ingestor: Option<Ingestor>,
 }
@@ -55,7 +55,7 @@ impl Rig {
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap(), HashMap::new()).await.unwrap();
-        let mut rig = Rig { clock, server, helix: Arc::new(helix), dir, lake, ingestor: None };
+        let mut rig = Rig { clock, server, helix: Arc::new(helix), _dir: dir, lake, ingestor: None };
         rig.reopen().await;
         rig
     }
@@ -97,13 +97,6 @@ impl Rig {
     /// Now.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
-    }
-
-    /// Every row of `table`, sorted by the given SQL order.
-    pub async fn rows(&self, table: Table, order: &str) -> Vec<RecordBatch> {
-        let ctx = self.lake.session().await.unwrap();
-        let sql = format!("SELECT * FROM {} ORDER BY {order}", table.qualified_name());
-        ctx.sql(&sql).await.unwrap().collect().await.unwrap()
     }
 
     /// One SQL query over the lake.
