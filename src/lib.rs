@@ -24,6 +24,8 @@
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod flight;
 pub mod ingest;
 pub mod sim;
+pub mod query;
 pub mod twitch;
