@@ -26,6 +26,6 @@ pub mod clock;
 pub mod config;
 pub mod flight;
 pub mod ingest;
-pub mod sim;
 pub mod query;
+pub mod sim;
 pub mod twitch;

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::alphabet;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -17,6 +19,13 @@ use crate::clock::SharedClock;
 use crate::config::{FlightAuth, FlightConfig, FlightUser};
 
 const TOKEN_PREFIX: &str = "tm1.";
+
+/// Base64 for Basic credentials, with or without padding: Go clients (ADBC)
+/// send them unpadded.
+const BASIC_B64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 /// Who made a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +125,7 @@ impl Authenticator {
 
     fn check_header(&self, header: &str) -> Result<Principal> {
         if let Some(b64) = strip_scheme(header, "basic") {
-            let decoded = STANDARD
+            let decoded = BASIC_B64
                 .decode(b64.trim())
                 .map_err(|_| unauthenticated("malformed Basic credentials"))?;
             let text = String::from_utf8(decoded)
@@ -294,7 +303,7 @@ mod tests {
         let config = FlightConfig {
             auth: FlightAuth::Basic,
             users: vec![
-                format!("alice:salt:{}", hex(&sha256(b"saltsecret")))
+                format!("alice:salt:{}", hex(&sha256(b"saltsecret!")))
                     .parse()
                     .unwrap(),
             ],
@@ -316,7 +325,7 @@ mod tests {
     fn login_issues_a_token_that_works_until_it_expires() {
         let clock = ManualClock::new(DateTime::from_timestamp(1_700_000_000, 0).unwrap());
         let auth = auth(&clock);
-        let basic = format!("Basic {}", STANDARD.encode("alice:secret"));
+        let basic = format!("Basic {}", BASIC_B64.encode("alice:secret!"));
         let token = auth.handshake(&headers(&basic), &[]).unwrap().unwrap();
         assert_eq!(
             auth.check(&headers(&format!("Bearer {token}"))).unwrap(),
@@ -342,8 +351,8 @@ mod tests {
         let clock = ManualClock::new(DateTime::from_timestamp(1_700_000_000, 0).unwrap());
         let auth = auth(&clock);
         for bad in [
-            format!("Basic {}", STANDARD.encode("alice:wrong")),
-            format!("Basic {}", STANDARD.encode("nobody:secret")),
+            format!("Basic {}", BASIC_B64.encode("alice:wrong")),
+            format!("Basic {}", BASIC_B64.encode("nobody:secret!")),
             "Bearer not-a-token".to_owned(),
             "Digest abc".to_owned(),
         ] {
@@ -361,10 +370,13 @@ mod tests {
                 .unwrap(),
             Principal::StaticToken
         );
+        // Unpadded Basic credentials (as Go clients send them) work.
+        let unpadded = base64::engine::general_purpose::STANDARD_NO_PAD.encode("alice:secret!");
+        assert!(auth.check(&headers(&format!("Basic {unpadded}"))).is_ok());
         // The handshake payload form (Flight BasicAuth) works too.
         let payload = prost::Message::encode_to_vec(&arrow_flight::BasicAuth {
             username: "alice".into(),
-            password: "secret".into(),
+            password: "secret!".into(),
         });
         assert!(
             auth.handshake(&MetadataMap::new(), &payload)

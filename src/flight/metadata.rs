@@ -51,12 +51,12 @@ pub(crate) fn schema(
     command: &Command,
 ) -> Result<SchemaRef> {
     Ok(match command {
-        Command::CommandGetCatalogs(c) => c.clone().into_builder().schema(),
+        Command::CommandGetCatalogs(c) => (*c).into_builder().schema(),
         Command::CommandGetDbSchemas(c) => c.clone().into_builder().schema(),
         Command::CommandGetTables(c) => c.clone().into_builder().schema(),
-        Command::CommandGetTableTypes(c) => c.clone().into_builder().schema(),
+        Command::CommandGetTableTypes(c) => (*c).into_builder().schema(),
         Command::CommandGetSqlInfo(c) => c.clone().into_builder(sql_info).schema(),
-        Command::CommandGetXdbcTypeInfo(c) => c.clone().into_builder(xdbc).schema(),
+        Command::CommandGetXdbcTypeInfo(c) => (*c).into_builder(xdbc).schema(),
         Command::CommandGetPrimaryKeys(_) => Arc::clone(&PRIMARY_KEYS),
         Command::CommandGetImportedKeys(_)
         | Command::CommandGetExportedKeys(_)
@@ -79,7 +79,7 @@ pub(crate) async fn batch(
 ) -> Result<RecordBatch> {
     Ok(match command {
         Command::CommandGetCatalogs(c) => {
-            let mut b = c.clone().into_builder();
+            let mut b = (*c).into_builder();
             b.append(CATALOG);
             b.build()?
         }
@@ -104,14 +104,14 @@ pub(crate) async fn batch(
             b.build()?
         }
         Command::CommandGetTableTypes(c) => {
-            let mut b = c.clone().into_builder();
+            let mut b = (*c).into_builder();
             for kind in TABLE_TYPES {
                 b.append(kind.as_str());
             }
             b.build()?
         }
         Command::CommandGetSqlInfo(c) => c.clone().into_builder(sql_info).build()?,
-        Command::CommandGetXdbcTypeInfo(c) => c.clone().into_builder(xdbc).build()?,
+        Command::CommandGetXdbcTypeInfo(c) => (*c).into_builder(xdbc).build()?,
         Command::CommandGetPrimaryKeys(_) => RecordBatch::new_empty(Arc::clone(&PRIMARY_KEYS)),
         Command::CommandGetImportedKeys(_)
         | Command::CommandGetExportedKeys(_)

@@ -54,6 +54,15 @@ pub struct FlightServer {
     task: JoinHandle<Result<()>>,
 }
 
+/// Makes ring rustls' process-wide crypto provider unless one is set: with
+/// both ring and aws-lc-rs compiled into the binary rustls refuses to pick.
+fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race to another thread installing one is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 impl FlightServer {
     /// Serves Flight SQL on `listener` until `shutdown` completes. Refuses to
     /// start without authentication on a non-loopback address unless the
@@ -79,6 +88,7 @@ impl FlightServer {
         let mut builder = Server::builder().tcp_nodelay(true);
         let tls = match &config.tls {
             Some(files) => {
+                install_crypto_provider();
                 let cert = tokio::fs::read(&files.cert).await.map_err(|e| {
                     Error::Startup(format!("cannot read {}: {e}", files.cert.display()))
                 })?;

@@ -118,7 +118,7 @@ fn check_sql_statement(stmt: &Statement) -> Result<()> {
             )));
         }
     }
-    let mut files = NoFileAccess::default();
+    let mut files = NoFileAccess;
     match stmt.visit(&mut files) {
         ControlFlow::Break(err) => Err(err),
         ControlFlow::Continue(()) => Ok(()),
