@@ -96,8 +96,11 @@ fn rss_mib() -> f64 {
 }
 
 async fn channel(port: u16) -> Channel {
+    // Flow-control windows that grow with the bandwidth-delay product, as
+    // grpc-go (ADBC) and grpc-java (JDBC) clients do by default.
     Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
         .expect("endpoint")
+        .http2_adaptive_window(true)
         .connect()
         .await
         .expect("connect")

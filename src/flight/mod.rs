@@ -85,7 +85,11 @@ impl FlightServer {
                  or allow unauthenticated access explicitly"
             )));
         }
-        let mut builder = Server::builder().tcp_nodelay(true);
+        // Adaptive HTTP/2 windows: large DoPut bodies are not throttled by the
+        // 64 KiB default window.
+        let mut builder = Server::builder()
+            .tcp_nodelay(true)
+            .http2_adaptive_window(Some(true));
         let tls = match &config.tls {
             Some(files) => {
                 install_crypto_provider();
