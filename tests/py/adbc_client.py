@@ -72,6 +72,9 @@ schema = conn.adbc_get_table_schema("leaderboard_daily", catalog_filter="twitch"
 check(schema.field("login").type == pa.string(), f"table schema: {schema}")
 check(set(conn.adbc_get_table_types()) == {"TABLE", "VIEW"}, "table types")
 
+info = conn.adbc_get_info()
+check(info.get("vendor_name") == "twitch-monitor", f"get_info vendor: {info}")
+
 # Bad SQL: the engine's message comes back.
 try:
     cur.execute("SELEC 1")
