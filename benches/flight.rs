@@ -6,7 +6,7 @@
 //!
 //! Run: `cargo bench --bench flight` (needs the test venv for the baseline;
 //! set BENCH_ROWS to change the size of the throughput table).
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,8 +86,9 @@ fn leaderboard(rows: usize) -> (Arc<Schema>, Vec<RecordBatch>) {
     (schema, vec![batch])
 }
 
-fn rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+/// Resident set size of process `pid`, in MiB.
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -130,12 +131,10 @@ fn python() -> String {
     })
 }
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() {
-    let rows: usize = std::env::var("BENCH_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5_000_000);
+/// Serves the benchmark tables until stdin closes, printing the port first.
+/// Runs in its own process so client and server do not share a runtime,
+/// like the pyarrow baseline.
+async fn serve(rows: usize) {
     let source = Arc::new(MemTableSource::new());
     let (schema, batches) = big_batches(rows);
     source
@@ -158,14 +157,58 @@ async fn main() {
         allow_unauthenticated: false,
     };
     let args = ServerArgs {
-        engine: engine.clone(),
+        engine,
         config,
         clock: Arc::new(SystemClock),
     };
-    let server = FlightServer::start(listener, args, std::future::pending())
-        .await
-        .expect("server");
-    let port = server.addr().port();
+    let server = FlightServer::start(listener, args, async {
+        let mut sink = Vec::new();
+        let _ = tokio::io::AsyncReadExt::read_to_end(&mut tokio::io::stdin(), &mut sink).await;
+    })
+    .await
+    .expect("server");
+    println!("{}", server.addr().port());
+    server.wait().await.expect("server ran");
+}
+
+/// Starts a server process (ours: this binary with TM_BENCH_SERVE, or the
+/// pyarrow baseline) and reads the port it prints.
+fn spawn_server(cmd: &mut Command) -> (std::process::Child, u16) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+    let mut line = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("port line");
+    let port = line.trim().parse().expect("port");
+    (child, port)
+}
+
+fn main() {
+    let rows: usize = std::env::var("BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000_000);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    if std::env::var_os("TM_BENCH_SERVE").is_some() {
+        runtime.block_on(serve(rows));
+    } else {
+        runtime.block_on(bench(rows));
+    }
+}
+
+async fn bench(rows: usize) {
+    let exe = std::env::current_exe().expect("own path");
+    let (mut ours_child, port) = spawn_server(
+        Command::new(exe)
+            .env("TM_BENCH_SERVE", "1")
+            .env("BENCH_ROWS", rows.to_string()),
+    );
+    let server_pid = ours_child.id();
 
     // 1. Throughput: ours vs pyarrow.flight on the same data.
     let ours_ticket = Ticket::new("SELECT * FROM gold.big");
@@ -184,41 +227,31 @@ async fn main() {
         ours_bps / (1 << 20) as f64,
         rows as f64 / ours.iter().map(|r| r.2).fold(f64::MAX, f64::min) / 1e6
     );
-    match Command::new(python())
+    let mut py_cmd = Command::new(python());
+    py_cmd
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/py/bench_server.py"
         ))
-        .arg(rows.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-    {
-        Ok(mut child) => {
-            let mut line = String::new();
-            let stdout = child.stdout.take().expect("stdout");
-            BufReader::new(stdout)
-                .read_line(&mut line)
-                .expect("port line");
-            let py_port: u16 = line.trim().parse().expect("port");
-            drain(py_port, Ticket::new("x")).await;
-            let mut py = Vec::new();
-            for _ in 0..3 {
-                py.push(drain(py_port, Ticket::new("x")).await);
-            }
-            let py_bps = best(&py);
-            println!(
-                "flight/doget: pyarrow.flight baseline {:.1} MiB/s; ratio ours/pyarrow = {:.2} (goal >= 0.8)",
-                py_bps / (1 << 20) as f64,
-                ours_bps / py_bps
-            );
-            if let Some(mut stdin) = child.stdin.take() {
-                let _ = stdin.write_all(b"");
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        .arg(rows.to_string());
+    if std::path::Path::new(&python()).exists() {
+        let (mut child, py_port) = spawn_server(&mut py_cmd);
+        drain(py_port, Ticket::new("x")).await;
+        let mut py = Vec::new();
+        for _ in 0..3 {
+            py.push(drain(py_port, Ticket::new("x")).await);
         }
-        Err(e) => println!("flight/doget: pyarrow baseline skipped ({e}); run scripts/venv"),
+        let py_bps = best(&py);
+        println!(
+            "flight/doget: pyarrow.flight baseline {:.1} MiB/s; ratio ours/pyarrow = {:.2} (goal >= 0.8)",
+            py_bps / (1 << 20) as f64,
+            ours_bps / py_bps
+        );
+        drop(child.stdin.take());
+        let _ = child.kill();
+        let _ = child.wait();
+    } else {
+        println!("flight/doget: pyarrow baseline skipped (no venv python); run scripts/venv");
     }
 
     // 2. RSS while streaming 10 million computed rows.
@@ -226,13 +259,13 @@ async fn main() {
         "SELECT value, value * 0.5 AS half, concat('user_', CAST(value AS VARCHAR)) AS login \
          FROM generate_series(1, 10000000) AS t(value)",
     );
-    let before = rss_mib();
+    let before = rss_mib(server_pid);
     let peak = Arc::new(AtomicU64::new(0));
     let sampler = {
         let peak = Arc::clone(&peak);
         tokio::spawn(async move {
             loop {
-                peak.fetch_max((rss_mib() * 1024.0) as u64, Ordering::Relaxed);
+                peak.fetch_max((rss_mib(server_pid) * 1024.0) as u64, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
         })
@@ -241,11 +274,11 @@ async fn main() {
     sampler.abort();
     let peak = peak.load(Ordering::Relaxed) as f64 / 1024.0;
     println!(
-        "flight/rss: streamed 10M rows ({:.0} MiB) in {secs:.2}s; RSS before {before:.0} MiB, \
+        "flight/rss: server process streamed 10M rows ({:.0} MiB) in {secs:.2}s; RSS before {before:.0} MiB, \
          peak while streaming {peak:.0} MiB (+{:.0} MiB), after {:.0} MiB",
         bytes as f64 / (1 << 20) as f64,
         peak - before,
-        rss_mib()
+        rss_mib(server_pid)
     );
 
     // 3. Leaderboard query latency (GetFlightInfo + DoGet, as JDBC does).
@@ -273,4 +306,6 @@ async fn main() {
         pct(0.50).as_secs_f64() * 1e3,
         pct(0.99).as_secs_f64() * 1e3
     );
+    drop(ours_child.stdin.take());
+    let _ = ours_child.wait();
 }
