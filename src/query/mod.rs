@@ -58,6 +58,17 @@ impl Default for EngineOptions {
     }
 }
 
+impl From<&crate::config::QueryConfig> for EngineOptions {
+    fn from(c: &crate::config::QueryConfig) -> Self {
+        Self {
+            query_timeout: c.timeout,
+            memory_limit: usize::try_from(c.memory_limit).unwrap_or(usize::MAX),
+            max_concurrent_queries: c.max_concurrent,
+            queue_timeout: c.queue_timeout,
+        }
+    }
+}
+
 /// A planned statement: what a client needs to know before running it.
 #[derive(Debug, Clone)]
 pub struct PreparedQuery {
