@@ -131,6 +131,135 @@ impl<'de> Deserialize<'de> for List {
     }
 }
 
+/// A comma-separated list of secrets (tokens, user entries), also accepted as
+/// a TOML array; `Debug` shows only how many there are.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SecretList(pub Vec<Secret>);
+
+impl FromStr for SecretList {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let List(items) = s.parse()?;
+        Ok(Self(items.into_iter().map(Secret).collect()))
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let List(items) = List::deserialize(d)?;
+        Ok(Self(items.into_iter().map(Secret).collect()))
+    }
+}
+
+impl fmt::Debug for SecretList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretList({} x ***)", self.0.len())
+    }
+}
+
+/// A size in bytes: `1048576`, `512MiB`, `4GiB`, `2G` (K, M, G, T are powers of 1024).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl FromStr for ByteSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let num: u64 = num
+            .parse()
+            .map_err(|_| format!("{s:?} is not a size like 512MiB"))?;
+        let shift = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 0,
+            "k" | "kb" | "kib" => 10,
+            "m" | "mb" | "mib" => 20,
+            "g" | "gb" | "gib" => 30,
+            "t" | "tb" | "tib" => 40,
+            other => return Err(format!("unknown size unit {other:?} in {s:?}")),
+        };
+        num.checked_mul(1u64 << shift)
+            .map(Self)
+            .ok_or_else(|| format!("{s:?} is too large"))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Number(u64),
+            Text(String),
+        }
+        match Repr::deserialize(d)? {
+            Repr::Number(n) => Ok(Self(n)),
+            Repr::Text(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// How Flight SQL clients prove who they are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FlightAuth {
+    /// No authentication; refused on a non-loopback address unless
+    /// `--flight-allow-unauthenticated` says otherwise.
+    #[default]
+    None,
+    /// Users with password hashes log in (HTTP Basic) and receive expiring
+    /// bearer tokens; the static tokens are accepted as well.
+    Basic,
+    /// Only the static bearer tokens.
+    Bearer,
+}
+
+/// A Flight SQL user: `name:HEX` with HEX = hex(sha256(password)), or
+/// `name:SALT:HEX` with HEX = hex(sha256(SALT followed by password)).
+#[derive(Clone, PartialEq, Eq)]
+pub struct FlightUser {
+    /// Login name.
+    pub name: String,
+    /// Salt prepended to the password before hashing (may be empty).
+    pub salt: String,
+    /// SHA-256 of salt + password.
+    pub sha256: [u8; 32],
+}
+
+impl FromStr for FlightUser {
+    type Err = &'static str;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        const SHAPE: &str = "expected name:sha256hex or name:salt:sha256hex";
+        let parts: Vec<&str> = s.split(':').collect();
+        let (name, salt, hex) = match parts.as_slice() {
+            [name, hex] => (*name, "", *hex),
+            [name, salt, hex] => (*name, *salt, *hex),
+            _ => return Err(SHAPE),
+        };
+        if name.is_empty() || hex.len() != 64 {
+            return Err(SHAPE);
+        }
+        let mut sha256 = [0u8; 32];
+        for (i, byte) in sha256.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2).ok_or(SHAPE)?, 16)
+                .map_err(|_| SHAPE)?;
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            salt: salt.to_owned(),
+            sha256,
+        })
+    }
+}
+
+impl fmt::Debug for FlightUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FlightUser")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Where Twitch data comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -212,6 +341,40 @@ pub struct Settings {
     /// HTTP (health, metrics) listen address.
     #[arg(long, env = "TM_HTTP_ADDR", global = true)]
     pub http_addr: Option<SocketAddr>,
+
+    /// Flight SQL authentication: `none`, `basic` (users + tokens) or `bearer` (tokens).
+    #[arg(long, env = "TM_FLIGHT_AUTH", global = true)]
+    pub flight_auth: Option<FlightAuth>,
+    /// Flight SQL users, `name:sha256hex` or `name:salt:sha256hex`, comma-separated.
+    #[arg(long, env = "TM_FLIGHT_USERS", global = true, hide_env_values = true)]
+    pub flight_users: Option<SecretList>,
+    /// Static Flight SQL bearer tokens, comma-separated (never logged).
+    #[arg(long, env = "TM_FLIGHT_TOKENS", global = true, hide_env_values = true)]
+    pub flight_tokens: Option<SecretList>,
+    /// Lifetime of the bearer tokens issued at login.
+    #[arg(long, env = "TM_FLIGHT_TOKEN_TTL", global = true)]
+    pub flight_token_ttl: Option<HumanDuration>,
+    /// TLS certificate chain (PEM) for Flight SQL; needs --flight-tls-key.
+    #[arg(long, env = "TM_FLIGHT_TLS_CERT", global = true)]
+    pub flight_tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM) for Flight SQL; needs --flight-tls-cert.
+    #[arg(long, env = "TM_FLIGHT_TLS_KEY", global = true)]
+    pub flight_tls_key: Option<PathBuf>,
+    /// Serve Flight SQL without authentication on a non-loopback address.
+    #[arg(long, env = "TM_FLIGHT_ALLOW_UNAUTHENTICATED", global = true)]
+    pub flight_allow_unauthenticated: Option<bool>,
+    /// Longest one SQL query may run.
+    #[arg(long, env = "TM_QUERY_TIMEOUT", global = true)]
+    pub query_timeout: Option<HumanDuration>,
+    /// Memory shared by all running queries (e.g. `4GiB`); more fails the query.
+    #[arg(long, env = "TM_QUERY_MEMORY_LIMIT", global = true)]
+    pub query_memory_limit: Option<ByteSize>,
+    /// Queries that may run at once; more wait for a slot.
+    #[arg(long, env = "TM_MAX_CONCURRENT_QUERIES", global = true)]
+    pub max_concurrent_queries: Option<usize>,
+    /// Longest a query waits for a slot before it is refused as busy.
+    #[arg(long, env = "TM_QUERY_QUEUE_TIMEOUT", global = true)]
+    pub query_queue_timeout: Option<HumanDuration>,
 
     /// Time between ingest cycle starts.
     #[arg(long, env = "TM_POLL_INTERVAL", global = true)]
@@ -320,6 +483,17 @@ impl Settings {
             sim_error_rate,
             sim_rate_limit,
             sim_all_live,
+            flight_auth,
+            flight_users,
+            flight_tokens,
+            flight_token_ttl,
+            flight_tls_cert,
+            flight_tls_key,
+            flight_allow_unauthenticated,
+            query_timeout,
+            query_memory_limit,
+            max_concurrent_queries,
+            query_queue_timeout,
         } = file;
         self.client_id = self.client_id.or(client_id);
         self.client_secret = self.client_secret.or(client_secret);
@@ -349,7 +523,17 @@ impl Settings {
         self.sim_error_rate = self.sim_error_rate.or(sim_error_rate);
         self.sim_rate_limit = self.sim_rate_limit.or(sim_rate_limit);
         self.sim_all_live = self.sim_all_live.or(sim_all_live);
-
+        self.flight_auth = self.flight_auth.or(flight_auth);
+        self.flight_users = self.flight_users.or(flight_users);
+        self.flight_tokens = self.flight_tokens.or(flight_tokens);
+        self.flight_token_ttl = self.flight_token_ttl.or(flight_token_ttl);
+        self.flight_tls_cert = self.flight_tls_cert.or(flight_tls_cert);
+        self.flight_tls_key = self.flight_tls_key.or(flight_tls_key);
+        self.flight_allow_unauthenticated = self.flight_allow_unauthenticated.or(flight_allow_unauthenticated);
+        self.query_timeout = self.query_timeout.or(query_timeout);
+        self.query_memory_limit = self.query_memory_limit.or(query_memory_limit);
+        self.max_concurrent_queries = self.max_concurrent_queries.or(max_concurrent_queries);
+        self.query_queue_timeout = self.query_queue_timeout.or(query_queue_timeout);
         Ok(self)
     }
 
@@ -389,7 +573,48 @@ impl Settings {
                 "TM_SOURCE=twitch needs TWITCH_CLIENT_ID and TWITCH_CLIENT_SECRET",
             ));
         }
+        let users = s
+            .flight_users
+            .map(|l| l.0)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| {
+                entry
+                    .expose()
+                    .parse()
+                    .map_err(|e| invalid("flight-users", format!("entry {}: {e}", i + 1)))
+            })
+            .collect::<Result<Vec<FlightUser>>>()?;
+        let tls = match (s.flight_tls_cert, s.flight_tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => {
+                return Err(invalid(
+                    "flight-tls-cert",
+                    "--flight-tls-cert and --flight-tls-key go together",
+                ));
+            }
+        };
+        let flight = FlightConfig {
+            auth: s.flight_auth.unwrap_or(d.flight.auth),
+            users,
+            tokens: s.flight_tokens.map_or(d.flight.tokens, |l| l.0),
+            token_ttl: s.flight_token_ttl.map_or(d.flight.token_ttl, |h| h.0),
+            tls,
+            allow_unauthenticated: s
+                .flight_allow_unauthenticated
+                .unwrap_or(d.flight.allow_unauthenticated),
+        };
+        let query = QueryConfig {
+            timeout: s.query_timeout.map_or(d.query.timeout, |h| h.0),
+            memory_limit: s.query_memory_limit.map_or(d.query.memory_limit, |b| b.0),
+            max_concurrent: s.max_concurrent_queries.unwrap_or(d.query.max_concurrent),
+            queue_timeout: s.query_queue_timeout.map_or(d.query.queue_timeout, |h| h.0),
+        };
         let cfg = Config {
+            flight,
+            query,
             source,
             credentials,
             helix_url: s.helix_url.unwrap_or(d.helix_url),
@@ -460,6 +685,45 @@ pub struct SimSettings {
     pub all_live: bool,
 }
 
+/// TLS certificate and key files (PEM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain.
+    pub cert: PathBuf,
+    /// Private key.
+    pub key: PathBuf,
+}
+
+/// Flight SQL server settings.
+#[derive(Debug, Clone)]
+pub struct FlightConfig {
+    /// Authentication mode.
+    pub auth: FlightAuth,
+    /// Users who may log in with a password (mode `basic`).
+    pub users: Vec<FlightUser>,
+    /// Static bearer tokens (modes `basic` and `bearer`).
+    pub tokens: Vec<Secret>,
+    /// Lifetime of issued bearer tokens.
+    pub token_ttl: Duration,
+    /// TLS, if enabled.
+    pub tls: Option<TlsFiles>,
+    /// Allow mode `none` on a non-loopback address.
+    pub allow_unauthenticated: bool,
+}
+
+/// Limits of SQL queries.
+#[derive(Debug, Clone)]
+pub struct QueryConfig {
+    /// Longest one query may run.
+    pub timeout: Duration,
+    /// Memory shared by all running queries, in bytes.
+    pub memory_limit: u64,
+    /// Queries that may run at once.
+    pub max_concurrent: usize,
+    /// Longest a query waits for a slot.
+    pub queue_timeout: Duration,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -505,6 +769,10 @@ pub struct Config {
     pub vacuum_retention: Duration,
     /// Simulator settings.
     pub sim: SimSettings,
+    /// Flight SQL server settings.
+    pub flight: FlightConfig,
+    /// SQL query limits.
+    pub query: QueryConfig,
 }
 
 impl Default for Config {
@@ -539,6 +807,20 @@ impl Default for Config {
                 rate_limit: 800,
                 all_live: false,
             },
+            flight: FlightConfig {
+                auth: FlightAuth::None,
+                users: Vec::new(),
+                tokens: Vec::new(),
+                token_ttl: Duration::from_secs(12 * 3600),
+                tls: None,
+                allow_unauthenticated: false,
+            },
+            query: QueryConfig {
+                timeout: Duration::from_secs(300),
+                memory_limit: 4 << 30,
+                max_concurrent: 16,
+                queue_timeout: Duration::from_secs(30),
+            },
         }
     }
 }
@@ -560,9 +842,66 @@ impl Config {
         if !(0.0..=1.0).contains(&self.sim.error_rate) {
             return Err(invalid("sim-error-rate", "must be between 0 and 1"));
         }
+        self.validate_flight()?;
         for (name, url) in [("helix-url", &self.helix_url), ("auth-url", &self.auth_url)] {
             url::Url::parse(url)
                 .map_err(|e| invalid(name, format!("{url:?} is not a URL: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    fn validate_flight(&self) -> Result<()> {
+        let f = &self.flight;
+        match f.auth {
+            FlightAuth::Basic if f.users.is_empty() => {
+                return Err(invalid(
+                    "flight-users",
+                    "--flight-auth basic needs at least one user",
+                ));
+            }
+            FlightAuth::Bearer if f.tokens.is_empty() => {
+                return Err(invalid(
+                    "flight-tokens",
+                    "--flight-auth bearer needs at least one token",
+                ));
+            }
+            FlightAuth::None
+                if !self.flight_addr.ip().is_loopback() && !f.allow_unauthenticated =>
+            {
+                return Err(invalid(
+                    "flight-auth",
+                    format!(
+                        "refusing to serve Flight SQL without authentication on {}; set --flight-auth \
+                         or --flight-allow-unauthenticated true",
+                        self.flight_addr
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        if f.tokens.iter().any(|t| t.expose().len() < 16) {
+            return Err(invalid(
+                "flight-tokens",
+                "every token needs at least 16 characters",
+            ));
+        }
+        if f.token_ttl.is_zero() {
+            return Err(invalid("flight-token-ttl", "must be greater than zero"));
+        }
+        let q = &self.query;
+        if q.timeout.is_zero() || q.queue_timeout.is_zero() {
+            return Err(invalid(
+                "query-timeout",
+                "query timeouts must be greater than zero",
+            ));
+        }
+        if q.max_concurrent == 0 {
+            return Err(invalid("max-concurrent-queries", "must be at least 1"));
+        }
+        if q.memory_limit < 1 << 20 {
+            return Err(invalid("query-memory-limit", "must be at least 1MiB"));
         }
         Ok(())
     }
@@ -629,6 +968,74 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("poll-interval"), "{err}");
         assert!(Cli::try_parse_from(["twitch-monitor", "--poll-interval", "soon"]).is_err());
+    }
+
+    #[test]
+    fn flight_settings_parse_and_hide_their_secrets() {
+        let hash = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"; // "password"
+        let users = format!("alice:{hash},bob:pepper:{hash}");
+        let cli = parse(&[
+            "--flight-auth",
+            "basic",
+            "--flight-users",
+            &users,
+            "--flight-tokens",
+            "tok-0123456789abcdef",
+            "--query-memory-limit",
+            "512MiB",
+            "--query-timeout",
+            "30s",
+        ]);
+        let cfg = cli.settings.resolve().unwrap();
+        assert_eq!(cfg.flight.auth, FlightAuth::Basic);
+        assert_eq!(cfg.flight.users[1].name, "bob");
+        assert_eq!(cfg.flight.users[1].salt, "pepper");
+        assert_eq!(cfg.flight.users[0].sha256[0], 0x5e);
+        assert_eq!(cfg.query.memory_limit, 512 << 20);
+        assert_eq!(cfg.query.timeout, Duration::from_secs(30));
+        let debug = format!("{cfg:?} {:?}", parse(&["--flight-users", &users]).settings);
+        assert!(
+            !debug.contains(hash) && !debug.contains("tok-0123"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn unsafe_or_incomplete_flight_settings_are_refused() {
+        let err = parse(&["--flight-addr", "0.0.0.0:50051"])
+            .settings
+            .resolve()
+            .unwrap_err();
+        assert!(err.to_string().contains("without authentication"), "{err}");
+        parse(&[
+            "--flight-addr",
+            "0.0.0.0:50051",
+            "--flight-allow-unauthenticated",
+            "true",
+        ])
+        .settings
+        .resolve()
+        .unwrap();
+        let err = parse(&["--flight-auth", "basic"])
+            .settings
+            .resolve()
+            .unwrap_err();
+        assert!(err.to_string().contains("flight-users"), "{err}");
+        let err = parse(&["--flight-users", "alice:nothex"])
+            .settings
+            .resolve()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("entry 1") && !err.to_string().contains("nothex"),
+            "{err}"
+        );
+        let err = parse(&["--flight-tls-cert", "/c.pem"])
+            .settings
+            .resolve()
+            .unwrap_err();
+        assert!(err.to_string().contains("flight-tls"), "{err}");
+        assert!("12XB".parse::<ByteSize>().is_err());
+        assert_eq!("2G".parse::<ByteSize>().unwrap(), ByteSize(2 << 30));
     }
 
     #[test]

@@ -24,8 +24,10 @@
 pub mod app;
 pub mod clock;
 pub mod config;
+pub mod flight;
 pub mod ingest;
 pub mod lake;
+pub mod query;
 pub mod schema;
 pub mod sim;
 pub mod twitch;

@@ -1,0 +1,378 @@
+//! The query engine: one DataFusion `SessionContext` over the `twitch`
+//! catalog (schemas bronze, silver, gold, live), read-only SQL with
+//! positional parameters, and per-query limits (timeout, shared memory pool,
+//! bounded concurrency). Front ends (Flight SQL, HTTP) see only [`QueryEngine`].
+mod catalog;
+mod error;
+mod policy;
+mod stream;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::{CatalogProvider, SchemaProvider};
+use datafusion::common::ScalarValue;
+use datafusion::common::TableReference;
+use datafusion::dataframe::DataFrame;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+pub use catalog::{CATALOG, MemTableSource, SCHEMAS, SourceTable, TableSource};
+pub use error::{Error, ErrorKind, Result, SourceError};
+pub use policy::rewrite_placeholders;
+pub use stream::client_schema;
+
+use catalog::LakeCatalog;
+
+/// The schema DataFusion serves its own metadata views in.
+pub const INFORMATION_SCHEMA: &str = "information_schema";
+
+/// Limits applied to every query.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Longest a query may run, from admission to its last batch.
+    pub query_timeout: Duration,
+    /// Size of the memory pool shared by all running queries, in bytes.
+    pub memory_limit: usize,
+    /// Queries that may run at once; more wait for a slot.
+    pub max_concurrent_queries: usize,
+    /// Longest a query waits for a slot before it is refused.
+    pub queue_timeout: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            query_timeout: Duration::from_secs(300),
+            memory_limit: 4 << 30,
+            max_concurrent_queries: 16,
+            queue_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl From<&crate::config::QueryConfig> for EngineOptions {
+    fn from(c: &crate::config::QueryConfig) -> Self {
+        Self {
+            query_timeout: c.timeout,
+            memory_limit: usize::try_from(c.memory_limit).unwrap_or(usize::MAX),
+            max_concurrent_queries: c.max_concurrent,
+            queue_timeout: c.queue_timeout,
+        }
+    }
+}
+
+/// A planned statement: what a client needs to know before running it.
+#[derive(Debug, Clone)]
+pub struct PreparedQuery {
+    /// The SQL as the engine runs it (`?` rewritten to `$n`).
+    pub sql: String,
+    /// The schema of the result, as clients receive it.
+    pub schema: SchemaRef,
+    /// One field per positional parameter (`$1` first); `Utf8` where the
+    /// engine cannot infer a type.
+    pub parameters: SchemaRef,
+}
+
+/// Whether a listed table is data or one of the engine's metadata views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    /// A lake table or live view.
+    Table,
+    /// An `information_schema` view.
+    View,
+}
+
+impl TableKind {
+    /// The name Flight SQL / JDBC clients use for this kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableKind::Table => "TABLE",
+            TableKind::View => "VIEW",
+        }
+    }
+}
+
+/// One queryable table, for metadata listings.
+#[derive(Debug, Clone)]
+pub struct TableInfo {
+    /// Schema (layer) name.
+    pub schema: String,
+    /// Table name.
+    pub name: String,
+    /// Data table or metadata view.
+    pub kind: TableKind,
+    /// Columns, as clients receive them.
+    pub arrow_schema: SchemaRef,
+}
+
+/// A cheap-clone handle on the query engine.
+#[derive(Debug, Clone)]
+pub struct QueryEngine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    ctx: SessionContext,
+    catalog: Arc<LakeCatalog>,
+    source: Arc<dyn TableSource>,
+    options: EngineOptions,
+    slots: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Inner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryEngine")
+            .field("session", &self.ctx.session_id())
+            .field("source", &self.source)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl QueryEngine {
+    /// An engine over `source`'s tables; reads them once before returning.
+    pub async fn new(source: Arc<dyn TableSource>, options: EngineOptions) -> Result<Self> {
+        let config = SessionConfig::new()
+            .with_default_catalog_and_schema(CATALOG, "gold")
+            .with_create_default_catalog_and_schema(false)
+            .with_information_schema(true)
+            // Results carry Utf8/Binary: casting happens in our own output
+            // stream (to Utf8, which more clients read than LargeUtf8).
+            .set_bool("datafusion.optimizer.expand_views_at_output", false);
+        // No spilling: a query that needs more than the pool fails with
+        // ResourceExhausted instead of writing temporary files on the server.
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(options.memory_limit.max(1 << 20), 1.0)
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+            )
+            .build_arc()
+            .map_err(Error::from)?;
+        let ctx = SessionContext::new_with_config_rt(config, runtime);
+        let catalog = Arc::new(LakeCatalog::new());
+        ctx.register_catalog(CATALOG, Arc::clone(&catalog) as Arc<dyn CatalogProvider>);
+        let slots = Arc::new(Semaphore::new(options.max_concurrent_queries.max(1)));
+        let engine = Self {
+            inner: Arc::new(Inner {
+                ctx,
+                catalog,
+                source,
+                options,
+                slots,
+            }),
+        };
+        engine.refresh().await?;
+        Ok(engine)
+    }
+
+    /// Re-reads the table source and swaps the new tables in atomically;
+    /// queries already running keep the tables they started with.
+    pub async fn refresh(&self) -> Result<()> {
+        let tables = self.inner.source.tables().await.map_err(Error::Source)?;
+        self.inner.catalog.replace(tables);
+        Ok(())
+    }
+
+    /// The limits this engine applies.
+    pub fn options(&self) -> &EngineOptions {
+        &self.inner.options
+    }
+
+    /// How many queries hold a slot right now (running or streaming).
+    pub fn running_queries(&self) -> usize {
+        self.inner.options.max_concurrent_queries.max(1) - self.inner.slots.available_permits()
+    }
+
+    /// Plans `sql` without running it: result schema and parameter schema.
+    pub async fn prepare(&self, sql: &str) -> Result<PreparedQuery> {
+        let sql = rewrite_placeholders(sql)?;
+        let plan = self.plan(&sql).await?;
+        Ok(PreparedQuery {
+            schema: client_schema(plan.schema().as_arrow()),
+            parameters: parameter_schema(&plan)?,
+            sql,
+        })
+    }
+
+    /// Plans `sql` with `params` bound and returns the schema its result
+    /// stream will carry: taken from the physical plan, exactly as
+    /// [`QueryEngine::execute`] will produce it (nullability included).
+    pub async fn schema(&self, sql: &str, params: &[ScalarValue]) -> Result<SchemaRef> {
+        let sql = rewrite_placeholders(sql)?;
+        let plan = bind(self.plan(&sql).await?, params)?;
+        let physical = self.inner.ctx.state().create_physical_plan(&plan).await?;
+        Ok(client_schema(&physical.schema()))
+    }
+
+    /// Runs `sql` with positional `params` (`$1` = `params[0]`) and returns
+    /// its batches as a stream. The stream holds one concurrency slot and
+    /// ends with a timeout error at the deadline; dropping it stops the query.
+    pub async fn execute(
+        &self,
+        sql: &str,
+        params: &[ScalarValue],
+    ) -> Result<SendableRecordBatchStream> {
+        let sql = rewrite_placeholders(sql)?;
+        let permit = self.admit().await?;
+        let timeout = self.inner.options.query_timeout;
+        let deadline = Instant::now() + timeout;
+        let start = async {
+            let plan = bind(self.plan(&sql).await?, params)?;
+            let frame = DataFrame::new(self.inner.ctx.state(), plan);
+            frame.execute_stream().await.map_err(Error::from)
+        };
+        let inner = tokio::time::timeout_at(deadline, start)
+            .await
+            .map_err(|_| Error::Timeout(timeout))??;
+        Ok(Box::pin(stream::LimitedStream::new(
+            inner, deadline, timeout, permit,
+        )))
+    }
+
+    /// Parses, checks and plans one read-only statement.
+    async fn plan(&self, sql: &str) -> Result<LogicalPlan> {
+        let state = self.inner.ctx.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let statement = state.sql_to_statement(sql, &dialect)?;
+        policy::check_read_only(&statement)?;
+        let plan = state.statement_to_plan(statement).await?;
+        // Defence in depth: DataFusion's own check agrees the plan only reads.
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)
+            .map_err(|e| Error::ReadOnly(e.to_string()))?;
+        Ok(plan)
+    }
+
+    /// Waits (bounded) for a concurrency slot.
+    async fn admit(&self) -> Result<OwnedSemaphorePermit> {
+        let wait = self.inner.options.queue_timeout;
+        let acquire = Arc::clone(&self.inner.slots).acquire_owned();
+        match tokio::time::timeout(wait, acquire).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_closed)) => Err(Error::Cancelled),
+            Err(_) => Err(Error::Busy {
+                running: self.inner.options.max_concurrent_queries,
+                waited: wait,
+            }),
+        }
+    }
+
+    /// The catalog's schema names, `information_schema` included.
+    pub fn schema_names(&self) -> Vec<String> {
+        let mut names = self.inner.catalog.schema_names();
+        names.push(INFORMATION_SCHEMA.to_owned());
+        names.sort();
+        names
+    }
+
+    /// Every table and metadata view with its client-facing schema.
+    pub async fn tables(&self) -> Result<Vec<TableInfo>> {
+        let mut out = Vec::new();
+        let state = self.inner.ctx.state();
+        for schema_name in self.schema_names() {
+            let (provider, kind): (Arc<dyn SchemaProvider>, _) =
+                if schema_name == INFORMATION_SCHEMA {
+                    let reference = TableReference::full(CATALOG, INFORMATION_SCHEMA, "tables");
+                    (state.schema_for_ref(reference)?, TableKind::View)
+                } else {
+                    match self.inner.catalog.schema(&schema_name) {
+                        Some(p) => (p, TableKind::Table),
+                        None => continue,
+                    }
+                };
+            let mut names = provider.table_names();
+            names.sort();
+            for name in names {
+                if let Some(table) = provider.table(&name).await? {
+                    out.push(TableInfo {
+                        schema: schema_name.clone(),
+                        name,
+                        kind,
+                        arrow_schema: client_schema(&table.schema()),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Names of the scalar functions the engine knows (for SQL info lists).
+    pub fn function_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .inner
+            .ctx
+            .state()
+            .scalar_functions()
+            .keys()
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// The parameters of `plan` as a schema: `$1`, `$2`, ... in order.
+fn parameter_schema(plan: &LogicalPlan) -> Result<SchemaRef> {
+    let types = plan.get_parameter_types()?;
+    let mut params: Vec<(String, Option<DataType>)> = types.into_iter().collect();
+    params.sort_by_key(|(name, _)| placeholder_index(name));
+    let fields: Vec<Field> = params
+        .into_iter()
+        .map(|(name, t)| {
+            let t = t.map(|t| client_schema(&Schema::new(vec![Field::new("", t, true)])));
+            let t = t.map_or(DataType::Utf8, |s| s.field(0).data_type().clone());
+            Field::new(name, t, true)
+        })
+        .collect();
+    Ok(Arc::new(Schema::new(fields)))
+}
+
+/// `$3` → 3; named placeholders sort last.
+fn placeholder_index(name: &str) -> usize {
+    name.strip_prefix('$')
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(usize::MAX)
+}
+
+/// Binds positional values, cast to the types the plan expects for them.
+fn bind(plan: LogicalPlan, params: &[ScalarValue]) -> Result<LogicalPlan> {
+    let types: HashMap<String, Option<DataType>> = plan.get_parameter_types()?;
+    if types.is_empty() && params.is_empty() {
+        return Ok(plan);
+    }
+    if types.len() != params.len() {
+        return Err(Error::InvalidSql(format!(
+            "the statement has {} parameter(s) but {} value(s) were bound",
+            types.len(),
+            params.len()
+        )));
+    }
+    let values = params
+        .iter()
+        .enumerate()
+        .map(|(i, value)| match types.get(&format!("${}", i + 1)) {
+            Some(Some(t)) if t != &value.data_type() && !value.is_null() => {
+                value.cast_to(t).map_err(|e| {
+                    Error::InvalidSql(format!("parameter ${} cannot be used as {t}: {e}", i + 1))
+                })
+            }
+            Some(Some(t)) if value.is_null() => ScalarValue::try_from(t).map_err(Error::from),
+            _ => Ok(value.clone()),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(plan.with_param_values(values)?)
+}
+
+#[cfg(test)]
+mod tests;

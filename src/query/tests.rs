@@ -1,0 +1,218 @@
+//! Engine tests over in-memory tables.
+use std::sync::Arc;
+use std::time::Duration;
+
+use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringViewArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::util::pretty::pretty_format_batches;
+use datafusion::common::ScalarValue;
+use futures::TryStreamExt;
+
+use super::*;
+
+fn leaderboard() -> (SchemaRef, RecordBatch) {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("rank", DataType::Int64, false),
+        Field::new("login", DataType::Utf8View, false),
+        Field::new("value", DataType::Int64, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(vec![1, 2, 3])),
+        Arc::new(StringViewArray::from(vec!["alpha", "bravo", "charlie"])),
+        Arc::new(Int64Array::from(vec![300, 200, 100])),
+    ];
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns).unwrap();
+    (schema, batch)
+}
+
+async fn engine_with(options: EngineOptions) -> (QueryEngine, Arc<MemTableSource>) {
+    let source = Arc::new(MemTableSource::new());
+    let (schema, batch) = leaderboard();
+    source
+        .put("gold", "leaderboard_daily", schema, vec![batch])
+        .unwrap();
+    let engine = QueryEngine::new(Arc::clone(&source) as Arc<dyn TableSource>, options)
+        .await
+        .unwrap();
+    (engine, source)
+}
+
+async fn engine() -> QueryEngine {
+    engine_with(EngineOptions::default()).await.0
+}
+
+async fn run(engine: &QueryEngine, sql: &str, params: &[ScalarValue]) -> Result<Vec<RecordBatch>> {
+    let stream = engine.execute(sql, params).await?;
+    stream.try_collect().await.map_err(Error::from)
+}
+
+fn table(batches: &[RecordBatch]) -> String {
+    pretty_format_batches(batches).unwrap().to_string()
+}
+
+#[tokio::test]
+async fn queries_return_plain_utf8_and_see_all_schemas() {
+    let engine = engine().await;
+    let batches = run(
+        &engine,
+        "SELECT rank, login FROM twitch.gold.leaderboard_daily WHERE value > 150 ORDER BY rank",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(batches[0].schema().field(1).data_type(), &DataType::Utf8);
+    assert_eq!(
+        table(&batches),
+        "+------+-------+\n| rank | login |\n+------+-------+\n| 1    | alpha |\n| 2    | bravo |\n+------+-------+"
+    );
+    // The default schema is gold; the four layers always exist.
+    run(&engine, "SELECT count(*) FROM leaderboard_daily", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        engine.schema_names(),
+        vec!["bronze", "gold", "information_schema", "live", "silver"]
+    );
+}
+
+#[tokio::test]
+async fn positional_parameters_bind_with_either_placeholder_style() {
+    let engine = engine().await;
+    for sql in [
+        "SELECT login FROM gold.leaderboard_daily WHERE rank <= ? AND login <> ? ORDER BY rank",
+        "SELECT login FROM gold.leaderboard_daily WHERE rank <= $1 AND login <> $2 ORDER BY rank",
+    ] {
+        let prepared = engine.prepare(sql).await.unwrap();
+        let names: Vec<_> = prepared
+            .parameters
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(names, ["$1", "$2"]);
+        assert_eq!(prepared.parameters.field(0).data_type(), &DataType::Int64);
+        assert_eq!(prepared.schema.field(0).data_type(), &DataType::Utf8);
+        // An Int32 value is cast to the Int64 the plan expects.
+        let params = [ScalarValue::Int32(Some(2)), ScalarValue::from("alpha")];
+        let batches = run(&engine, sql, &params).await.unwrap();
+        assert_eq!(
+            table(&batches),
+            "+-------+\n| login |\n+-------+\n| bravo |\n+-------+"
+        );
+    }
+    let err = run(&engine, "SELECT $1 + $2", &[ScalarValue::Int64(Some(1))])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+}
+
+#[tokio::test]
+async fn errors_carry_their_kind_and_the_engine_message() {
+    let engine = engine().await;
+    let err = run(&engine, "SELEC 1", &[]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.to_string().contains("SELEC"), "{err}");
+    let err = run(&engine, "SELECT nope FROM gold.leaderboard_daily", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(err.to_string().contains("nope"), "{err}");
+    let err = run(&engine, "SELECT * FROM gold.missing", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    let err = run(&engine, "SELECT * FROM nowhere.missing", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    for sql in [
+        "CREATE TABLE gold.x AS SELECT 1",
+        "INSERT INTO gold.leaderboard_daily VALUES (4, 'd', 1)",
+        "DROP TABLE gold.leaderboard_daily",
+        "COPY (SELECT 1) TO '/tmp/tm-never.csv'",
+        "CREATE EXTERNAL TABLE p STORED AS CSV LOCATION '/etc/passwd'",
+        "SELECT * FROM '/etc/passwd'",
+    ] {
+        let err = run(&engine, sql, &[]).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{sql}: {err}");
+    }
+    assert!(!std::path::Path::new("/tmp/tm-never.csv").exists());
+}
+
+#[tokio::test]
+async fn refresh_swaps_tables_without_disturbing_open_streams() {
+    let (engine, source) = engine_with(EngineOptions::default()).await;
+    let open = engine
+        .execute("SELECT * FROM gold.leaderboard_daily", &[])
+        .await
+        .unwrap();
+    source.remove("gold", "leaderboard_daily");
+    let (schema, batch) = leaderboard();
+    source
+        .put("live", "leaderboard", schema, vec![batch])
+        .unwrap();
+    engine.refresh().await.unwrap();
+    let rows: usize = open
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap()
+        .iter()
+        .map(|b| b.num_rows())
+        .sum();
+    assert_eq!(rows, 3);
+    let err = run(&engine, "SELECT * FROM gold.leaderboard_daily", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    run(&engine, "SELECT * FROM live.leaderboard", &[])
+        .await
+        .unwrap();
+    let tables = engine.tables().await.unwrap();
+    assert!(
+        tables
+            .iter()
+            .any(|t| t.schema == "live" && t.name == "leaderboard")
+    );
+    assert!(
+        tables
+            .iter()
+            .any(|t| t.schema == "information_schema" && t.kind == TableKind::View)
+    );
+}
+
+#[tokio::test]
+async fn limits_turn_into_resource_and_deadline_errors() {
+    let options = EngineOptions {
+        query_timeout: Duration::from_millis(300),
+        memory_limit: 2 << 20,
+        max_concurrent_queries: 1,
+        queue_timeout: Duration::from_millis(50),
+    };
+    let (engine, _) = engine_with(options).await;
+    // A query that cannot finish in time.
+    let err = run(
+        &engine,
+        "SELECT count(*) FROM generate_series(1, 100000000000)",
+        &[],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::DeadlineExceeded, "{err}");
+    // A sort that needs more than the pool (spilling cannot help a 2 MiB pool).
+    let err = run(
+        &engine,
+        "SELECT value, repeat('x', 100) AS pad FROM generate_series(1, 2000000) AS t(value) ORDER BY pad, value DESC",
+        &[],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ResourceExhausted, "{err}");
+    // One slot: a second query waits, then is refused; the slot frees on drop.
+    let open = engine.execute("SELECT 1", &[]).await.unwrap();
+    assert_eq!(engine.running_queries(), 1);
+    let err = run(&engine, "SELECT 2", &[]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ResourceExhausted, "{err}");
+    drop(open);
+    assert_eq!(engine.running_queries(), 0);
+    run(&engine, "SELECT 3", &[]).await.unwrap();
+}
