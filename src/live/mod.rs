@@ -169,7 +169,7 @@ impl LiveViews {
         statuses: impl IntoIterator<Item = CycleStatus>,
     ) -> Result<Self> {
         let mut streams: Vec<(i64, LiveStream)> = streams.into_iter().collect();
-        streams.sort_by(|a, b| (a.0, a.1.observed_at).cmp(&(b.0, b.1.observed_at)));
+        streams.sort_by_key(|(cycle, s)| (*cycle, s.observed_at));
         let mut followers: Vec<FollowerSample> = followers.into_iter().collect();
         followers.sort_by_key(|f| f.observed_at);
         let mut statuses: Vec<CycleStatus> = statuses.into_iter().collect();

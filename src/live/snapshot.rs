@@ -69,6 +69,9 @@ fn batch(view: View, columns: Vec<ArrayRef>) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(view.schema(), columns)?)
 }
 
+/// user_id, login, window, avg, peak, followers gained.
+type TrendRow<'a> = (&'a str, &'a str, &'a str, f64, i64, Option<i64>);
+
 /// Inputs for one snapshot, borrowed from the writer's state.
 #[derive(Debug)]
 pub(crate) struct SnapshotInput<'a> {
@@ -134,7 +137,7 @@ impl SnapshotInput<'_> {
     fn trends(&self) -> Result<RecordBatch> {
         let mut users: Vec<(&String, &Tracked)> = self.tracked.iter().collect();
         users.sort_by(|a, b| a.0.cmp(b.0));
-        let mut rows: Vec<(&str, &str, &str, f64, i64, Option<i64>)> = Vec::new();
+        let mut rows: Vec<TrendRow<'_>> = Vec::new();
         for (user_id, t) in users {
             for (name, window, followers) in [
                 ("1h", &t.hour, &t.followers_hour),
