@@ -11,14 +11,14 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
-use datafusion::catalog::TableProvider;
+use datafusion::catalog::{SchemaProvider, TableProvider};
 
 mod provider;
 mod snapshot;
 mod views;
 mod windows;
 
-pub use provider::LiveTable;
+pub use provider::{LiveSchema, LiveTable};
 pub use snapshot::Snapshot;
 pub use views::View;
 
@@ -266,6 +266,12 @@ impl LiveViews {
     /// the current snapshot.
     pub fn table_provider(&self, view: View) -> Arc<dyn TableProvider> {
         Arc::new(LiveTable::new(view, Arc::clone(&self.shared.current)))
+    }
+
+    /// Schema `live` with every view, read-only: register it once under the
+    /// catalog (`catalog.register_schema("live", live.schema_provider())`).
+    pub fn schema_provider(&self) -> Arc<dyn SchemaProvider> {
+        Arc::new(LiveSchema::new(&self.shared.current))
     }
 
     /// Every view as `(table name, provider)`, for schema `live`.

@@ -6,9 +6,9 @@ use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::memory::MemorySourceConfig;
-use datafusion::catalog::{Session, TableProvider};
+use datafusion::catalog::{SchemaProvider, Session, TableProvider};
 use datafusion::datasource::TableType;
-use datafusion::error::Result;
+use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 
@@ -59,5 +59,41 @@ impl TableProvider for LiveTable {
             MemorySourceConfig::try_new(&[vec![batch]], self.schema(), projection.cloned())?
                 .with_limit(limit);
         Ok(datafusion::datasource::source::DataSourceExec::from_data_source(source))
+    }
+}
+
+/// Schema `live` as a read-only DataFusion schema provider: every view,
+/// nothing can be registered or dropped through SQL.
+#[derive(Debug)]
+pub struct LiveSchema {
+    tables: Vec<Arc<LiveTable>>,
+}
+
+impl LiveSchema {
+    pub(crate) fn new(current: &Arc<ArcSwap<Snapshot>>) -> Self {
+        let tables = View::ALL
+            .into_iter()
+            .map(|v| Arc::new(LiveTable::new(v, Arc::clone(current))))
+            .collect();
+        Self { tables }
+    }
+}
+
+#[async_trait]
+impl SchemaProvider for LiveSchema {
+    fn table_names(&self) -> Vec<String> {
+        self.tables
+            .iter()
+            .map(|t| t.view.name().to_owned())
+            .collect()
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>, DataFusionError> {
+        let table = self.tables.iter().find(|t| t.view.name() == name);
+        Ok(table.map(|t| Arc::clone(t) as Arc<dyn TableProvider>))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        View::from_name(name).is_some()
     }
 }

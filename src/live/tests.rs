@@ -285,6 +285,47 @@ fn a_reader_keeps_the_snapshot_it_holds() {
 }
 
 #[test]
+fn concurrent_readers_only_ever_see_whole_cycles() {
+    let live = LiveViews::new();
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let readers: Vec<_> = (0..2)
+        .map(|_| {
+            let (live, done) = (live.clone(), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut seen = 0;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let snap = live.snapshot();
+                    let Some(c) = snap.cycle_id() else { continue };
+                    // Cycle c lists c % 5 + 1 streams, in every view at once.
+                    let n = (c % 5 + 1) as usize;
+                    assert_eq!(snap.batch(View::Streams).num_rows(), n);
+                    assert_eq!(snap.batch(View::Leaderboard).num_rows(), n);
+                    assert_eq!(
+                        snap.batch(View::IngestStatus).num_rows(),
+                        (c as usize).min(STATUS_HISTORY)
+                    );
+                    seen += 1;
+                }
+                seen
+            })
+        })
+        .collect();
+    let users = ["a", "b", "c", "d", "e"];
+    for c in 1..=300 {
+        let streams: Vec<(&str, &str, i64)> = users[..(c % 5 + 1) as usize]
+            .iter()
+            .map(|u| (*u, "Chess", c))
+            .collect();
+        live.apply_cycle(cycle(c, c, &streams, &[])).unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    for r in readers {
+        r.join().unwrap();
+    }
+    assert_eq!(live.snapshot().cycle_id(), Some(300));
+}
+
+#[test]
 fn ingest_status_keeps_the_latest_cycles_newest_first() {
     let live = LiveViews::new();
     for c in 1..=(STATUS_HISTORY as i64 + 5) {

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::util::pretty::pretty_format_batches;
-use datafusion::catalog::{
-    CatalogProvider, MemoryCatalogProvider, MemorySchemaProvider, SchemaProvider,
-};
+use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider};
 use datafusion::physical_plan::collect;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use twitch_monitor::live::{CycleStatus, CycleUpdate, FollowerSample, LiveStream, LiveViews};
@@ -69,12 +67,10 @@ fn context(live: &LiveViews) -> SessionContext {
         .with_information_schema(true)
         .with_default_catalog_and_schema("twitch", "live");
     let ctx = SessionContext::new_with_config(config);
-    let schema = Arc::new(MemorySchemaProvider::new());
-    for (name, table) in live.views() {
-        schema.register_table(name.to_owned(), table).unwrap();
-    }
     let catalog = Arc::new(MemoryCatalogProvider::new());
-    catalog.register_schema("live", schema).unwrap();
+    catalog
+        .register_schema("live", live.schema_provider())
+        .unwrap();
     ctx.register_catalog("twitch", catalog);
     ctx
 }
@@ -202,5 +198,38 @@ async fn queries_follow_cycles_and_in_flight_plans_keep_their_snapshot() {
             "+----------+--------------+----------------------+",
         ]
         .join("\n")
+    );
+}
+
+#[tokio::test]
+async fn schema_live_is_read_only() {
+    let live = LiveViews::new();
+    let ctx = context(&live);
+    assert_eq!(
+        sql(&ctx, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'live' ORDER BY 1").await,
+        [
+            "+-----------------+",
+            "| table_name      |",
+            "+-----------------+",
+            "| categories      |",
+            "| ingest_status   |",
+            "| leaderboard     |",
+            "| streamer_trends |",
+            "| streams         |",
+            "+-----------------+",
+        ]
+        .join("\n")
+    );
+    let created = async {
+        ctx.sql("CREATE TABLE twitch.live.extra AS SELECT 1 AS x")
+            .await?
+            .collect()
+            .await
+    };
+    let err = created.await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("does not support registering tables"),
+        "{err}"
     );
 }
