@@ -145,8 +145,9 @@ pub struct HttpServer {
 }
 
 impl HttpServer {
-    /// Starts serving on `listener` in a new task. It stops at the first of:
-    /// `shutdown` completing, [`HttpServer::shutdown`], or drop.
+    /// Starts serving on `listener` in a new task (call it inside a Tokio
+    /// runtime). It stops at the first of: `shutdown` completing,
+    /// [`HttpServer::shutdown`], or drop.
     pub fn start(
         listener: TcpListener,
         state: HttpState,
