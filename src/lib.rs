@@ -11,7 +11,8 @@
 //! - [`ingest`]: the ingest cycle: poll → bronze → silver → gold (+ live).
 //! - [`query`]: the DataFusion catalog `twitch` over lake and live.
 //! - [`flight`]: the Arrow Flight SQL service.
-//! - [`http`]: health and metrics.
+//! - [`metrics`]: a dependency-free Prometheus registry (counters, gauges, histograms).
+//! - [`http`]: health, readiness and `/metrics`.
 //! - [`app`]: the composition root; the only place concrete types are wired together.
 #![warn(
     unreachable_pub,
@@ -25,8 +26,11 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod flight;
+pub mod http;
 pub mod ingest;
 pub mod lake;
+pub mod live;
+pub mod metrics;
 pub mod query;
 pub mod schema;
 pub mod sim;

@@ -2,6 +2,8 @@
 mod crash;
 mod flight;
 mod helix;
+mod http;
 mod lake;
+mod live;
 mod pipeline;
 mod rig;

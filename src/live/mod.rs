@@ -1,0 +1,347 @@
+//! In-memory live views (`live.*`): at the end of every ingest cycle a whole
+//! new immutable [`Snapshot`] is computed and swapped in, so readers never
+//! wait on the writer and never see half a cycle.
+//!
+//! The ingest calls [`LiveViews::apply_cycle`] once per cycle; the query layer
+//! registers [`LiveViews::views`] under schema `live` once at start-up; at
+//! start-up [`LiveViews::rebuild`] replays the last 24 h of silver rows so a
+//! restart does not empty the views.
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use chrono::{DateTime, Utc};
+use datafusion::catalog::{SchemaProvider, TableProvider};
+
+mod provider;
+mod snapshot;
+mod views;
+mod windows;
+
+pub use provider::{LiveSchema, LiveTable};
+pub use snapshot::Snapshot;
+pub use views::View;
+
+use snapshot::SnapshotInput;
+use windows::Tracked;
+
+/// How many recent cycles `live.ingest_status` keeps.
+pub const STATUS_HISTORY: usize = 100;
+
+/// What can fail while building a snapshot (only a bug: the schemas are fixed).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A view's columns did not fit its schema.
+    #[error("building a live view batch")]
+    Arrow(#[from] arrow::error::ArrowError),
+}
+
+/// Result with this module's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One live stream as observed by a cycle (a row of `silver.stream_snapshots`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveStream {
+    /// Broadcaster id.
+    pub user_id: String,
+    /// Broadcaster login.
+    pub login: String,
+    /// Stream id.
+    pub stream_id: String,
+    /// Category id ("" when none).
+    pub game_id: String,
+    /// Category name ("" when none).
+    pub game_name: String,
+    /// Stream title.
+    pub title: String,
+    /// Stream language.
+    pub language: String,
+    /// Viewers at `observed_at`.
+    pub viewer_count: i64,
+    /// When the stream started.
+    pub started_at: DateTime<Utc>,
+    /// When it was observed.
+    pub observed_at: DateTime<Utc>,
+}
+
+/// One follower total (a row of `silver.follower_snapshots`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowerSample {
+    /// Broadcaster id.
+    pub user_id: String,
+    /// Total followers.
+    pub followers_total: i64,
+    /// When observed.
+    pub observed_at: DateTime<Utc>,
+}
+
+/// One ingest cycle's bookkeeping: a row of `live.ingest_status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CycleStatus {
+    /// Cycle id.
+    pub cycle_id: i64,
+    /// When the cycle started.
+    pub started_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: DateTime<Utc>,
+    /// Live streams it saw.
+    pub streams_seen: i64,
+    /// Helix requests it made.
+    pub requests: i64,
+    /// `Ratelimit-Remaining` after its last request, if known.
+    pub rate_limit_remaining: Option<i64>,
+    /// Failed requests or steps.
+    pub errors: i64,
+    /// Rows appended to bronze.
+    pub bronze_rows: i64,
+    /// Rows written to silver.
+    pub silver_rows: i64,
+    /// Rows written to gold.
+    pub gold_rows: i64,
+    /// The last error's message, if any.
+    pub last_error: Option<String>,
+}
+
+/// Everything one completed cycle tells the live views.
+#[derive(Debug, Clone)]
+pub struct CycleUpdate {
+    /// When the cycle observed the streams: "now" for every window.
+    pub observed_at: DateTime<Utc>,
+    /// The complete live set (streams missing here are offline now). At most
+    /// one per user is kept (the last).
+    pub streams: Vec<LiveStream>,
+    /// Follower totals observed this cycle.
+    pub followers: Vec<FollowerSample>,
+    /// The cycle's row for `live.ingest_status` (carries the cycle id).
+    pub status: CycleStatus,
+}
+
+/// The cheap-clone handle to the live views. Clones share one state.
+#[derive(Debug, Clone)]
+pub struct LiveViews {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    /// What readers see; replaced whole, never mutated.
+    current: Arc<ArcSwap<Snapshot>>,
+    /// The writer's side. A std mutex, not a tokio one: it is held only for
+    /// the CPU work of one update, never across an `.await`, and only the
+    /// (single) ingest task takes it — readers go through `current`.
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    tracked: HashMap<String, Tracked>,
+    live: Vec<LiveStream>,
+    cycle_id: Option<i64>,
+    observed_at: Option<DateTime<Utc>>,
+    /// Newest first, at most [`STATUS_HISTORY`].
+    statuses: VecDeque<CycleStatus>,
+}
+
+impl Default for LiveViews {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LiveViews {
+    /// Empty views (before the first cycle).
+    pub fn new() -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                current: Arc::new(ArcSwap::from_pointee(Snapshot::empty())),
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+
+    /// Views rebuilt from recent silver rows (the last 24 h is enough), so
+    /// a restart answers at once. `streams` pairs each snapshot row with its
+    /// cycle id, in any order; the live set becomes the streams of the
+    /// highest cycle. `statuses` may be empty (they are not persisted).
+    pub fn rebuild(
+        streams: impl IntoIterator<Item = (i64, LiveStream)>,
+        followers: impl IntoIterator<Item = FollowerSample>,
+        statuses: impl IntoIterator<Item = CycleStatus>,
+    ) -> Result<Self> {
+        let mut streams: Vec<(i64, LiveStream)> = streams.into_iter().collect();
+        streams.sort_by_key(|(cycle, s)| (*cycle, s.observed_at));
+        let mut followers: Vec<FollowerSample> = followers.into_iter().collect();
+        followers.sort_by_key(|f| f.observed_at);
+        let mut statuses: Vec<CycleStatus> = statuses.into_iter().collect();
+        statuses.sort_by_key(|s| s.cycle_id);
+
+        let mut state = State::default();
+        for f in &followers {
+            state
+                .tracked
+                .entry(f.user_id.clone())
+                .or_insert_with(Tracked::new)
+                .followers(f.observed_at, f.followers_total);
+        }
+        for (_, s) in &streams {
+            state.sample(s);
+        }
+        if let Some(&(last, _)) = streams.last() {
+            state.cycle_id = Some(last);
+            let live: Vec<LiveStream> = streams
+                .into_iter()
+                .filter(|(c, _)| *c == last)
+                .map(|(_, s)| s)
+                .collect();
+            state.observed_at = live.iter().map(|s| s.observed_at).max();
+            state.live = dedup(live);
+        }
+        let latest_status = statuses.last().map(|s| (s.cycle_id, s.finished_at));
+        for s in statuses {
+            state.push_status(s);
+        }
+        // No streams replayed: the views start at the newest known cycle.
+        if state.cycle_id.is_none() {
+            state.cycle_id = latest_status.map(|s| s.0);
+        }
+        let now = state
+            .observed_at
+            .or(latest_status.map(|s| s.1))
+            .or(followers.last().map(|f| f.observed_at));
+        if let Some(now) = now {
+            state.prune(now);
+        }
+        let views = Self::new();
+        views.shared.current.store(Arc::new(state.snapshot()?));
+        *views.lock() = state;
+        Ok(views)
+    }
+
+    /// Applies one completed cycle: moves the windows, replaces the live set,
+    /// appends the status row, and swaps in the new snapshot.
+    pub fn apply_cycle(&self, update: CycleUpdate) -> Result<()> {
+        let mut state = self.lock();
+        for f in &update.followers {
+            state
+                .tracked
+                .entry(f.user_id.clone())
+                .or_insert_with(Tracked::new)
+                .followers(f.observed_at, f.followers_total);
+        }
+        let live = dedup(update.streams);
+        for s in &live {
+            state.sample(s);
+        }
+        state.live = live;
+        state.cycle_id = Some(update.status.cycle_id);
+        state.observed_at = Some(update.observed_at);
+        state.push_status(update.status);
+        state.prune(update.observed_at);
+        let snapshot = state.snapshot()?;
+        self.shared.current.store(Arc::new(snapshot));
+        Ok(())
+    }
+
+    /// Records a cycle that produced no live set (it failed before listing
+    /// the streams): only `live.ingest_status` changes.
+    pub fn record_status(&self, status: CycleStatus) -> Result<()> {
+        let mut state = self.lock();
+        state.push_status(status);
+        let snapshot = state.snapshot()?;
+        self.shared.current.store(Arc::new(snapshot));
+        Ok(())
+    }
+
+    /// The current snapshot. Holding it keeps it alive and unchanged.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.shared.current.load_full()
+    }
+
+    /// When the newest recorded cycle finished (readiness probes use it).
+    pub fn last_cycle_finished_at(&self) -> Option<DateTime<Utc>> {
+        self.lock().statuses.front().map(|s| s.finished_at)
+    }
+
+    /// The DataFusion table for one view; register it once, it always shows
+    /// the current snapshot.
+    pub fn table_provider(&self, view: View) -> Arc<dyn TableProvider> {
+        Arc::new(LiveTable::new(view, Arc::clone(&self.shared.current)))
+    }
+
+    /// Schema `live` with every view, read-only: register it once under the
+    /// catalog (`catalog.register_schema("live", live.schema_provider())`).
+    pub fn schema_provider(&self) -> Arc<dyn SchemaProvider> {
+        Arc::new(LiveSchema::new(&self.shared.current))
+    }
+
+    /// Every view as `(table name, provider)`, for schema `live`.
+    pub fn views(&self) -> Vec<(&'static str, Arc<dyn TableProvider>)> {
+        View::ALL
+            .into_iter()
+            .map(|v| (v.name(), self.table_provider(v)))
+            .collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave `State` half-updated in
+        // a way readers see (they read `current`), so recover from poisoning.
+        self.shared.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    fn sample(&mut self, s: &LiveStream) {
+        self.tracked
+            .entry(s.user_id.clone())
+            .or_insert_with(Tracked::new)
+            .sample(
+                &s.login,
+                &s.stream_id,
+                s.started_at,
+                s.observed_at,
+                s.viewer_count,
+            );
+    }
+
+    fn push_status(&mut self, status: CycleStatus) {
+        // A replayed cycle replaces its earlier row instead of duplicating it.
+        self.statuses.retain(|s| s.cycle_id != status.cycle_id);
+        let at = self
+            .statuses
+            .iter()
+            .position(|s| s.cycle_id < status.cycle_id)
+            .unwrap_or(self.statuses.len());
+        self.statuses.insert(at, status);
+        self.statuses.truncate(STATUS_HISTORY);
+    }
+
+    fn prune(&mut self, now: DateTime<Utc>) {
+        self.tracked.retain(|_, t| {
+            t.prune(now);
+            !t.is_idle()
+        });
+    }
+
+    fn snapshot(&self) -> Result<Snapshot> {
+        SnapshotInput {
+            cycle_id: self.cycle_id,
+            observed_at: self.observed_at,
+            streams: &self.live,
+            tracked: &self.tracked,
+            statuses: &self.statuses,
+        }
+        .build()
+    }
+}
+
+/// One stream per user (Helix paging can list a stream twice): the last wins.
+fn dedup(streams: Vec<LiveStream>) -> Vec<LiveStream> {
+    let mut by_user: HashMap<String, LiveStream> = HashMap::with_capacity(streams.len());
+    for s in streams {
+        by_user.insert(s.user_id.clone(), s);
+    }
+    by_user.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests;

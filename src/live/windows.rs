@@ -1,0 +1,218 @@
+//! Rolling per-streamer windows kept incrementally between cycles: a sample
+//! enters once and leaves once, so a cycle costs O(tracked streamers), not
+//! O(samples in 24 h).
+use std::collections::VecDeque;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+/// The longest interval one sample stands for: a gap longer than this (the
+/// poller was down, the stream was offline) is not counted as watched time.
+pub(crate) const MAX_INTERVAL: TimeDelta = TimeDelta::minutes(10);
+/// The look-back of `viewer_change_5m`.
+pub(crate) const CHANGE_SPAN: TimeDelta = TimeDelta::minutes(5);
+/// The longest window kept; older samples are dropped.
+pub(crate) const RETENTION: TimeDelta = TimeDelta::hours(24);
+
+/// A time-weighted sliding window over viewer samples: running sums for the
+/// average and a monotonic queue for the peak, both updated on push/prune.
+#[derive(Debug, Clone)]
+pub(crate) struct Window {
+    span: TimeDelta,
+    /// (observed_at, viewers, weight in ms) in time order.
+    samples: VecDeque<(DateTime<Utc>, i64, i64)>,
+    /// Σ viewers × weight (exact integers: no drift from add-then-subtract).
+    weighted: i128,
+    /// Σ weight in ms.
+    weight: i128,
+    /// Candidates for the peak: viewers strictly decreasing front to back.
+    peak: VecDeque<(DateTime<Utc>, i64)>,
+}
+
+impl Window {
+    pub(crate) fn new(span: TimeDelta) -> Self {
+        Self {
+            span,
+            samples: VecDeque::new(),
+            weighted: 0,
+            weight: 0,
+            peak: VecDeque::new(),
+        }
+    }
+
+    fn push(&mut self, at: DateTime<Utc>, viewers: i64, weight_ms: i64) {
+        self.samples.push_back((at, viewers, weight_ms));
+        self.weighted += i128::from(viewers) * i128::from(weight_ms);
+        self.weight += i128::from(weight_ms);
+        while self.peak.back().is_some_and(|&(_, v)| v <= viewers) {
+            self.peak.pop_back();
+        }
+        self.peak.push_back((at, viewers));
+    }
+
+    /// Drops samples at or before `now - span`.
+    fn prune(&mut self, now: DateTime<Utc>) {
+        let cutoff = now - self.span;
+        while let Some(&(at, viewers, w)) = self.samples.front() {
+            if at > cutoff {
+                break;
+            }
+            self.samples.pop_front();
+            self.weighted -= i128::from(viewers) * i128::from(w);
+            self.weight -= i128::from(w);
+        }
+        while self.peak.front().is_some_and(|&(at, _)| at <= cutoff) {
+            self.peak.pop_front();
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    /// Time-weighted average viewers; the plain mean when every sample is
+    /// weightless (a single first sample at the stream's start).
+    pub(crate) fn avg(&self) -> Option<f64> {
+        if self.samples.is_empty() {
+            return None;
+        }
+        if self.weight > 0 {
+            return Some(self.weighted as f64 / self.weight as f64);
+        }
+        let sum: i64 = self.samples.iter().map(|s| s.1).sum();
+        Some(sum as f64 / self.samples.len() as f64)
+    }
+
+    pub(crate) fn peak(&self) -> Option<i64> {
+        self.peak.front().map(|p| p.1)
+    }
+}
+
+/// Follower totals over a window: gained = latest − earliest inside it.
+#[derive(Debug, Clone)]
+pub(crate) struct FollowerWindow {
+    span: TimeDelta,
+    totals: VecDeque<(DateTime<Utc>, i64)>,
+}
+
+impl FollowerWindow {
+    fn new(span: TimeDelta) -> Self {
+        Self {
+            span,
+            totals: VecDeque::new(),
+        }
+    }
+
+    fn prune(&mut self, now: DateTime<Utc>) {
+        let cutoff = now - self.span;
+        while self.totals.front().is_some_and(|&(at, _)| at <= cutoff) {
+            self.totals.pop_front();
+        }
+    }
+
+    pub(crate) fn gained(&self) -> Option<i64> {
+        Some(self.totals.back()?.1 - self.totals.front()?.1)
+    }
+}
+
+/// Everything remembered about one streamer between cycles.
+#[derive(Debug, Clone)]
+pub(crate) struct Tracked {
+    pub(crate) login: String,
+    last_sample: Option<(DateTime<Utc>, String)>,
+    /// Samples back to the newest one at or before now − 5 min.
+    recent: VecDeque<(DateTime<Utc>, i64)>,
+    pub(crate) hour: Window,
+    pub(crate) day: Window,
+    pub(crate) followers_hour: FollowerWindow,
+    pub(crate) followers_day: FollowerWindow,
+    pub(crate) followers_total: Option<(DateTime<Utc>, i64)>,
+}
+
+impl Tracked {
+    pub(crate) fn new() -> Self {
+        Self {
+            login: String::new(),
+            last_sample: None,
+            recent: VecDeque::new(),
+            hour: Window::new(TimeDelta::hours(1)),
+            day: Window::new(RETENTION),
+            followers_hour: FollowerWindow::new(TimeDelta::hours(1)),
+            followers_day: FollowerWindow::new(RETENTION),
+            followers_total: None,
+        }
+    }
+
+    /// Records a viewer sample. A sample not newer than the last one (a
+    /// replayed cycle) is ignored, so replays never double-count.
+    pub(crate) fn sample(
+        &mut self,
+        login: &str,
+        stream_id: &str,
+        started_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+        viewers: i64,
+    ) {
+        if self.last_sample.as_ref().is_some_and(|(t, _)| at <= *t) {
+            return;
+        }
+        // Same rule as the sessionizer: since the previous sample of the same
+        // stream, else since the new stream started (never before the
+        // previous sample), capped.
+        let since = match &self.last_sample {
+            Some((t, s)) if s == stream_id => *t,
+            Some((t, _)) => started_at.max(*t),
+            None => started_at,
+        };
+        let weight = (at - since)
+            .clamp(TimeDelta::zero(), MAX_INTERVAL)
+            .num_milliseconds();
+        login.clone_into(&mut self.login);
+        self.last_sample = Some((at, stream_id.to_owned()));
+        self.recent.push_back((at, viewers));
+        self.hour.push(at, viewers, weight);
+        self.day.push(at, viewers, weight);
+    }
+
+    /// Records a follower total; older or equal timestamps are ignored.
+    pub(crate) fn followers(&mut self, at: DateTime<Utc>, total: i64) {
+        if self.followers_total.is_some_and(|(t, _)| at <= t) {
+            return;
+        }
+        self.followers_total = Some((at, total));
+        self.followers_hour.totals.push_back((at, total));
+        self.followers_day.totals.push_back((at, total));
+    }
+
+    /// Moves every window's edge to `now`.
+    pub(crate) fn prune(&mut self, now: DateTime<Utc>) {
+        let cutoff = now - CHANGE_SPAN;
+        while self.recent.len() >= 2 && self.recent[1].0 <= cutoff {
+            self.recent.pop_front();
+        }
+        while self
+            .recent
+            .front()
+            .is_some_and(|&(at, _)| at <= now - RETENTION)
+        {
+            self.recent.pop_front();
+        }
+        self.hour.prune(now);
+        self.day.prune(now);
+        self.followers_hour.prune(now);
+        self.followers_day.prune(now);
+    }
+
+    /// `current` − viewers at (or nearest before) now − 5 min. None without a
+    /// sample that old, or when the nearest one is older than now − 5 min −
+    /// [`MAX_INTERVAL`] (the stream was off in between: not a 5-minute change).
+    pub(crate) fn change_5m(&self, now: DateTime<Utc>, current: i64) -> Option<i64> {
+        let cutoff = now - CHANGE_SPAN;
+        let &(at, viewers) = self.recent.front()?;
+        (at <= cutoff && at >= cutoff - MAX_INTERVAL).then_some(current - viewers)
+    }
+
+    /// Nothing left worth keeping (all windows are empty).
+    pub(crate) fn is_idle(&self) -> bool {
+        self.day.is_empty() && self.followers_day.totals.is_empty()
+    }
+}
