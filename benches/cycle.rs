@@ -20,7 +20,10 @@ use twitch_monitor::lake::Lake;
 use twitch_monitor::twitch::{ClientArgs, HelixClient};
 
 fn streams() -> usize {
-    std::env::var("BENCH_STREAMS").ok().and_then(|s| s.parse().ok()).unwrap_or(100_000)
+    std::env::var("BENCH_STREAMS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000)
 }
 
 /// Peak resident set size since the last reset, in MiB (Linux).
@@ -42,7 +45,15 @@ fn main() {
     let n = streams();
     let bin = env!("CARGO_BIN_EXE_twitch-monitor");
     let mut sim = Command::new(bin)
-        .args(["sim", "--sim-addr", "127.0.0.1:0", "--sim-rate-limit", "0", "--sim-all-live", "true"])
+        .args([
+            "sim",
+            "--sim-addr",
+            "127.0.0.1:0",
+            "--sim-rate-limit",
+            "0",
+            "--sim-all-live",
+            "true",
+        ])
         .args(["--sim-channels", &n.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

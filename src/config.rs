@@ -529,7 +529,9 @@ impl Settings {
         self.flight_token_ttl = self.flight_token_ttl.or(flight_token_ttl);
         self.flight_tls_cert = self.flight_tls_cert.or(flight_tls_cert);
         self.flight_tls_key = self.flight_tls_key.or(flight_tls_key);
-        self.flight_allow_unauthenticated = self.flight_allow_unauthenticated.or(flight_allow_unauthenticated);
+        self.flight_allow_unauthenticated = self
+            .flight_allow_unauthenticated
+            .or(flight_allow_unauthenticated);
         self.query_timeout = self.query_timeout.or(query_timeout);
         self.query_memory_limit = self.query_memory_limit.or(query_memory_limit);
         self.max_concurrent_queries = self.max_concurrent_queries.or(max_concurrent_queries);

@@ -8,8 +8,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,deltalake=warn,datafusion=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                "warn,twitch_monitor=info,deltalake_core=error,buoyant_kernel=error".into()
+            }),
         )
         .with_writer(std::io::stderr)
         .init();

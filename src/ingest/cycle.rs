@@ -47,7 +47,8 @@ impl fmt::Display for CycleSummary {
             self.streams_seen,
             self.requests,
             self.errors,
-            self.rate_limit_remaining.map_or_else(|| "?".into(), |r| r.to_string()),
+            self.rate_limit_remaining
+                .map_or_else(|| "?".into(), |r| r.to_string()),
             self.seconds,
             self.written.bronze,
             self.written.silver,
@@ -57,7 +58,11 @@ impl fmt::Display for CycleSummary {
             write!(f, ", {} duplicate stream rows dropped", self.duplicates)?;
         }
         if self.deferred != (0, 0) {
-            write!(f, ", deferred {} profiles {} followers", self.deferred.0, self.deferred.1)?;
+            write!(
+                f,
+                ", deferred {} profiles {} followers",
+                self.deferred.0, self.deferred.1
+            )?;
         }
         Ok(())
     }
@@ -81,11 +86,21 @@ impl Ingestor {
         &self.pipeline
     }
 
-    /// Runs one cycle: poll, then commit bronze → silver → gold.
-    pub async fn run_cycle(&mut self) -> Result<(CycleSummary, CommitReport)> {
+    /// Reloads the pipeline's running state from the lake (after a failed commit).
+    pub async fn reopen(&mut self) -> Result<()> {
+        self.pipeline = self.pipeline.reopen().await?;
+        Ok(())
+    }
+
+    /// Polls Twitch for the next cycle (no lake writes: safe to abandon).
+    pub async fn poll(&mut self) -> Polled {
+        self.poller.poll().await
+    }
+
+    /// Commits what [`Ingestor::poll`] brought as the next cycle.
+    pub async fn commit(&mut self, polled: Polled) -> Result<(CycleSummary, CommitReport)> {
         let real = std::time::Instant::now();
         let cycle_id = self.pipeline.next_cycle_id().await?;
-        let polled: Polled = self.poller.poll().await;
         let report = self.pipeline.commit(cycle_id, &polled.responses).await?;
         let summary = CycleSummary {
             cycle_id,
@@ -99,8 +114,14 @@ impl Ingestor {
             duplicates: report.silver.duplicates,
             written: report.written,
             deferred: (polled.deferred_profiles, polled.deferred_followers),
-            seconds: real.elapsed().as_secs_f64(),
+            seconds: (polled.elapsed + real.elapsed()).as_secs_f64(),
         };
         Ok((summary, report))
+    }
+
+    /// Runs one cycle: poll, then commit bronze → silver → gold.
+    pub async fn run_cycle(&mut self) -> Result<(CycleSummary, CommitReport)> {
+        let polled = self.poll().await;
+        self.commit(polled).await
     }
 }

@@ -7,10 +7,12 @@
 //! - [`gold`]: the SQL of the gold aggregates for one day;
 //! - [`pipeline`]: commits a cycle layer by layer, exactly once, and repairs after a crash;
 //! - [`rebuild`]: silver and gold recomputed from bronze alone;
+//! - [`live`]: what a committed cycle tells the live views; their start-up rebuild;
 //! - [`cycle`]: one whole cycle (poll + commit) and its summary line;
 //! - [`rows`], [`tables`], [`state`]: rows ↔ Arrow batches of the contract schemas.
 pub mod cycle;
 pub mod gold;
+pub mod live;
 pub mod pipeline;
 pub mod plan;
 pub mod poll;
@@ -27,6 +29,9 @@ pub enum Error {
     /// The lake refused a read or a commit.
     #[error(transparent)]
     Lake(#[from] crate::lake::Error),
+    /// The live views refused an update (a bug).
+    #[error(transparent)]
+    Live(#[from] crate::live::Error),
     /// Rows did not fit the contract schema (a bug).
     #[error("building a batch failed: {0}")]
     Arrow(#[from] arrow::error::ArrowError),

@@ -50,15 +50,27 @@ pub struct CommitReport {
 pub struct Pipeline {
     lake: Lake,
     state: SilverState,
+    poll_interval: Duration,
+    session_gap: Duration,
     poll_secs: f64,
 }
 
 impl Pipeline {
     /// Opens the pipeline over `lake`: rebuilds the running state from silver
     /// and repairs the last cycle if a crash interrupted it.
-    pub async fn open(lake: Lake, poll_interval: Duration, session_gap: Duration) -> Result<(Self, Option<CommitReport>)> {
+    pub async fn open(
+        lake: Lake,
+        poll_interval: Duration,
+        session_gap: Duration,
+    ) -> Result<(Self, Option<CommitReport>)> {
         let state = load_state(&lake, session_gap).await?;
-        let mut p = Self { lake, state, poll_secs: poll_interval.as_secs_f64() };
+        let mut p = Self {
+            lake,
+            state,
+            poll_interval,
+            session_gap,
+            poll_secs: poll_interval.as_secs_f64(),
+        };
         let repaired = match p.lake.last_cycle(Table::HelixResponses, None).await? {
             Some(last) => {
                 let responses = p.bronze_cycle(last).await?;
@@ -75,9 +87,21 @@ impl Pipeline {
         let ctx = lake.session().await?;
         let b = run(&ctx, "SELECT max(fetched_at) FROM bronze.helix_responses").await?;
         Ok(b.first().and_then(|b| {
-            let a = b.column(0).as_primitive_opt::<arrow::datatypes::TimestampMicrosecondType>()?;
+            let a = b
+                .column(0)
+                .as_primitive_opt::<arrow::datatypes::TimestampMicrosecondType>()?;
             (a.len() > 0 && !a.is_null(0)).then(|| DateTime::from_timestamp_micros(a.value(0)))?
         }))
+    }
+
+    /// The same pipeline opened anew from the lake: the running state
+    /// reloaded, an interrupted cycle repaired (after a failed commit).
+    pub async fn reopen(&self) -> Result<Self> {
+        Ok(
+            Self::open(self.lake.clone(), self.poll_interval, self.session_gap)
+                .await?
+                .0,
+        )
     }
 
     /// The lake this pipeline writes.
@@ -97,7 +121,11 @@ impl Pipeline {
 
     /// Commits cycle `cycle_id`: bronze, then silver, then gold of the days
     /// it touched. Idempotent: committing a cycle again changes nothing.
-    pub async fn commit(&mut self, cycle_id: i64, responses: &[RawResponse]) -> Result<CommitReport> {
+    pub async fn commit(
+        &mut self,
+        cycle_id: i64,
+        responses: &[RawResponse],
+    ) -> Result<CommitReport> {
         let mut report = CommitReport::default();
         let mut clock = std::time::Instant::now();
         let mut stage = |name, report: &mut CommitReport| {
@@ -105,17 +133,29 @@ impl Pipeline {
             clock = std::time::Instant::now();
         };
         let bronze = tables::bronze(&Table::HelixResponses.schema(), cycle_id, responses)?;
-        let outcome = self.lake.append(Table::HelixResponses, vec![bronze], cycle_id).await?;
+        let outcome = self
+            .lake
+            .append(Table::HelixResponses, vec![bronze], cycle_id)
+            .await?;
         report.written.bronze = self.count(Table::HelixResponses, &outcome, &mut report.skipped);
         stage("bronze", &mut report);
 
         // The cycle's "now" comes from bronze so that repair and rebuild agree.
         let now = responses.iter().map(|r| r.fetched_at).max();
-        let rows = derive(cycle_id, responses, now.unwrap_or(DateTime::UNIX_EPOCH), &mut self.state);
+        let rows = derive(
+            cycle_id,
+            responses,
+            now.unwrap_or(DateTime::UNIX_EPOCH),
+            &mut self.state,
+        );
         self.write_silver(cycle_id, &rows, &mut report).await?;
         stage("silver", &mut report);
 
-        let mut days: BTreeSet<NaiveDate> = rows.snapshots.iter().map(|r| r.observed_at.date_naive()).collect();
+        let mut days: BTreeSet<NaiveDate> = rows
+            .snapshots
+            .iter()
+            .map(|r| r.observed_at.date_naive())
+            .collect();
         days.extend(rows.followers.iter().map(|r| r.observed_at.date_naive()));
         for &day in &days {
             report.written.gold += self.write_gold(cycle_id, day, &mut report.skipped).await?;
@@ -126,37 +166,58 @@ impl Pipeline {
         Ok(report)
     }
 
-    async fn write_silver(&mut self, cycle_id: i64, rows: &SilverRows, report: &mut CommitReport) -> Result<()> {
+    async fn write_silver(
+        &mut self,
+        cycle_id: i64,
+        rows: &SilverRows,
+        report: &mut CommitReport,
+    ) -> Result<()> {
         let lake = &self.lake;
         // Order matters for repair: snapshots before sessions (see module docs).
         let batch = tables::snapshots(&Table::StreamSnapshots.schema(), &rows.snapshots)?;
-        let o = lake.append(Table::StreamSnapshots, vec![batch], cycle_id).await?;
+        let o = lake
+            .append(Table::StreamSnapshots, vec![batch], cycle_id)
+            .await?;
         report.written.silver += self.count(Table::StreamSnapshots, &o, &mut report.skipped);
 
         let batch = tables::followers(&Table::FollowerSnapshots.schema(), &rows.followers)?;
-        let o = lake.append(Table::FollowerSnapshots, vec![batch], cycle_id).await?;
+        let o = lake
+            .append(Table::FollowerSnapshots, vec![batch], cycle_id)
+            .await?;
         report.written.silver += self.count(Table::FollowerSnapshots, &o, &mut report.skipped);
 
         if !rows.new_streamers.is_empty() {
             let batch = tables::streamers(&Table::Streamers.schema(), rows.new_streamers.iter())?;
-            let o = lake.upsert_scd2(Table::Streamers, vec![batch], cycle_id).await?;
+            let o = lake
+                .upsert_scd2(Table::Streamers, vec![batch], cycle_id)
+                .await?;
             report.written.silver += self.count(Table::Streamers, &o, &mut report.skipped);
         }
 
         let schema = Table::StreamSessions.schema();
         let ended = tables::sessions(&schema, &rows.ended_sessions, cycle_id)?;
-        let o = lake.append_as(Table::StreamSessions, vec![ended], cycle_id, Some("ended")).await?;
+        let o = lake
+            .append_as(Table::StreamSessions, vec![ended], cycle_id, Some("ended"))
+            .await?;
         report.written.silver += self.count(Table::StreamSessions, &o, &mut report.skipped);
         let open: Vec<_> = self.state.sessions.open().cloned().collect();
         let live = tables::sessions(&schema, &open, cycle_id)?;
         let o = lake
-            .replace(Table::StreamSessions, &in_list("status", ["live"]), vec![live], cycle_id, Some("live"))
+            .replace(
+                Table::StreamSessions,
+                &in_list("status", ["live"]),
+                vec![live],
+                cycle_id,
+                Some("live"),
+            )
             .await?;
         report.written.silver += self.count(Table::StreamSessions, &o, &mut report.skipped);
 
         if rows.games_changed {
             let batch = tables::games(&Table::Games.schema(), self.state.games.values(), cycle_id)?;
-            let o = lake.replace(Table::Games, "true", vec![batch], cycle_id, None).await?;
+            let o = lake
+                .replace(Table::Games, "true", vec![batch], cycle_id, None)
+                .await?;
             report.written.silver += self.count(Table::Games, &o, &mut report.skipped);
         }
         Ok(())
@@ -164,28 +225,58 @@ impl Pipeline {
 
     /// Recomputes the gold of `day` from silver (and for weekly and 7-day
     /// figures, gold) partitions, in dependency order.
-    async fn write_gold(&self, cycle_id: i64, day: NaiveDate, skipped: &mut Vec<Table>) -> Result<usize> {
+    async fn write_gold(
+        &self,
+        cycle_id: i64,
+        day: NaiveDate,
+        skipped: &mut Vec<Table>,
+    ) -> Result<usize> {
         let mut written = 0;
         let steps: [(Table, String, String); 6] = [
-            (Table::StreamerDaily, gold::streamer_daily(day), format!("day = '{day}'")),
-            (Table::CategoryDaily, gold::category_daily(day, self.poll_secs), format!("day = '{day}'")),
-            (Table::HourlyViewership, gold::hourly_viewership(day), format!("day = '{day}'")),
-            (Table::LeaderboardDaily, gold::leaderboard_daily(day), format!("period_start = '{day}'")),
+            (
+                Table::StreamerDaily,
+                gold::streamer_daily(day),
+                format!("day = '{day}'"),
+            ),
+            (
+                Table::CategoryDaily,
+                gold::category_daily(day, self.poll_secs),
+                format!("day = '{day}'"),
+            ),
+            (
+                Table::HourlyViewership,
+                gold::hourly_viewership(day),
+                format!("day = '{day}'"),
+            ),
+            (
+                Table::LeaderboardDaily,
+                gold::leaderboard_daily(day),
+                format!("period_start = '{day}'"),
+            ),
             (
                 Table::LeaderboardWeekly,
                 gold::leaderboard_weekly(day),
                 format!("period_start = '{}'", gold::week_start(day)),
             ),
-            (Table::RisingStars, gold::rising_stars(day), format!("day = '{day}'")),
+            (
+                Table::RisingStars,
+                gold::rising_stars(day),
+                format!("day = '{day}'"),
+            ),
         ];
         for (table, sql, predicate) in steps {
             // Each step reads what the previous ones committed.
             let ctx = self.lake.session().await?;
             let batches = run(&ctx, &sql).await?;
-            let batches =
-                batches.iter().map(|b| with_cycle(table, b, cycle_id)).collect::<Result<Vec<_>>>()?;
+            let batches = batches
+                .iter()
+                .map(|b| with_cycle(table, b, cycle_id))
+                .collect::<Result<Vec<_>>>()?;
             let suffix = day.to_string();
-            let o = self.lake.replace(table, &predicate, batches, cycle_id, Some(&suffix)).await?;
+            let o = self
+                .lake
+                .replace(table, &predicate, batches, cycle_id, Some(&suffix))
+                .await?;
             written += self.count(table, &o, skipped);
         }
         Ok(written)
@@ -208,7 +299,10 @@ impl Pipeline {
     pub async fn bronze_cycle(&self, cycle_id: i64) -> Result<Vec<RawResponse>> {
         let batches = self
             .lake
-            .scan(Table::HelixResponses, Some(&format!("cycle_id = {cycle_id}")))
+            .scan(
+                Table::HelixResponses,
+                Some(&format!("cycle_id = {cycle_id}")),
+            )
             .await?;
         let mut out = state::responses(&batches)?;
         out.sort_by(|a, b| a.fetched_at.cmp(&b.fetched_at).then(a.page.cmp(&b.page)));
@@ -217,8 +311,14 @@ impl Pipeline {
 }
 
 pub(super) async fn run(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBatch>> {
-    let df = ctx.sql(sql).await.map_err(|source| Error::Sql { sql: sql.to_owned(), source })?;
-    df.collect().await.map_err(|source| Error::Sql { sql: sql.to_owned(), source })
+    let df = ctx.sql(sql).await.map_err(|source| Error::Sql {
+        sql: sql.to_owned(),
+        source,
+    })?;
+    df.collect().await.map_err(|source| Error::Sql {
+        sql: sql.to_owned(),
+        source,
+    })
 }
 
 /// Adds the writing cycle's id to a gold query result, where the table keeps one.
@@ -228,20 +328,34 @@ pub(super) fn with_cycle(table: Table, b: &RecordBatch, cycle_id: i64) -> Result
     }
     let mut fields: Vec<Arc<Field>> = b.schema().fields().iter().cloned().collect();
     let mut columns: Vec<ArrayRef> = b.columns().to_vec();
-    fields.push(Arc::new(Field::new("cycle_id", arrow::datatypes::DataType::Int64, false)));
+    fields.push(Arc::new(Field::new(
+        "cycle_id",
+        arrow::datatypes::DataType::Int64,
+        false,
+    )));
     columns.push(Arc::new(Int64Array::from(vec![cycle_id; b.num_rows()])));
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 /// Rebuilds the running state from silver.
 async fn load_state(lake: &Lake, session_gap: Duration) -> Result<SilverState> {
-    let open = state::sessions(&lake.scan(Table::StreamSessions, Some("status = 'live'")).await?)?;
+    let open = state::sessions(
+        &lake
+            .scan(Table::StreamSessions, Some("status = 'live'"))
+            .await?,
+    )?;
     let mut st = SilverState {
         sessions: super::sessions::Sessionizer::new(session_gap, open),
         ..Default::default()
     };
     for row in state::streamers(&lake.read_all(Table::Streamers).await?)? {
-        st.streamers.entry(row.user.id.clone()).or_default().push(row);
+        st.streamers
+            .entry(row.user.id.clone())
+            .or_default()
+            .push(row);
     }
     for history in st.streamers.values_mut() {
         history.sort_by_key(|r| r.valid_from);

@@ -61,6 +61,8 @@ pub struct Polled {
     pub started_at: DateTime<Utc>,
     /// When polling finished.
     pub finished_at: DateTime<Utc>,
+    /// Real time polling took.
+    pub elapsed: Duration,
 }
 
 /// Polls Twitch cycle after cycle, remembering what it already knows
@@ -104,6 +106,7 @@ impl Poller {
     /// Runs one poll: streams first, then profiles, unknown categories and
     /// follower totals within what is left of the budget.
     pub async fn poll(&mut self) -> Polled {
+        let real = std::time::Instant::now();
         let before = self.helix.stats().requests;
         let mut out = Polled {
             started_at: self.clock.now(),
@@ -177,23 +180,35 @@ impl Poller {
                 self.profile_checked.insert(id, Some(now));
             }
         }
-        let followers = if self.followers_refused_until.is_some_and(|t| self.clock.now() < t) {
+        let followers = if self
+            .followers_refused_until
+            .is_some_and(|t| self.clock.now() < t)
+        {
             Vec::new()
         } else {
             plan.followers
         };
         let mut refused = false;
         for chunk in followers.chunks(self.settings.concurrency.max(1) * 4) {
-            let helix = &self.helix;
-            let totals: Vec<_> = futures::stream::iter(chunk)
-                .map(|id| async move { helix.follower_total(id).await })
+            // Owned ids and client handles keep this future `Send` for spawning.
+            let calls: Vec<_> = chunk
+                .iter()
+                .map(|id| {
+                    let (helix, id) = (Arc::clone(&self.helix), id.clone());
+                    async move { helix.follower_total(&id).await }
+                })
+                .collect();
+            let totals: Vec<_> = futures::stream::iter(calls)
                 .buffered(self.settings.concurrency.max(1))
                 .collect()
                 .await;
             let now = self.clock.now();
             for (id, fetched) in chunk.iter().zip(totals) {
                 out.errors += fetched.errors.len();
-                refused |= fetched.responses.iter().any(|r| matches!(r.http_status, 401 | 403));
+                refused |= fetched
+                    .responses
+                    .iter()
+                    .any(|r| matches!(r.http_status, 401 | 403));
                 out.responses.extend(fetched.responses);
                 self.followers_checked.insert(id.clone(), Some(now));
             }
@@ -211,6 +226,7 @@ impl Poller {
         out.requests = stats.requests - before;
         out.rate_limit_remaining = stats.rate_limit_remaining;
         out.finished_at = self.clock.now();
+        out.elapsed = real.elapsed();
         out
     }
 }

@@ -40,7 +40,11 @@ impl std::fmt::Display for Progress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Progress::Derived { done, total } => {
-                write!(f, "derived {done}/{total} cycles ({}%)", done * 100 / (*total).max(1))
+                write!(
+                    f,
+                    "derived {done}/{total} cycles ({}%)",
+                    done * 100 / (*total).max(1)
+                )
             }
             Progress::Wrote { table, rows } => write!(f, "wrote {table}: {rows} rows"),
         }
@@ -64,25 +68,50 @@ pub async fn rebuild(
     mut progress: impl FnMut(Progress),
 ) -> Result<RebuildReport> {
     let ctx = lake.session().await?;
-    let ids = run(&ctx, "SELECT DISTINCT cycle_id FROM bronze.helix_responses ORDER BY cycle_id").await?;
-    let cycles: Vec<i64> =
-        ids.iter().flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec()).collect();
-    let mut report = RebuildReport { cycles: cycles.len(), ..Default::default() };
-    let Some(&last) = cycles.last() else { return Ok(report) };
+    let ids = run(
+        &ctx,
+        "SELECT DISTINCT cycle_id FROM bronze.helix_responses ORDER BY cycle_id",
+    )
+    .await?;
+    let cycles: Vec<i64> = ids
+        .iter()
+        .flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().to_vec())
+        .collect();
+    let mut report = RebuildReport {
+        cycles: cycles.len(),
+        ..Default::default()
+    };
+    let Some(&last) = cycles.last() else {
+        return Ok(report);
+    };
 
-    let mut st = SilverState { sessions: Sessionizer::new(session_gap, []), ..Default::default() };
+    let mut st = SilverState {
+        sessions: Sessionizer::new(session_gap, []),
+        ..Default::default()
+    };
     let mut snapshots: Vec<SnapshotRow> = Vec::new();
     let mut followers: Vec<FollowerRow> = Vec::new();
     let mut ended: Vec<(Session, i64)> = Vec::new();
     let mut games_cycle = last;
     let mut day_cycle: BTreeMap<NaiveDate, i64> = BTreeMap::new();
     for (i, &cycle) in cycles.iter().enumerate() {
-        let batches = lake.scan(Table::HelixResponses, Some(&format!("cycle_id = {cycle}"))).await?;
+        let batches = lake
+            .scan(Table::HelixResponses, Some(&format!("cycle_id = {cycle}")))
+            .await?;
         let mut responses = state::responses(&batches)?;
         responses.sort_by(|a, b| a.fetched_at.cmp(&b.fetched_at).then(a.page.cmp(&b.page)));
-        let now = responses.iter().map(|r| r.fetched_at).max().unwrap_or_default();
+        let now = responses
+            .iter()
+            .map(|r| r.fetched_at)
+            .max()
+            .unwrap_or_default();
         let rows = derive(cycle, &responses, now, &mut st);
-        for r in rows.snapshots.iter().map(|r| r.observed_at).chain(rows.followers.iter().map(|r| r.observed_at)) {
+        for r in rows
+            .snapshots
+            .iter()
+            .map(|r| r.observed_at)
+            .chain(rows.followers.iter().map(|r| r.observed_at))
+        {
             day_cycle.insert(r.date_naive(), cycle);
         }
         if rows.games_changed {
@@ -92,7 +121,10 @@ pub async fn rebuild(
         followers.extend(rows.followers);
         ended.extend(rows.ended_sessions.into_iter().map(|s| (s, cycle)));
         if (i + 1) % 100 == 0 || i + 1 == cycles.len() {
-            progress(Progress::Derived { done: i + 1, total: cycles.len() });
+            progress(Progress::Derived {
+                done: i + 1,
+                total: cycles.len(),
+            });
         }
     }
 
@@ -101,10 +133,12 @@ pub async fn rebuild(
         report.tables.push((table, rows));
     };
     let batch = tables::snapshots(&Table::StreamSnapshots.schema(), &snapshots)?;
-    lake.rewrite(Table::StreamSnapshots, vec![batch], last).await?;
+    lake.rewrite(Table::StreamSnapshots, vec![batch], last)
+        .await?;
     wrote(Table::StreamSnapshots, snapshots.len(), &mut report);
     let batch = tables::followers(&Table::FollowerSnapshots.schema(), &followers)?;
-    lake.rewrite(Table::FollowerSnapshots, vec![batch], last).await?;
+    lake.rewrite(Table::FollowerSnapshots, vec![batch], last)
+        .await?;
     wrote(Table::FollowerSnapshots, followers.len(), &mut report);
     let history: Vec<_> = st.streamers.values().flatten().cloned().collect();
     let batch = tables::streamers(&Table::Streamers.schema(), history.iter())?;
@@ -125,20 +159,41 @@ pub async fn rebuild(
 
     // Gold table by table, in dependency order: leaderboards and rising
     // stars read the streamer_daily rows written just before them.
-    let weeks: BTreeMap<NaiveDate, i64> = day_cycle.iter().fold(BTreeMap::new(), |mut m, (d, c)| {
-        let e = m.entry(gold::week_start(*d)).or_insert(*c);
-        *e = (*e).max(*c);
-        m
-    });
+    let weeks: BTreeMap<NaiveDate, i64> =
+        day_cycle.iter().fold(BTreeMap::new(), |mut m, (d, c)| {
+            let e = m.entry(gold::week_start(*d)).or_insert(*c);
+            *e = (*e).max(*c);
+            m
+        });
     type Sql = fn(NaiveDate) -> String;
     let poll_secs = poll_interval.as_secs_f64();
     let category = move |d: NaiveDate| gold::category_daily(d, poll_secs);
-    let steps: [(Table, &dyn Fn(NaiveDate) -> String, &BTreeMap<NaiveDate, i64>); 6] = [
-        (Table::StreamerDaily, &(gold::streamer_daily as Sql), &day_cycle),
+    let steps: [(
+        Table,
+        &dyn Fn(NaiveDate) -> String,
+        &BTreeMap<NaiveDate, i64>,
+    ); 6] = [
+        (
+            Table::StreamerDaily,
+            &(gold::streamer_daily as Sql),
+            &day_cycle,
+        ),
         (Table::CategoryDaily, &category, &day_cycle),
-        (Table::HourlyViewership, &(gold::hourly_viewership as Sql), &day_cycle),
-        (Table::LeaderboardDaily, &(gold::leaderboard_daily as Sql), &day_cycle),
-        (Table::LeaderboardWeekly, &(gold::leaderboard_weekly as Sql), &weeks),
+        (
+            Table::HourlyViewership,
+            &(gold::hourly_viewership as Sql),
+            &day_cycle,
+        ),
+        (
+            Table::LeaderboardDaily,
+            &(gold::leaderboard_daily as Sql),
+            &day_cycle,
+        ),
+        (
+            Table::LeaderboardWeekly,
+            &(gold::leaderboard_weekly as Sql),
+            &weeks,
+        ),
         (Table::RisingStars, &(gold::rising_stars as Sql), &day_cycle),
     ];
     for (table, sql, periods) in steps {

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, new_null_array, BooleanArray, Date32Array, Float64Array, Int64Array, ListBuilder, StringArray,
-    StringBuilder, TimestampMicrosecondArray,
+    Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, ListBuilder, StringArray,
+    StringBuilder, TimestampMicrosecondArray, new_null_array,
 };
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, SchemaRef};

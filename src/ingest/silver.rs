@@ -218,7 +218,12 @@ pub fn derive(
 
 /// Records `u` as observed at `at`; returns the new current version if the
 /// profile is new or changed (the previous version is closed at `at`).
-fn upsert_streamer(state: &mut SilverState, u: User, at: DateTime<Utc>, cycle_id: i64) -> Option<StreamerRow> {
+fn upsert_streamer(
+    state: &mut SilverState,
+    u: User,
+    at: DateTime<Utc>,
+    cycle_id: i64,
+) -> Option<StreamerRow> {
     let history = state.streamers.entry(u.id.clone()).or_default();
     if let Some(current) = history.iter_mut().rev().find(|r| r.is_current) {
         // Unchanged, or already applied by a replayed cycle.

@@ -216,14 +216,28 @@ pub fn responses(batches: &[RecordBatch]) -> Result<Vec<crate::twitch::RawRespon
     for b in batches {
         let c = Cols(b);
         let (endpoint, query, page) = (c.str("endpoint")?, c.str("request_query")?, c.i64("page")?);
-        let (status, fetched, payload) = (c.i64("http_status")?, c.ts("fetched_at")?, c.str("payload")?);
+        let (status, fetched, payload) = (
+            c.i64("http_status")?,
+            c.ts("fetched_at")?,
+            c.str("payload")?,
+        );
         for i in 0..b.num_rows() {
-            let text = |a: &StringArray| if a.is_null(i) { String::new() } else { a.value(i).to_owned() };
+            let text = |a: &StringArray| {
+                if a.is_null(i) {
+                    String::new()
+                } else {
+                    a.value(i).to_owned()
+                }
+            };
             out.push(crate::twitch::RawResponse {
                 endpoint: endpoint.value(i).to_owned(),
                 request_query: text(query),
                 page: u32::try_from(page.value(i)).unwrap_or_default(),
-                http_status: if status.is_null(i) { 0 } else { u16::try_from(status.value(i)).unwrap_or_default() },
+                http_status: if status.is_null(i) {
+                    0
+                } else {
+                    u16::try_from(status.value(i)).unwrap_or_default()
+                },
                 fetched_at: time(fetched, i).unwrap_or_else(epoch),
                 payload: text(payload),
             });
@@ -239,9 +253,16 @@ pub fn latest_followers(
     let mut out = std::collections::HashMap::new();
     for b in batches {
         let c = Cols(b);
-        let (user, total, at) = (c.str("user_id")?, c.i64("followers_total")?, c.ts("observed_at")?);
+        let (user, total, at) = (
+            c.str("user_id")?,
+            c.i64("followers_total")?,
+            c.ts("observed_at")?,
+        );
         for i in 0..b.num_rows() {
-            out.insert(user.value(i).to_owned(), (total.value(i), time(at, i).unwrap_or_else(epoch)));
+            out.insert(
+                user.value(i).to_owned(),
+                (total.value(i), time(at, i).unwrap_or_else(epoch)),
+            );
         }
     }
     Ok(out)

@@ -28,8 +28,8 @@ mod location;
 pub mod maintain;
 mod provider;
 pub mod read;
-pub mod scd2;
 pub mod rewrite;
+pub mod scd2;
 pub mod write;
 
 pub use error::{Error, Result};

@@ -14,7 +14,12 @@ use crate::schema::Table;
 impl Lake {
     /// Replaces all rows of `table` with `batches` in one commit; returns the
     /// new table version.
-    pub async fn rewrite(&self, table: Table, batches: Vec<RecordBatch>, cycle_id: i64) -> Result<u64> {
+    pub async fn rewrite(
+        &self,
+        table: Table,
+        batches: Vec<RecordBatch>,
+        cycle_id: i64,
+    ) -> Result<u64> {
         if table.def().append_only {
             return Err(Error::Unsupported {
                 op: "rewrite",
@@ -25,7 +30,10 @@ impl Lake {
         let batches = conform(table, batches)?;
         let slot = self.slot(table);
         let mut delta = slot.writer.lock().await;
-        delta.update_state().await.map_err(slot.delta_err("rewrite"))?;
+        delta
+            .update_state()
+            .await
+            .map_err(slot.delta_err("rewrite"))?;
         let props = CommitProperties::default()
             .with_application_transaction(Transaction::new(app_id(table, None), cycle_id));
         let new = delta

@@ -5,6 +5,7 @@
 mod catalog;
 mod error;
 mod policy;
+mod sources;
 mod stream;
 
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ use tokio::time::Instant;
 pub use catalog::{CATALOG, MemTableSource, SCHEMAS, SourceTable, TableSource};
 pub use error::{Error, ErrorKind, Result, SourceError};
 pub use policy::rewrite_placeholders;
+pub use sources::LakeAndLive;
 pub use stream::client_schema;
 
 use catalog::LakeCatalog;
@@ -45,6 +47,8 @@ pub struct EngineOptions {
     pub max_concurrent_queries: usize,
     /// Longest a query waits for a slot before it is refused.
     pub queue_timeout: Duration,
+    /// Where query counts, latencies and the number running are recorded.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl Default for EngineOptions {
@@ -54,6 +58,7 @@ impl Default for EngineOptions {
             memory_limit: 4 << 30,
             max_concurrent_queries: 16,
             queue_timeout: Duration::from_secs(30),
+            metrics: crate::metrics::Metrics::default(),
         }
     }
 }
@@ -65,6 +70,7 @@ impl From<&crate::config::QueryConfig> for EngineOptions {
             memory_limit: usize::try_from(c.memory_limit).unwrap_or(usize::MAX),
             max_concurrent_queries: c.max_concurrent,
             queue_timeout: c.queue_timeout,
+            metrics: crate::metrics::Metrics::default(),
         }
     }
 }
@@ -220,21 +226,31 @@ impl QueryEngine {
         sql: &str,
         params: &[ScalarValue],
     ) -> Result<SendableRecordBatchStream> {
-        let sql = rewrite_placeholders(sql)?;
-        let permit = self.admit().await?;
-        let timeout = self.inner.options.query_timeout;
-        let deadline = Instant::now() + timeout;
-        let start = async {
-            let plan = bind(self.plan(&sql).await?, params)?;
-            let frame = DataFrame::new(self.inner.ctx.state(), plan);
-            frame.execute_stream().await.map_err(Error::from)
+        let guard = self.inner.options.metrics.query_started();
+        let started = async {
+            let sql = rewrite_placeholders(sql)?;
+            let permit = self.admit().await?;
+            let timeout = self.inner.options.query_timeout;
+            let deadline = Instant::now() + timeout;
+            let start = async {
+                let plan = bind(self.plan(&sql).await?, params)?;
+                let frame = DataFrame::new(self.inner.ctx.state(), plan);
+                frame.execute_stream().await.map_err(Error::from)
+            };
+            let inner = tokio::time::timeout_at(deadline, start)
+                .await
+                .map_err(|_| Error::Timeout(timeout))??;
+            Ok((inner, deadline, timeout, permit))
         };
-        let inner = tokio::time::timeout_at(deadline, start)
-            .await
-            .map_err(|_| Error::Timeout(timeout))??;
-        Ok(Box::pin(stream::LimitedStream::new(
-            inner, deadline, timeout, permit,
-        )))
+        match started.await {
+            Ok((inner, deadline, timeout, permit)) => Ok(Box::pin(stream::LimitedStream::new(
+                inner, deadline, timeout, permit, guard,
+            ))),
+            Err(e) => {
+                guard.finish(crate::metrics::Outcome::Error);
+                Err(e)
+            }
+        }
     }
 
     /// Parses, checks and plans one read-only statement.

@@ -95,6 +95,8 @@ pub(crate) struct LimitedStream {
     timeout: Duration,
     done: bool,
     _permit: OwnedSemaphorePermit,
+    /// Records the outcome when the stream ends (or `cancelled` when dropped early).
+    guard: Option<crate::metrics::QueryGuard>,
 }
 
 impl std::fmt::Debug for LimitedStream {
@@ -111,6 +113,7 @@ impl LimitedStream {
         deadline: Instant,
         timeout: Duration,
         permit: OwnedSemaphorePermit,
+        guard: crate::metrics::QueryGuard,
     ) -> Self {
         let schema = client_schema(&inner.schema());
         Self {
@@ -120,6 +123,15 @@ impl LimitedStream {
             timeout,
             done: false,
             _permit: permit,
+            guard: Some(guard),
+        }
+    }
+}
+
+impl LimitedStream {
+    fn finish(&mut self, outcome: crate::metrics::Outcome) {
+        if let Some(g) = self.guard.take() {
+            g.finish(outcome);
         }
     }
 }
@@ -133,16 +145,19 @@ impl Stream for LimitedStream {
         }
         if self.deadline.as_mut().poll(cx).is_ready() {
             self.done = true;
+            self.finish(crate::metrics::Outcome::Error);
             return Poll::Ready(Some(Err(Error::Timeout(self.timeout).into_datafusion())));
         }
         match self.inner.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(batch))) => Poll::Ready(Some(to_client_batch(batch, &self.schema))),
             Poll::Ready(Some(Err(e))) => {
                 self.done = true;
+                self.finish(crate::metrics::Outcome::Error);
                 Poll::Ready(Some(Err(e)))
             }
             Poll::Ready(None) => {
                 self.done = true;
+                self.finish(crate::metrics::Outcome::Ok);
                 Poll::Ready(None)
             }
             Poll::Pending => Poll::Pending,

@@ -187,6 +187,7 @@ async fn limits_turn_into_resource_and_deadline_errors() {
         memory_limit: 2 << 20,
         max_concurrent_queries: 1,
         queue_timeout: Duration::from_millis(50),
+        ..EngineOptions::default()
     };
     let (engine, _) = engine_with(options).await;
     // A query that cannot finish in time.

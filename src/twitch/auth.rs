@@ -91,7 +91,10 @@ impl Auth {
             }),
             // A Helix-compatible host without the validate endpoint: Helix
             // itself will say 401 if the token is bad.
-            Err(Error::Status { status: 404 | 405 | 501, .. }) => {
+            Err(Error::Status {
+                status: 404 | 405 | 501,
+                ..
+            }) => {
                 tracing::warn!(auth_url = %self.auth_url, "the auth host has no /validate; skipping token validation");
                 *cached = Some(fresh);
                 Ok(())
@@ -163,7 +166,11 @@ impl Auth {
             // Twitch reads a form body; some Helix look-alikes (twitch-cli's
             // mock) read only the query string. The query is tried second,
             // and only when the body form was refused without a word.
-            let req = if in_query { req.query(&form) } else { req.form(&form) };
+            let req = if in_query {
+                req.query(&form)
+            } else {
+                req.form(&form)
+            };
             async move {
                 let resp = req.send().await.map_err(|e| transport(ENDPOINT, e))?;
                 let status = resp.status().as_u16();

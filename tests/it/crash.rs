@@ -39,7 +39,11 @@ fn sigkill_at_random_points_loses_and_duplicates_nothing() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for trial in 0..TRIALS {
-        let mut child = command(&lake, &["serve"]).stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+        let mut child = command(&lake, &["serve"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
         let stderr = BufReader::new(child.stderr.take().unwrap());
         // Let 0–2 cycles finish, then a random part of the next one run.
         let cycles = rng.random_range(0..3);
@@ -47,7 +51,9 @@ fn sigkill_at_random_points_loses_and_duplicates_nothing() {
         let mut lines = stderr.lines();
         while seen < cycles {
             match lines.next() {
-                Some(Ok(line)) if line.contains(" cycle ") && line.contains(" streams, ") => seen += 1,
+                Some(Ok(line)) if line.contains(" cycle ") && line.contains(" streams, ") => {
+                    seen += 1
+                }
                 Some(Ok(line)) if line.contains("ERROR") => panic!("trial {trial}: {line}"),
                 Some(Ok(_)) => {}
                 _ => panic!("trial {trial}: serve exited early: {:?}", child.wait()),
@@ -82,7 +88,11 @@ async fn check_invariants(lake: &str, trial: usize) {
     let lake = Lake::open(lake, HashMap::new()).await.unwrap();
     let ctx = lake.session().await.unwrap();
     for table in Table::ALL {
-        count(&ctx, &format!("SELECT count(*) FROM {}", table.qualified_name())).await;
+        count(
+            &ctx,
+            &format!("SELECT count(*) FROM {}", table.qualified_name()),
+        )
+        .await;
     }
     for (what, sql) in [
         (
@@ -118,5 +128,8 @@ async fn check_invariants(lake: &str, trial: usize) {
     ] {
         assert_eq!(count(&ctx, sql).await, 0, "trial {trial}: {what}");
     }
-    assert!(count(&ctx, "SELECT count(*) FROM silver.stream_snapshots").await > 0, "trial {trial}: no data");
+    assert!(
+        count(&ctx, "SELECT count(*) FROM silver.stream_snapshots").await > 0,
+        "trial {trial}: no data"
+    );
 }

@@ -447,7 +447,8 @@ async fn list_params_are_repeated_keys_at_most_100_per_request() {
     let joined = get(format!("id={}", fx.ids(0..2).join(","))).await.unwrap();
     assert_eq!(joined.status(), 200);
     assert_eq!(joined.text().await.unwrap(), r#"{"data":[]}"#);
-    let too_many = get(fx.ids(0..101)
+    let too_many = get(fx
+        .ids(0..101)
         .iter()
         .map(|i| format!("id={i}"))
         .collect::<Vec<_>>()

@@ -47,7 +47,10 @@ async fn cycles_fill_every_layer_with_hand_checked_metrics() {
 
     let mut live_counts = Vec::new();
     let s = rig.cycle().await; // 10:01, 100 viewers, 1000 followers
-    assert!(s.duplicates > 0, "the fault knob produced no duplicates: {s}");
+    assert!(
+        s.duplicates > 0,
+        "the fault knob produced no duplicates: {s}"
+    );
     live_counts.push(rig.world(|w| w.live_streams().len()));
     rig.world(|w| w.set_followers(&alice, 1050)).unwrap();
     rig.cycle().await; // 10:02, 100 viewers
@@ -60,13 +63,15 @@ async fn cycles_fill_every_layer_with_hand_checked_metrics() {
     rig.world(|w| w.go_offline(&alice)).unwrap();
     rig.cycle().await; // 10:05 offline
     rig.cycle().await; // 10:06 offline; a new stream starts now, 2 min after the last sample
-    rig.world(|w| w.go_live(&alice, &game, "back", 300)).unwrap();
+    rig.world(|w| w.go_live(&alice, &game, "back", 300))
+        .unwrap();
     rig.cycle().await; // 10:07, 300 viewers: same session
     rig.world(|w| w.go_offline(&alice)).unwrap();
     for _ in 0..11 {
         rig.cycle().await; // 10:08 … 10:18: the session closes once 10 min pass
     }
-    rig.world(|w| w.go_live(&alice, &game, "again", 50)).unwrap();
+    rig.world(|w| w.go_live(&alice, &game, "again", 50))
+        .unwrap();
     rig.cycle().await; // 10:19, 50 viewers since 10:18: a new session
     assert_eq!(rig.now(), at("2026-01-05T10:19:00Z"));
 
@@ -77,7 +82,10 @@ async fn cycles_fill_every_layer_with_hand_checked_metrics() {
     assert_eq!(one_i64(&dups), 0);
     for (cycle, expected) in live_counts.iter().enumerate() {
         let n = rig
-            .sql(&format!("SELECT count(*) FROM silver.stream_snapshots WHERE cycle_id = {}", cycle + 1))
+            .sql(&format!(
+                "SELECT count(*) FROM silver.stream_snapshots WHERE cycle_id = {}",
+                cycle + 1
+            ))
             .await;
         assert_eq!(one_i64(&n) as usize, *expected, "cycle {}", cycle + 1);
     }
@@ -152,7 +160,11 @@ async fn cycles_fill_every_layer_with_hand_checked_metrics() {
     assert_eq!(one_i64(&top), 1);
     let cats = rig.sql("SELECT count(*) FROM gold.category_daily").await;
     assert!(one_i64(&cats) > 0);
-    let games = rig.sql(&format!("SELECT count(*) FROM silver.games WHERE game_id = '{game}'")).await;
+    let games = rig
+        .sql(&format!(
+            "SELECT count(*) FROM silver.games WHERE game_id = '{game}'"
+        ))
+        .await;
     assert_eq!(one_i64(&games), 1);
 
     // Rebuild from bronze reproduces silver and gold exactly.
@@ -170,7 +182,10 @@ async fn cycles_fill_every_layer_with_hand_checked_metrics() {
 /// over differently sized files may differ in the last bits).
 async fn contents(rig: &Rig) -> Vec<(Table, Vec<String>)> {
     let mut out = Vec::new();
-    for table in Table::ALL.into_iter().filter(|t| t.layer() != Layer::Bronze) {
+    for table in Table::ALL
+        .into_iter()
+        .filter(|t| t.layer() != Layer::Bronze)
+    {
         let cols: Vec<String> = table
             .schema()
             .fields()
@@ -180,8 +195,16 @@ async fn contents(rig: &Rig) -> Vec<(Table, Vec<String>)> {
                 _ => f.name().to_string(),
             })
             .collect();
-        let batches = rig.sql(&format!("SELECT {} FROM {}", cols.join(", "), table.qualified_name())).await;
-        let text = arrow::util::pretty::pretty_format_batches(&batches).unwrap().to_string();
+        let batches = rig
+            .sql(&format!(
+                "SELECT {} FROM {}",
+                cols.join(", "),
+                table.qualified_name()
+            ))
+            .await;
+        let text = arrow::util::pretty::pretty_format_batches(&batches)
+            .unwrap()
+            .to_string();
         let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
         lines.sort();
         out.push((table, lines));
@@ -200,9 +223,18 @@ async fn gold_is_written_for_every_day_a_cycle_touches() {
         ("SELECT count(DISTINCT day) FROM gold.streamer_daily", 2),
         ("SELECT count(DISTINCT day) FROM gold.category_daily", 2),
         ("SELECT count(DISTINCT hour) FROM gold.hourly_viewership", 2),
-        ("SELECT count(DISTINCT period_start) FROM gold.leaderboard_daily", 2),
-        ("SELECT count(DISTINCT period_start) FROM gold.leaderboard_weekly", 1),
-        ("SELECT count(DISTINCT observed_date) FROM silver.stream_snapshots", 2),
+        (
+            "SELECT count(DISTINCT period_start) FROM gold.leaderboard_daily",
+            2,
+        ),
+        (
+            "SELECT count(DISTINCT period_start) FROM gold.leaderboard_weekly",
+            1,
+        ),
+        (
+            "SELECT count(DISTINCT observed_date) FROM silver.stream_snapshots",
+            2,
+        ),
     ] {
         assert_eq!(one_i64(&rig.sql(sql).await), want, "{sql}");
     }
@@ -210,7 +242,9 @@ async fn gold_is_written_for_every_day_a_cycle_touches() {
     let silver = rig
         .sql("SELECT sum(CAST(viewer_count AS DOUBLE) * interval_seconds) / 3600.0 FROM silver.stream_snapshots")
         .await;
-    let gold = rig.sql("SELECT sum(hours_watched) FROM gold.streamer_daily").await;
+    let gold = rig
+        .sql("SELECT sum(hours_watched) FROM gold.streamer_daily")
+        .await;
     let (s, g) = (
         silver[0].column(0).as_primitive::<Float64Type>().value(0),
         gold[0].column(0).as_primitive::<Float64Type>().value(0),
@@ -232,7 +266,9 @@ async fn a_malformed_page_lands_in_bronze_and_the_cycle_goes_on() {
     // The other page still made it to silver, and the next cycle is whole.
     let s2 = rig.cycle().await;
     assert_eq!(s2.errors, 0, "{s2}");
-    let n = rig.sql("SELECT count(DISTINCT cycle_id) FROM silver.stream_snapshots").await;
+    let n = rig
+        .sql("SELECT count(DISTINCT cycle_id) FROM silver.stream_snapshots")
+        .await;
     assert_eq!(one_i64(&n), 2);
 }
 
@@ -247,9 +283,15 @@ async fn a_restart_continues_sessions_and_deltas_from_the_lake() {
     let s = rig.cycle().await;
     assert_eq!(s.cycle_id, 3);
     let sessions = rig
-        .sql(&format!("SELECT count(*) FROM silver.stream_sessions WHERE user_id = '{alice}'"))
+        .sql(&format!(
+            "SELECT count(*) FROM silver.stream_sessions WHERE user_id = '{alice}'"
+        ))
         .await;
-    assert_eq!(one_i64(&sessions), 1, "the restart must not split the session");
+    assert_eq!(
+        one_i64(&sessions),
+        1,
+        "the restart must not split the session"
+    );
     let delta = rig
         .sql(&format!(
             "SELECT followers_delta FROM silver.follower_snapshots WHERE user_id = '{alice}' AND cycle_id = 3"

@@ -54,8 +54,17 @@ impl Rig {
         .await
         .unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::open(dir.path().to_str().unwrap(), HashMap::new()).await.unwrap();
-        let mut rig = Rig { clock, server, helix: Arc::new(helix), _dir: dir, lake, ingestor: None };
+        let lake = Lake::open(dir.path().to_str().unwrap(), HashMap::new())
+            .await
+            .unwrap();
+        let mut rig = Rig {
+            clock,
+            server,
+            helix: Arc::new(helix),
+            _dir: dir,
+            lake,
+            ingestor: None,
+        };
         rig.reopen().await;
         rig
     }
@@ -67,7 +76,10 @@ impl Rig {
             self.helix.clone(),
             Arc::new(self.clock.clone()),
             PollSettings {
-                targets: Targets { full_sweep: true, ..Default::default() },
+                targets: Targets {
+                    full_sweep: true,
+                    ..Default::default()
+                },
                 poll_interval: POLL,
                 // Every cycle, so scripted changes show at once.
                 follower_interval: POLL,
@@ -107,6 +119,8 @@ impl Rig {
 
     /// The query result pretty-printed, for snapshot comparisons.
     pub async fn table(&self, sql: &str) -> String {
-        arrow::util::pretty::pretty_format_batches(&self.sql(sql).await).unwrap().to_string()
+        arrow::util::pretty::pretty_format_batches(&self.sql(sql).await)
+            .unwrap()
+            .to_string()
     }
 }

@@ -1,0 +1,197 @@
+//! Silver → live: what a committed cycle tells the in-memory live views, and
+//! the views rebuilt from recent silver at start-up.
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Int64Type;
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::Result;
+use super::cycle::CycleSummary;
+use super::pipeline::{CommitReport, run};
+use super::state::{Cols, time};
+use crate::lake::Lake;
+use crate::live::{CycleStatus, CycleUpdate, FollowerSample, LiveStream, LiveViews};
+
+/// The `live.ingest_status` row of a cycle.
+pub fn status(s: &CycleSummary, last_error: Option<String>) -> CycleStatus {
+    CycleStatus {
+        cycle_id: s.cycle_id,
+        started_at: s.started_at,
+        finished_at: s.finished_at,
+        streams_seen: s.streams_seen as i64,
+        requests: s.requests as i64,
+        rate_limit_remaining: s.rate_limit_remaining.map(i64::from),
+        errors: s.errors as i64,
+        bronze_rows: s.written.bronze as i64,
+        silver_rows: s.written.silver as i64,
+        gold_rows: s.written.gold as i64,
+        last_error,
+    }
+}
+
+/// What one committed cycle tells the live views.
+pub fn update(summary: &CycleSummary, report: &CommitReport) -> CycleUpdate {
+    let rows = &report.silver;
+    CycleUpdate {
+        observed_at: rows
+            .snapshots
+            .iter()
+            .map(|r| r.observed_at)
+            .max()
+            .unwrap_or(summary.finished_at),
+        streams: rows
+            .snapshots
+            .iter()
+            .map(|r| LiveStream {
+                user_id: r.stream.user_id.clone(),
+                login: r.stream.user_login.clone(),
+                stream_id: r.stream.id.clone(),
+                game_id: r.stream.game_id.clone(),
+                game_name: r.stream.game_name.clone(),
+                title: r.stream.title.clone(),
+                language: r.stream.language.clone(),
+                viewer_count: r.stream.viewer_count as i64,
+                started_at: r.started_at,
+                observed_at: r.observed_at,
+            })
+            .collect(),
+        followers: rows
+            .followers
+            .iter()
+            .map(|f| FollowerSample {
+                user_id: f.user_id.clone(),
+                followers_total: f.followers_total,
+                observed_at: f.observed_at,
+            })
+            .collect(),
+        status: status(summary, None),
+    }
+}
+
+/// The live views rebuilt from the last 24 hours of silver before `now`.
+pub async fn rebuild(lake: &Lake, now: Option<DateTime<Utc>>) -> Result<LiveViews> {
+    let Some(now) = now else {
+        return Ok(LiveViews::new());
+    };
+    let since = (now - TimeDelta::hours(24)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let ctx = lake.session().await?;
+    let snaps = run(
+        &ctx,
+        &format!(
+            "SELECT cycle_id, user_id, user_login, stream_id, game_id, game_name, title, language,
+                    viewer_count, started_at, observed_at
+             FROM silver.stream_snapshots WHERE observed_at >= TIMESTAMP '{since}'"
+        ),
+    )
+    .await?;
+    let mut streams = Vec::new();
+    for b in &snaps {
+        let c = Cols(b);
+        let cycle = c.i64("cycle_id")?;
+        let s = |n| c.str(n);
+        let (user, login, id, gid, game, title, lang) = (
+            s("user_id")?,
+            s("user_login")?,
+            s("stream_id")?,
+            s("game_id")?,
+            s("game_name")?,
+            s("title")?,
+            s("language")?,
+        );
+        let (viewers, started, observed) = (
+            c.i64("viewer_count")?,
+            c.ts("started_at")?,
+            c.ts("observed_at")?,
+        );
+        let text = |a: &arrow::array::StringArray, i| {
+            if a.is_null(i) {
+                String::new()
+            } else {
+                a.value(i).to_owned()
+            }
+        };
+        for i in 0..b.num_rows() {
+            streams.push((
+                cycle.value(i),
+                LiveStream {
+                    user_id: text(user, i),
+                    login: text(login, i),
+                    stream_id: text(id, i),
+                    game_id: text(gid, i),
+                    game_name: text(game, i),
+                    title: text(title, i),
+                    language: text(lang, i),
+                    viewer_count: viewers.value(i),
+                    started_at: time(started, i).unwrap_or_default(),
+                    observed_at: time(observed, i).unwrap_or_default(),
+                },
+            ));
+        }
+    }
+    let fol = run(
+        &ctx,
+        &format!(
+            "SELECT user_id, followers_total, observed_at FROM silver.follower_snapshots
+             WHERE observed_at >= TIMESTAMP '{since}'"
+        ),
+    )
+    .await?;
+    let mut followers = Vec::new();
+    for b in &fol {
+        let c = Cols(b);
+        let (user, total, at) = (
+            c.str("user_id")?,
+            c.i64("followers_total")?,
+            c.ts("observed_at")?,
+        );
+        for i in 0..b.num_rows() {
+            followers.push(FollowerSample {
+                user_id: user.value(i).to_owned(),
+                followers_total: total.value(i),
+                observed_at: time(at, i).unwrap_or_default(),
+            });
+        }
+    }
+    // Cycle bookkeeping is not persisted as such: bronze says enough.
+    let cycles = run(
+        &ctx,
+        &format!(
+            "SELECT cycle_id, min(fetched_at) AS started_at, max(fetched_at) AS finished_at,
+                    count(*) AS requests,
+                    sum(CASE WHEN http_status BETWEEN 200 AND 299 THEN 0 ELSE 1 END) AS errors
+             FROM bronze.helix_responses WHERE fetched_at >= TIMESTAMP '{since}'
+             GROUP BY cycle_id ORDER BY cycle_id DESC LIMIT 100"
+        ),
+    )
+    .await?;
+    let mut seen = std::collections::HashMap::<i64, i64>::new();
+    for (c, _) in &streams {
+        *seen.entry(*c).or_default() += 1;
+    }
+    let mut statuses = Vec::new();
+    for b in &cycles {
+        let c = Cols(b);
+        let (id, start, end) = (
+            c.i64("cycle_id")?,
+            c.ts("started_at")?,
+            c.ts("finished_at")?,
+        );
+        let (req, err) = (c.i64("requests")?, b.column(4).as_primitive::<Int64Type>());
+        for i in 0..b.num_rows() {
+            let cycle_id = id.value(i);
+            statuses.push(CycleStatus {
+                cycle_id,
+                started_at: time(start, i).unwrap_or_default(),
+                finished_at: time(end, i).unwrap_or_default(),
+                streams_seen: seen.get(&cycle_id).copied().unwrap_or_default(),
+                requests: req.value(i),
+                rate_limit_remaining: None,
+                errors: if err.is_null(i) { 0 } else { err.value(i) },
+                bronze_rows: req.value(i),
+                silver_rows: 0,
+                gold_rows: 0,
+                last_error: None,
+            });
+        }
+    }
+    Ok(LiveViews::rebuild(streams, followers, statuses)?)
+}

@@ -1,0 +1,38 @@
+//! The tables the catalog serves: every Delta table of the lake at its newest
+//! committed version, and the live views (whose providers always read the
+//! latest snapshot, so they are registered once).
+use async_trait::async_trait;
+
+use super::catalog::{SourceTable, TableSource};
+use super::error::SourceError;
+use crate::lake::Lake;
+use crate::live::LiveViews;
+use crate::schema::Table;
+
+/// The lake's tables plus the live views.
+#[derive(Debug, Clone)]
+pub struct LakeAndLive {
+    /// The lake.
+    pub lake: Lake,
+    /// The live views.
+    pub live: LiveViews,
+}
+
+#[async_trait]
+impl TableSource for LakeAndLive {
+    async fn tables(&self) -> Result<Vec<SourceTable>, SourceError> {
+        let mut out = Vec::with_capacity(Table::ALL.len() + 5);
+        for table in Table::ALL {
+            let provider = self.lake.table_provider(table).await?;
+            out.push(SourceTable::new(
+                table.layer().as_str(),
+                table.name(),
+                provider,
+            ));
+        }
+        for (name, provider) in self.live.views() {
+            out.push(SourceTable::new("live", name, provider));
+        }
+        Ok(out)
+    }
+}
