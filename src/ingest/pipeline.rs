@@ -90,7 +90,7 @@ impl Pipeline {
             let a = b
                 .column(0)
                 .as_primitive_opt::<arrow::datatypes::TimestampMicrosecondType>()?;
-            (a.len() > 0 && !a.is_null(0)).then(|| DateTime::from_timestamp_micros(a.value(0)))?
+            (!a.is_empty() && !a.is_null(0)).then(|| DateTime::from_timestamp_micros(a.value(0)))?
         }))
     }
 

@@ -17,6 +17,14 @@ use super::{Result, state, tables};
 use crate::lake::Lake;
 use crate::schema::Table;
 
+/// A gold table, the SQL of one period, and the periods with the last cycle
+/// that touched each.
+type GoldStep<'a> = (
+    Table,
+    &'a dyn Fn(NaiveDate) -> String,
+    &'a BTreeMap<NaiveDate, i64>,
+);
+
 /// Progress of a rebuild, reported as it goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {
@@ -168,11 +176,7 @@ pub async fn rebuild(
     type Sql = fn(NaiveDate) -> String;
     let poll_secs = poll_interval.as_secs_f64();
     let category = move |d: NaiveDate| gold::category_daily(d, poll_secs);
-    let steps: [(
-        Table,
-        &dyn Fn(NaiveDate) -> String,
-        &BTreeMap<NaiveDate, i64>,
-    ); 6] = [
+    let steps: [GoldStep<'_>; 6] = [
         (
             Table::StreamerDaily,
             &(gold::streamer_daily as Sql),

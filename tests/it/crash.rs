@@ -133,3 +133,46 @@ async fn check_invariants(lake: &str, trial: usize) {
         "trial {trial}: no data"
     );
 }
+
+#[test]
+fn sigterm_mid_cycle_stops_cleanly_with_whole_cycles() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().to_str().unwrap().to_owned();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for trial in 0..3 {
+        let mut child = command(&lake, &["serve"])
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut seen = 0;
+        while seen < 2 {
+            match lines.next() {
+                Some(Ok(line)) if line.contains(" cycle ") && line.contains(" streams, ") => {
+                    seen += 1
+                }
+                Some(Ok(_)) => {}
+                _ => panic!("trial {trial}: serve exited early"),
+            }
+        }
+        let until = Instant::now() + Duration::from_millis(rng.random_range(0..300));
+        while Instant::now() < until {
+            std::hint::spin_loop();
+        }
+        let term = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        let status = child.wait().unwrap();
+        assert!(
+            status.success(),
+            "trial {trial}: serve exited with {status} on SIGTERM"
+        );
+        std::thread::spawn(move || lines.for_each(drop));
+        // No repair has run: the stop itself left only whole cycles.
+        runtime.block_on(check_invariants(&lake, trial));
+    }
+}

@@ -5,6 +5,8 @@ mod clients;
 mod python;
 mod rpc;
 
+use crate::python;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -158,15 +160,6 @@ impl Drop for TestServer {
             let _ = tx.send(());
         }
     }
-}
-
-/// The Python interpreter of the test venv.
-pub(crate) fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("TM_TEST_PYTHON") {
-        return p.into();
-    }
-    let home = std::env::var_os("HOME").unwrap_or_default();
-    PathBuf::from(home).join(".cache/twitch-monitor/venv/bin/python")
 }
 
 /// Runs `tests/py/<script>` with `args`; returns stdout, panics with the

@@ -1,6 +1,5 @@
 //! The health/metrics HTTP server over real loopback HTTP, with `/metrics`
 //! parsed by the reference Prometheus parser (Python `prometheus_client`).
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -10,14 +9,7 @@ use tokio::net::TcpListener;
 use twitch_monitor::http::{HttpServer, HttpState};
 use twitch_monitor::metrics::{Metrics, Outcome};
 
-fn python() -> PathBuf {
-    std::env::var_os("TM_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").expect("HOME");
-            PathBuf::from(home).join(".cache/twitch-monitor/venv/bin/python")
-        })
-}
+use crate::python;
 
 /// Scrapes `url` with the Python parser; panics (fails the test) if it does not parse.
 async fn scrape(url: &str) -> Value {

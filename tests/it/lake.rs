@@ -379,7 +379,7 @@ async fn other_engines_read_every_table() {
             .await
             .unwrap();
     }
-    let out = std::process::Command::new(moto::python())
+    let out = std::process::Command::new(crate::python())
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/py/read_tables.py"

@@ -1,4 +1,6 @@
 //! Integration tests: one binary, one module per area.
+use std::path::PathBuf;
+
 mod crash;
 mod flight;
 mod helix;
@@ -7,3 +9,13 @@ mod lake;
 mod live;
 mod pipeline;
 mod rig;
+mod serving;
+
+/// The Python interpreter of the test venv (`scripts/venv`).
+pub(crate) fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("TM_TEST_PYTHON") {
+        return p.into();
+    }
+    let home = std::env::var_os("HOME").unwrap_or_default();
+    PathBuf::from(home).join(".cache/twitch-monitor/venv/bin/python")
+}

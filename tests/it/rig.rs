@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use twitch_monitor::clock::{Clock, ManualClock};
 use twitch_monitor::config::Secret;
 use twitch_monitor::ingest::cycle::{CycleSummary, Ingestor};
-use twitch_monitor::ingest::pipeline::Pipeline;
+use twitch_monitor::ingest::pipeline::{CommitReport, Pipeline};
 use twitch_monitor::ingest::plan::Targets;
 use twitch_monitor::ingest::poll::{PollSettings, Poller};
 use twitch_monitor::lake::Lake;
@@ -102,8 +102,13 @@ impl Rig {
 
     /// Moves time forward one poll interval and runs a cycle.
     pub async fn cycle(&mut self) -> CycleSummary {
+        self.cycle_report().await.0
+    }
+
+    /// [`Rig::cycle`], with what the commit did.
+    pub async fn cycle_report(&mut self) -> (CycleSummary, CommitReport) {
         self.clock.advance(POLL);
-        self.ingestor.as_mut().unwrap().run_cycle().await.unwrap().0
+        self.ingestor.as_mut().unwrap().run_cycle().await.unwrap()
     }
 
     /// Now.

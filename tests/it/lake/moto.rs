@@ -7,13 +7,7 @@ use std::time::Duration;
 
 use twitch_monitor::lake::StorageOptions;
 
-/// The Python interpreter of the test venv.
-pub fn python() -> String {
-    std::env::var("TM_TEST_PYTHON").unwrap_or_else(|_| {
-        let home = std::env::var("HOME").expect("HOME");
-        format!("{home}/.cache/twitch-monitor/venv/bin/python")
-    })
-}
+use crate::python;
 
 /// A running moto server.
 pub struct Moto {
@@ -33,7 +27,7 @@ impl Moto {
             .unwrap_or_else(|e| {
                 panic!(
                     "cannot start moto with {} (run scripts/venv): {e}",
-                    python()
+                    python().display()
                 )
             });
         let stderr = child.stderr.take().unwrap();
