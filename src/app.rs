@@ -204,8 +204,9 @@ async fn ingest_once(config: Config) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<ExitCode> {
+    let stop = shutdown_signal();
     let app = App::start(config).await?;
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("shutting down: finishing the current commit, letting queries end");
     app.shutdown().await?;
     Ok(ExitCode::SUCCESS)
@@ -470,6 +471,7 @@ async fn sim(config: Config) -> anyhow::Result<ExitCode> {
     let server = start_sim(&config, listener, clock)?;
     println!("TWITCH_HELIX_URL={}", server.helix_url());
     println!("TWITCH_AUTH_URL={}", server.auth_url());
+    let stop = shutdown_signal();
     println!("TWITCH_CLIENT_ID={}", server.client_id());
     println!("TWITCH_CLIENT_SECRET={}", server.client_secret());
     let logins = server
@@ -482,7 +484,7 @@ async fn sim(config: Config) -> anyhow::Result<ExitCode> {
         logins.len(),
         logins.iter().take(5).cloned().collect::<Vec<_>>().join(",")
     );
-    shutdown_signal().await;
+    stop.await;
     server.shutdown().await?;
     Ok(ExitCode::SUCCESS)
 }
@@ -542,23 +544,30 @@ pub async fn run_maintenance(
     Ok(report)
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// A future that resolves on SIGINT or SIGTERM. The handlers are installed
+/// when this is called (not when first polled), so a signal that arrives
+/// while the service is still starting is not lost.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send {
     #[cfg(unix)]
     {
-        let term = async {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut s) => {
-                    s.recv().await;
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
                 }
-                Err(_) => std::future::pending::<()>().await,
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-        };
-        tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+        }
     }
     #[cfg(not(unix))]
     {
-        let _ = ctrl_c.await;
+        async move {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

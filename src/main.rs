@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                "warn,twitch_monitor=info,deltalake_core=error,buoyant_kernel=error".into()
+                "warn,twitch_monitor=info,deltalake_core=error,buoyant_kernel=off".into()
             }),
         )
         .with_writer(std::io::stderr)

@@ -174,7 +174,10 @@ impl World {
             game_by_name,
             live: Vec::new(),
             live_chan: Vec::new(),
-            next_stream_id: FIRST_STREAM_ID,
+            // Offset by the start minute: a world restarted later (a demo
+            // resuming after a crash) never reuses an earlier world's ids.
+            next_stream_id: FIRST_STREAM_ID
+                + (cfg.start.timestamp().max(0) as u64 / 60 % 1_000_000) * 1_000_000,
             next_scripted_id: FIRST_SCRIPTED_ID,
             generation: 0,
         };

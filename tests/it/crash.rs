@@ -27,8 +27,41 @@ fn command(lake: &str, sub: &[&str]) -> Command {
         .env("TM_POLL_INTERVAL", "10s")
         .env("TM_FLIGHT_ADDR", "127.0.0.1:0")
         .env("TM_HTTP_ADDR", "127.0.0.1:0")
-        .env("RUST_LOG", "info");
+        .env_remove("RUST_LOG");
     c
+}
+
+/// Starts `serve` and a thread that drains its stderr (so a full pipe never
+/// blocks it) and passes each line on.
+fn serve(lake: &str) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    let mut child = command(lake, &["serve"])
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
+/// Waits until `serve` has logged `n` cycle summaries.
+fn wait_for_cycles(rx: &std::sync::mpsc::Receiver<String>, n: usize, trial: usize) {
+    let mut seen = 0;
+    while seen < n {
+        match rx.recv() {
+            Ok(line) if line.contains(" cycle ") && line.contains(" streams, ") => seen += 1,
+            Ok(line) if line.contains("ERROR") && line.contains("twitch_monitor") => {
+                panic!("trial {trial}: {line}")
+            }
+            Ok(_) => {}
+            Err(_) => panic!("trial {trial}: serve exited early"),
+        }
+    }
 }
 
 #[test]
@@ -39,34 +72,15 @@ fn sigkill_at_random_points_loses_and_duplicates_nothing() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for trial in 0..TRIALS {
-        let mut child = command(&lake, &["serve"])
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (mut child, lines) = serve(&lake);
         // Let 0–2 cycles finish, then a random part of the next one run.
-        let cycles = rng.random_range(0..3);
-        let mut seen = 0;
-        let mut lines = stderr.lines();
-        while seen < cycles {
-            match lines.next() {
-                Some(Ok(line)) if line.contains(" cycle ") && line.contains(" streams, ") => {
-                    seen += 1
-                }
-                Some(Ok(line)) if line.contains("ERROR") => panic!("trial {trial}: {line}"),
-                Some(Ok(_)) => {}
-                _ => panic!("trial {trial}: serve exited early: {:?}", child.wait()),
-            }
-        }
+        wait_for_cycles(&lines, rng.random_range(0..3), trial);
         let until = Instant::now() + Duration::from_millis(rng.random_range(0..400));
         while Instant::now() < until {
             std::hint::spin_loop();
         }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
-        // Keep draining so a full pipe never blocks anything.
-        std::thread::spawn(move || lines.for_each(drop));
 
         // A restart repairs the interrupted cycle, then runs one more.
         let out = command(&lake, &["ingest", "--once"]).output().unwrap();
@@ -141,22 +155,8 @@ fn sigterm_mid_cycle_stops_cleanly_with_whole_cycles() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for trial in 0..3 {
-        let mut child = command(&lake, &["serve"])
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut seen = 0;
-        while seen < 2 {
-            match lines.next() {
-                Some(Ok(line)) if line.contains(" cycle ") && line.contains(" streams, ") => {
-                    seen += 1
-                }
-                Some(Ok(_)) => {}
-                _ => panic!("trial {trial}: serve exited early"),
-            }
-        }
+        let (mut child, lines) = serve(&lake);
+        wait_for_cycles(&lines, 2, trial);
         let until = Instant::now() + Duration::from_millis(rng.random_range(0..300));
         while Instant::now() < until {
             std::hint::spin_loop();
@@ -167,11 +167,12 @@ fn sigterm_mid_cycle_stops_cleanly_with_whole_cycles() {
             .unwrap();
         assert!(term.success());
         let status = child.wait().unwrap();
+        let log: Vec<String> = lines.try_iter().collect();
         assert!(
             status.success(),
-            "trial {trial}: serve exited with {status} on SIGTERM"
+            "trial {trial}: serve exited with {status} on SIGTERM:\n{}",
+            log.join("\n")
         );
-        std::thread::spawn(move || lines.for_each(drop));
         // No repair has run: the stop itself left only whole cycles.
         runtime.block_on(check_invariants(&lake, trial));
     }
