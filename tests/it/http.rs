@@ -12,7 +12,7 @@ use twitch_monitor::metrics::{Metrics, Outcome};
 use crate::python;
 
 /// Scrapes `url` with the Python parser; panics (fails the test) if it does not parse.
-async fn scrape(url: &str) -> Value {
+pub(crate) async fn scrape(url: &str) -> Value {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/prom_scrape.py");
     let out = tokio::process::Command::new(python())
         .arg(script)
@@ -29,7 +29,12 @@ async fn scrape(url: &str) -> Value {
 }
 
 /// The value of the sample `name` with exactly `labels` (None if absent).
-fn value(scraped: &Value, family: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn value(
+    scraped: &Value,
+    family: &str,
+    name: &str,
+    labels: &[(&str, &str)],
+) -> Option<f64> {
     let samples = scraped["families"][family]["samples"].as_array()?;
     samples.iter().find_map(|s| {
         let l = s[1].as_object()?;
