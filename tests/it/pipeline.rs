@@ -250,6 +250,31 @@ async fn gold_is_written_for_every_day_a_cycle_touches() {
         gold[0].column(0).as_primitive::<Float64Type>().value(0),
     );
     assert!(s > 0.0 && (s - g).abs() < 1e-6, "silver {s} vs gold {g}");
+
+    // Engines that are not our writer read every table the cycles wrote.
+    let out = std::process::Command::new(crate::python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/py/read_tables.py"
+        ))
+        .arg(rig._dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for table in Table::ALL {
+        let want = rig.lake.count(table, None).await.unwrap();
+        let t = &seen[table.qualified_name()];
+        assert_eq!(
+            t["duckdb"], want,
+            "{table} via duckdb's delta extension: {t}"
+        );
+        assert_eq!(t["polars"], want, "{table} via polars: {t}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
