@@ -16,11 +16,12 @@ use super::{TOKEN, TestServer, flight_config};
 /// Polls (for at most 5 s) until no query holds a slot; the server drops a
 /// finished stream just after the client has seen its end.
 async fn idle(server: &TestServer) -> bool {
-    for _ in 0..500 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
         if server.engine.running_queries() == 0 {
             return true;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::task::yield_now().await;
     }
     false
 }

@@ -1,0 +1,141 @@
+//! Unit tests of configuration parsing and precedence.
+use super::*;
+
+fn parse(args: &[&str]) -> Cli {
+    Cli::try_parse_from(std::iter::once("twitch-monitor").chain(args.iter().copied())).unwrap()
+}
+
+#[test]
+fn defaults_without_credentials_choose_the_simulator() {
+    let cfg = Settings::default().resolve().unwrap();
+    assert_eq!(cfg.source, Source::Sim);
+    assert!(cfg.full_sweep);
+    assert_eq!(cfg.poll_interval, Duration::from_secs(60));
+    assert_eq!(cfg.lake, "./data");
+}
+
+#[test]
+fn flag_beats_file_and_file_beats_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tm.toml");
+    std::fs::write(
+        &file,
+        "lake = \"/from/file\"\npoll_interval = \"15s\"\nchannels = [\"a\", \"b\"]\n",
+    )
+    .unwrap();
+    let cli = parse(&[
+        "--config",
+        file.to_str().unwrap(),
+        "--lake",
+        "/from/flag",
+        "ingest",
+        "--once",
+    ]);
+    let cfg = cli.settings.resolve().unwrap();
+    assert_eq!(cfg.lake, "/from/flag");
+    assert_eq!(cfg.poll_interval, Duration::from_secs(15));
+    assert_eq!(cfg.channels, vec!["a", "b"]);
+}
+
+#[test]
+fn secrets_never_show_in_debug() {
+    let cli = parse(&["--client-id", "id", "--client-secret", "hunter2"]);
+    let cfg = cli.settings.resolve().unwrap();
+    assert_eq!(cfg.source, Source::Twitch);
+    assert!(!format!("{cfg:?}").contains("hunter2"));
+}
+
+#[test]
+fn half_credentials_and_bad_values_are_refused_with_the_setting_named() {
+    let err = parse(&["--client-id", "id"])
+        .settings
+        .resolve()
+        .unwrap_err();
+    assert!(err.to_string().contains("TWITCH_CLIENT_SECRET"), "{err}");
+    let err = parse(&["--poll-interval", "0s"])
+        .settings
+        .resolve()
+        .unwrap_err();
+    assert!(err.to_string().contains("poll-interval"), "{err}");
+    assert!(Cli::try_parse_from(["twitch-monitor", "--poll-interval", "soon"]).is_err());
+}
+
+#[test]
+fn flight_settings_parse_and_hide_their_secrets() {
+    let hash = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"; // "password"
+    let users = format!("alice:{hash},bob:pepper:{hash}");
+    let cli = parse(&[
+        "--flight-auth",
+        "basic",
+        "--flight-users",
+        &users,
+        "--flight-tokens",
+        "tok-0123456789abcdef",
+        "--query-memory-limit",
+        "512MiB",
+        "--query-timeout",
+        "30s",
+    ]);
+    let cfg = cli.settings.resolve().unwrap();
+    assert_eq!(cfg.flight.auth, FlightAuth::Basic);
+    assert_eq!(cfg.flight.users[1].name, "bob");
+    assert_eq!(cfg.flight.users[1].salt, "pepper");
+    assert_eq!(cfg.flight.users[0].sha256[0], 0x5e);
+    assert_eq!(cfg.query.memory_limit, 512 << 20);
+    assert_eq!(cfg.query.timeout, Duration::from_secs(30));
+    let debug = format!("{cfg:?} {:?}", parse(&["--flight-users", &users]).settings);
+    assert!(
+        !debug.contains(hash) && !debug.contains("tok-0123"),
+        "{debug}"
+    );
+}
+
+#[test]
+fn unsafe_or_incomplete_flight_settings_are_refused() {
+    let err = parse(&["--flight-addr", "0.0.0.0:50051"])
+        .settings
+        .resolve()
+        .unwrap_err();
+    assert!(err.to_string().contains("without authentication"), "{err}");
+    parse(&[
+        "--flight-addr",
+        "0.0.0.0:50051",
+        "--flight-allow-unauthenticated",
+        "true",
+    ])
+    .settings
+    .resolve()
+    .unwrap();
+    let err = parse(&["--flight-auth", "basic"])
+        .settings
+        .resolve()
+        .unwrap_err();
+    assert!(err.to_string().contains("flight-users"), "{err}");
+    let err = parse(&["--flight-users", "alice:nothex"])
+        .settings
+        .resolve()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("entry 1") && !err.to_string().contains("nothex"),
+        "{err}"
+    );
+    let err = parse(&["--flight-tls-cert", "/c.pem"])
+        .settings
+        .resolve()
+        .unwrap_err();
+    assert!(err.to_string().contains("flight-tls"), "{err}");
+    assert!("12XB".parse::<ByteSize>().is_err());
+    assert_eq!("2G".parse::<ByteSize>().unwrap(), ByteSize(2 << 30));
+}
+
+#[test]
+fn unknown_file_keys_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tm.toml");
+    std::fs::write(&file, "lakes = \"typo\"\n").unwrap();
+    let err = parse(&["--config", file.to_str().unwrap()])
+        .settings
+        .resolve()
+        .unwrap_err();
+    assert!(err.to_string().contains("lakes"), "{err}");
+}
