@@ -1,4 +1,6 @@
 //! Unit tests of configuration parsing and precedence.
+use std::time::Duration;
+
 use super::*;
 
 fn parse(args: &[&str]) -> Cli {
