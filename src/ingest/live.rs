@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::Result;
 use super::cycle::CycleSummary;
 use super::pipeline::{CommitReport, run};
-use super::state::{Cols, time};
+use super::state::{self, Cols, time};
 use crate::lake::Lake;
 use crate::live::{CycleStatus, CycleUpdate, FollowerSample, LiveStream, LiveViews};
 
@@ -135,22 +135,14 @@ pub async fn rebuild(lake: &Lake, now: Option<DateTime<Utc>>) -> Result<LiveView
         ),
     )
     .await?;
-    let mut followers = Vec::new();
-    for b in &fol {
-        let c = Cols(b);
-        let (user, total, at) = (
-            c.str("user_id")?,
-            c.i64("followers_total")?,
-            c.ts("observed_at")?,
-        );
-        for i in 0..b.num_rows() {
-            followers.push(FollowerSample {
-                user_id: user.value(i).to_owned(),
-                followers_total: total.value(i),
-                observed_at: time(at, i).unwrap_or_default(),
-            });
-        }
-    }
+    let followers: Vec<FollowerSample> = state::follower_rows(&fol)?
+        .into_iter()
+        .map(|(user_id, followers_total, observed_at)| FollowerSample {
+            user_id,
+            followers_total,
+            observed_at,
+        })
+        .collect();
     // Cycle bookkeeping is not persisted as such: bronze says enough.
     let cycles = run(
         &ctx,

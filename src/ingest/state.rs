@@ -246,11 +246,11 @@ pub fn responses(batches: &[RecordBatch]) -> Result<Vec<crate::twitch::RawRespon
     Ok(out)
 }
 
-/// Latest follower total per user from `(user_id, followers_total, observed_at)` rows.
-pub fn latest_followers(
+/// `(user_id, followers_total, observed_at)` rows of a follower query.
+pub fn follower_rows(
     batches: &[RecordBatch],
-) -> Result<std::collections::HashMap<String, (i64, DateTime<Utc>)>, ArrowError> {
-    let mut out = std::collections::HashMap::new();
+) -> Result<Vec<(String, i64, DateTime<Utc>)>, ArrowError> {
+    let mut out = Vec::new();
     for b in batches {
         let c = Cols(b);
         let (user, total, at) = (
@@ -259,11 +259,22 @@ pub fn latest_followers(
             c.ts("observed_at")?,
         );
         for i in 0..b.num_rows() {
-            out.insert(
+            out.push((
                 user.value(i).to_owned(),
-                (total.value(i), time(at, i).unwrap_or_else(epoch)),
-            );
+                total.value(i),
+                time(at, i).unwrap_or_else(epoch),
+            ));
         }
     }
     Ok(out)
+}
+
+/// Latest follower total per user from `(user_id, followers_total, observed_at)` rows.
+pub fn latest_followers(
+    batches: &[RecordBatch],
+) -> Result<std::collections::HashMap<String, (i64, DateTime<Utc>)>, ArrowError> {
+    Ok(follower_rows(batches)?
+        .into_iter()
+        .map(|(user, total, at)| (user, (total, at)))
+        .collect())
 }
