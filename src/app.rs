@@ -1,6 +1,7 @@
 //! Composition root: builds every part from the [`Config`] and runs the
 //! chosen subcommand. The only place concrete types are wired together.
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -469,21 +470,26 @@ async fn sim(config: Config) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", config.sim.addr))?;
     let server = start_sim(&config, listener, clock)?;
-    println!("TWITCH_HELIX_URL={}", server.helix_url());
-    println!("TWITCH_AUTH_URL={}", server.auth_url());
     let stop = shutdown_signal();
-    println!("TWITCH_CLIENT_ID={}", server.client_id());
-    println!("TWITCH_CLIENT_SECRET={}", server.client_secret());
     let logins = server
         .world()
         .lock()
         .map(|w| w.logins())
         .unwrap_or_default();
-    println!(
-        "# {} channels in the world, e.g. TM_CHANNELS={}",
+    // One write, and a closed stdout (`sim | head -4`) is not a reason to stop serving.
+    let banner = format!(
+        "TWITCH_HELIX_URL={}\nTWITCH_AUTH_URL={}\nTWITCH_CLIENT_ID={}\nTWITCH_CLIENT_SECRET={}\n\
+         # {} channels in the world, e.g. TM_CHANNELS={}\n",
+        server.helix_url(),
+        server.auth_url(),
+        server.client_id(),
+        server.client_secret(),
         logins.len(),
         logins.iter().take(5).cloned().collect::<Vec<_>>().join(",")
     );
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
+    drop(out);
     stop.await;
     server.shutdown().await?;
     Ok(ExitCode::SUCCESS)
