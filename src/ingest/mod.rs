@@ -4,7 +4,7 @@
 //! - [`poll`]: carries out the plan through the [`crate::twitch::Helix`] seam;
 //! - [`sessions`]: time-weighted samples and stream sessions (pure);
 //! - [`silver`]: bronze payloads → silver rows (pure; shared by cycles, repair and rebuild);
-//! - [`gold`]: the SQL of the gold aggregates for one day;
+//! - [`gold`]: the gold of the days a cycle touched, folded in memory cycle by cycle;
 //! - [`pipeline`]: commits a cycle layer by layer, exactly once, and repairs after a crash;
 //! - [`rebuild`]: silver and gold recomputed from bronze alone;
 //! - [`live`]: what a committed cycle tells the live views; their start-up rebuild;

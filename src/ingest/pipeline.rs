@@ -4,17 +4,17 @@
 //! committed again — tables that already hold it skip (txn marker), the rest
 //! are derived from bronze's raw payloads, with no new API calls.
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
-use arrow::datatypes::{Field, Schema};
+use arrow::array::{Array, AsArray};
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::prelude::SessionContext;
 
+use super::gold::{self, OpenDays};
 use super::silver::{SilverRows, SilverState, derive};
-use super::{Error, Result, gold, state, tables};
+use super::{Error, Result, state, tables};
+use crate::lake::read::session_config;
 use crate::lake::{CommitOutcome, Lake, in_list};
 use crate::schema::Table;
 use crate::twitch::RawResponse;
@@ -53,6 +53,10 @@ pub struct Pipeline {
     poll_interval: Duration,
     session_gap: Duration,
     poll_secs: f64,
+    /// The running gold of the days recent cycles touched.
+    gold: OpenDays,
+    /// Called as each commit stage ends (benchmarks measure memory with it).
+    stage_hook: Option<fn(&'static str)>,
 }
 
 impl Pipeline {
@@ -70,6 +74,8 @@ impl Pipeline {
             poll_interval,
             session_gap,
             poll_secs: poll_interval.as_secs_f64(),
+            gold: OpenDays::default(),
+            stage_hook: None,
         };
         let repaired = match p.lake.last_cycle(Table::HelixResponses, None).await? {
             Some(last) => {
@@ -97,11 +103,17 @@ impl Pipeline {
     /// The same pipeline opened anew from the lake: the running state
     /// reloaded, an interrupted cycle repaired (after a failed commit).
     pub async fn reopen(&self) -> Result<Self> {
-        Ok(
-            Self::open(self.lake.clone(), self.poll_interval, self.session_gap)
-                .await?
-                .0,
-        )
+        let mut p = Self::open(self.lake.clone(), self.poll_interval, self.session_gap)
+            .await?
+            .0;
+        p.stage_hook = self.stage_hook;
+        Ok(p)
+    }
+
+    /// Calls `hook` with each stage's name (`bronze`, `silver`, `gold`) as
+    /// it ends, e.g. to sample memory per stage.
+    pub fn on_stage(&mut self, hook: fn(&'static str)) {
+        self.stage_hook = Some(hook);
     }
 
     /// The lake this pipeline writes.
@@ -128,8 +140,12 @@ impl Pipeline {
     ) -> Result<CommitReport> {
         let mut report = CommitReport::default();
         let mut clock = std::time::Instant::now();
+        let hook = self.stage_hook;
         let mut stage = |name, report: &mut CommitReport| {
             report.stages.push((name, clock.elapsed()));
+            if let Some(hook) = hook {
+                hook(name);
+            }
             clock = std::time::Instant::now();
         };
         let bronze = tables::bronze(&Table::HelixResponses.schema(), cycle_id, responses)?;
@@ -158,7 +174,11 @@ impl Pipeline {
             .collect();
         days.extend(rows.followers.iter().map(|r| r.observed_at.date_naive()));
         for &day in &days {
+            self.gold.update(&self.lake, day, cycle_id, &rows).await?;
             report.written.gold += self.write_gold(cycle_id, day, &mut report.skipped).await?;
+        }
+        if let Some(&first) = days.first() {
+            self.gold.close_before(first);
         }
         stage("gold", &mut report);
         report.days = days.into_iter().collect();
@@ -212,7 +232,6 @@ impl Pipeline {
             )
             .await?;
         report.written.silver += self.count(Table::StreamSessions, &o, &mut report.skipped);
-
         if rows.games_changed {
             let batch = tables::games(&Table::Games.schema(), self.state.games.values(), cycle_id)?;
             let o = lake
@@ -223,56 +242,80 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Recomputes the gold of `day` from silver (and for weekly and 7-day
-    /// figures, gold) partitions, in dependency order.
+    /// Writes the gold of `day` (open, and folded up to this cycle): the
+    /// daily tables from memory, then the weekly and 7-day figures by SQL
+    /// over the streamer rows just written.
     async fn write_gold(
         &self,
         cycle_id: i64,
         day: NaiveDate,
         skipped: &mut Vec<Table>,
     ) -> Result<usize> {
-        let mut written = 0;
-        let steps: [(Table, String, String); 6] = [
+        let Some(open) = self.gold.get(day) else {
+            return Ok(0);
+        };
+        let next = gold::day_start(day + chrono::Days::new(1));
+        let daily = open.streamer_rows(|id| gold::login_before(&self.state.streamers, id, next));
+        let on_day = format!("day = '{day}'");
+        let in_memory = [
             (
                 Table::StreamerDaily,
-                gold::streamer_daily(day),
-                format!("day = '{day}'"),
+                on_day.clone(),
+                tables::streamer_daily(&Table::StreamerDaily.schema(), day, &daily)?,
             ),
             (
                 Table::CategoryDaily,
-                gold::category_daily(day, self.poll_secs),
-                format!("day = '{day}'"),
+                on_day.clone(),
+                tables::category_daily(
+                    &Table::CategoryDaily.schema(),
+                    day,
+                    &open.category_rows(self.poll_secs),
+                )?,
             ),
             (
                 Table::HourlyViewership,
-                gold::hourly_viewership(day),
-                format!("day = '{day}'"),
+                on_day.clone(),
+                tables::hourly_viewership(
+                    &Table::HourlyViewership.schema(),
+                    day,
+                    &open.hourly_rows(),
+                )?,
             ),
             (
                 Table::LeaderboardDaily,
-                gold::leaderboard_daily(day),
                 format!("period_start = '{day}'"),
-            ),
-            (
-                Table::LeaderboardWeekly,
-                gold::leaderboard_weekly(day),
-                format!("period_start = '{}'", gold::week_start(day)),
-            ),
-            (
-                Table::RisingStars,
-                gold::rising_stars(day),
-                format!("day = '{day}'"),
+                tables::leaderboard(
+                    &Table::LeaderboardDaily.schema(),
+                    day,
+                    &gold::leaderboard(&daily),
+                )?,
             ),
         ];
-        for (table, sql, predicate) in steps {
-            // Each step reads what the previous ones committed.
-            let ctx = self.lake.session().await?;
+        drop(daily);
+        let suffix = day.to_string();
+        let mut written = 0;
+        for (table, predicate, batch) in in_memory {
+            let o = self
+                .lake
+                .replace(table, &predicate, vec![batch], cycle_id, Some(&suffix))
+                .await?;
+            written += self.count(table, &o, skipped);
+        }
+        // Both read the streamer rows committed above.
+        let ctx = SessionContext::new_with_config(session_config());
+        self.lake
+            .register(&ctx, &[Table::StreamerDaily, Table::Streamers])
+            .await?;
+        let by_sql = [
+            (
+                Table::LeaderboardWeekly,
+                gold::sql::leaderboard_weekly(day),
+                format!("period_start = '{}'", gold::week_start(day)),
+            ),
+            (Table::RisingStars, gold::sql::rising_stars(day), on_day),
+        ];
+        for (table, sql, predicate) in by_sql {
             let batches = run(&ctx, &sql).await?;
-            let batches = batches
-                .iter()
-                .map(|b| with_cycle(table, b, cycle_id))
-                .collect::<Result<Vec<_>>>()?;
-            let suffix = day.to_string();
             let o = self
                 .lake
                 .replace(table, &predicate, batches, cycle_id, Some(&suffix))
@@ -319,25 +362,6 @@ pub(super) async fn run(ctx: &SessionContext, sql: &str) -> Result<Vec<RecordBat
         sql: sql.to_owned(),
         source,
     })
-}
-
-/// Adds the writing cycle's id to a gold query result, where the table keeps one.
-pub(super) fn with_cycle(table: Table, b: &RecordBatch, cycle_id: i64) -> Result<RecordBatch> {
-    if table.schema().field_with_name("cycle_id").is_err() {
-        return Ok(b.clone());
-    }
-    let mut fields: Vec<Arc<Field>> = b.schema().fields().iter().cloned().collect();
-    let mut columns: Vec<ArrayRef> = b.columns().to_vec();
-    fields.push(Arc::new(Field::new(
-        "cycle_id",
-        arrow::datatypes::DataType::Int64,
-        false,
-    )));
-    columns.push(Arc::new(Int64Array::from(vec![cycle_id; b.num_rows()])));
-    Ok(RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns,
-    )?)
 }
 
 /// Rebuilds the running state from silver.

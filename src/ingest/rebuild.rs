@@ -2,28 +2,25 @@
 //! derivation as live cycles, and rewrites each derived table in one commit.
 //! Running it twice gives the same tables; so does comparing it with what the
 //! live cycles wrote.
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use arrow::array::AsArray;
 use arrow::datatypes::Int64Type;
 use chrono::NaiveDate;
+use datafusion::prelude::SessionContext;
 
-use super::gold;
-use super::pipeline::{run, with_cycle};
+use super::gold::{self, OpenDays};
+use super::pipeline::run;
 use super::sessions::{Session, Sessionizer};
 use super::silver::{FollowerRow, SilverState, SnapshotRow, derive};
 use super::{Result, state, tables};
 use crate::lake::Lake;
+use crate::lake::read::session_config;
 use crate::schema::Table;
 
-/// A gold table, the SQL of one period, and the periods with the last cycle
-/// that touched each.
-type GoldStep<'a> = (
-    Table,
-    &'a dyn Fn(NaiveDate) -> String,
-    &'a BTreeMap<NaiveDate, i64>,
-);
+/// The SQL of one gold table for one period.
+type PeriodSql = fn(NaiveDate) -> String;
 
 /// Progress of a rebuild, reported as it goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +98,7 @@ pub async fn rebuild(
     let mut followers: Vec<FollowerRow> = Vec::new();
     let mut ended: Vec<(Session, i64)> = Vec::new();
     let mut games_cycle = last;
-    let mut day_cycle: BTreeMap<NaiveDate, i64> = BTreeMap::new();
+    let mut gold_days = OpenDays::default();
     for (i, &cycle) in cycles.iter().enumerate() {
         let batches = lake
             .scan(Table::HelixResponses, Some(&format!("cycle_id = {cycle}")))
@@ -114,14 +111,7 @@ pub async fn rebuild(
             .max()
             .unwrap_or_default();
         let rows = derive(cycle, &responses, now, &mut st);
-        for r in rows
-            .snapshots
-            .iter()
-            .map(|r| r.observed_at)
-            .chain(rows.followers.iter().map(|r| r.observed_at))
-        {
-            day_cycle.insert(r.date_naive(), cycle);
-        }
+        gold_days.fold(cycle, &rows);
         if rows.games_changed {
             games_cycle = cycle;
         }
@@ -165,48 +155,64 @@ pub async fn rebuild(
     lake.rewrite(Table::Games, vec![batch], last).await?;
     wrote(Table::Games, st.games.len(), &mut report);
 
-    // Gold table by table, in dependency order: leaderboards and rising
-    // stars read the streamer_daily rows written just before them.
-    let weeks: BTreeMap<NaiveDate, i64> =
-        day_cycle.iter().fold(BTreeMap::new(), |mut m, (d, c)| {
-            let e = m.entry(gold::week_start(*d)).or_insert(*c);
-            *e = (*e).max(*c);
-            m
-        });
-    type Sql = fn(NaiveDate) -> String;
+    // Gold: the daily tables from the days folded above (as live cycles
+    // fold them), then the figures spanning days by SQL over the rewritten
+    // streamer rows.
     let poll_secs = poll_interval.as_secs_f64();
-    let category = move |d: NaiveDate| gold::category_daily(d, poll_secs);
-    let steps: [GoldStep<'_>; 6] = [
-        (
-            Table::StreamerDaily,
-            &(gold::streamer_daily as Sql),
-            &day_cycle,
-        ),
-        (Table::CategoryDaily, &category, &day_cycle),
-        (
-            Table::HourlyViewership,
-            &(gold::hourly_viewership as Sql),
-            &day_cycle,
-        ),
-        (
-            Table::LeaderboardDaily,
-            &(gold::leaderboard_daily as Sql),
-            &day_cycle,
-        ),
+    let mut daily = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for day in gold_days.iter() {
+        let d = day.day();
+        let next = gold::day_start(d + chrono::Days::new(1));
+        let streamers = day.streamer_rows(|id| gold::login_before(&st.streamers, id, next));
+        let boards = gold::leaderboard(&streamers);
+        daily.0.push(tables::streamer_daily(
+            &Table::StreamerDaily.schema(),
+            d,
+            &streamers,
+        )?);
+        daily.1.push(tables::category_daily(
+            &Table::CategoryDaily.schema(),
+            d,
+            &day.category_rows(poll_secs),
+        )?);
+        daily.2.push(tables::hourly_viewership(
+            &Table::HourlyViewership.schema(),
+            d,
+            &day.hourly_rows(),
+        )?);
+        daily.3.push(tables::leaderboard(
+            &Table::LeaderboardDaily.schema(),
+            d,
+            &boards,
+        )?);
+    }
+    for (table, batches) in [
+        (Table::StreamerDaily, daily.0),
+        (Table::CategoryDaily, daily.1),
+        (Table::HourlyViewership, daily.2),
+        (Table::LeaderboardDaily, daily.3),
+    ] {
+        let rows = batches.iter().map(|b| b.num_rows()).sum();
+        lake.rewrite(table, batches, last).await?;
+        wrote(table, rows, &mut report);
+    }
+    let days: BTreeSet<NaiveDate> = gold_days.iter().map(|d| d.day()).collect();
+    let weeks: BTreeSet<NaiveDate> = days.iter().map(|&d| gold::week_start(d)).collect();
+    let steps: [(Table, PeriodSql, &BTreeSet<NaiveDate>); 2] = [
         (
             Table::LeaderboardWeekly,
-            &(gold::leaderboard_weekly as Sql),
+            gold::sql::leaderboard_weekly,
             &weeks,
         ),
-        (Table::RisingStars, &(gold::rising_stars as Sql), &day_cycle),
+        (Table::RisingStars, gold::sql::rising_stars, &days),
     ];
+    let ctx = SessionContext::new_with_config(session_config());
+    lake.register(&ctx, &[Table::StreamerDaily, Table::Streamers])
+        .await?;
     for (table, sql, periods) in steps {
-        let ctx = lake.session().await?;
         let mut batches = Vec::new();
-        for (&day, &cycle) in periods {
-            for b in run(&ctx, &sql(day)).await? {
-                batches.push(with_cycle(table, &b, cycle)?);
-            }
+        for &period in periods {
+            batches.extend(run(&ctx, &sql(period)).await?);
         }
         let rows = batches.iter().map(|b| b.num_rows()).sum();
         lake.rewrite(table, batches, last).await?;

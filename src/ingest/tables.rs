@@ -1,10 +1,15 @@
-//! The rows of bronze and silver as Arrow batches of the contract schemas.
+//! The rows of bronze, silver and gold as Arrow batches of the contract schemas.
 use arrow::array::ArrayRef;
 use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 
-use super::rows::{bools, build, date32, dates, f64s, i64s, string_lists, ts, utf8, utf8_opt};
+use chrono::NaiveDate;
+
+use super::gold::{CategoryRow, DailyRow, HourRow, RankRow};
+use super::rows::{
+    bools, build, date32, dates, day_number, f64s, i64s, string_lists, ts, utf8, utf8_opt,
+};
 use super::sessions::Session;
 use super::silver::{FollowerRow, SnapshotRow, StreamerRow};
 use crate::twitch::RawResponse;
@@ -148,6 +153,90 @@ pub fn games<'a>(
                     .map(|g| Some(g.igdb_id.as_str()).filter(|s| !s.is_empty())),
             ),
             "cycle_id" => i64s(rs.iter().map(|_| Some(cycle_id))),
+            _ => return None,
+        })
+    })
+}
+
+/// `gold.streamer_daily` rows of `day`.
+pub fn streamer_daily(
+    schema: &SchemaRef,
+    day: NaiveDate,
+    rs: &[DailyRow],
+) -> Result<RecordBatch, ArrowError> {
+    build(schema, rs.len(), |c| -> Option<ArrayRef> {
+        Some(match c {
+            "day" => dates(rs.iter().map(|_| day_number(day))),
+            "user_id" => utf8(rs.iter().map(|r| r.user_id.as_str())),
+            "login" => utf8(rs.iter().map(|r| r.login.as_str())),
+            "minutes_streamed" => f64s(rs.iter().map(|r| Some(r.minutes_streamed))),
+            "avg_viewers" => f64s(rs.iter().map(|r| Some(r.avg_viewers))),
+            "peak_viewers" => i64s(rs.iter().map(|r| Some(r.peak_viewers))),
+            "hours_watched" => f64s(rs.iter().map(|r| Some(r.hours_watched))),
+            "sessions" => i64s(rs.iter().map(|r| Some(r.sessions))),
+            "followers_start" => i64s(rs.iter().map(|r| r.followers_start)),
+            "followers_end" => i64s(rs.iter().map(|r| r.followers_end)),
+            "followers_gained" => i64s(rs.iter().map(|r| r.followers_gained)),
+            "main_game" => utf8_opt(rs.iter().map(|r| r.main_game.as_deref())),
+            _ => return None,
+        })
+    })
+}
+
+/// `gold.category_daily` rows of `day`.
+pub fn category_daily(
+    schema: &SchemaRef,
+    day: NaiveDate,
+    rs: &[CategoryRow],
+) -> Result<RecordBatch, ArrowError> {
+    build(schema, rs.len(), |c| -> Option<ArrayRef> {
+        Some(match c {
+            "day" => dates(rs.iter().map(|_| day_number(day))),
+            "game_id" => utf8(rs.iter().map(|r| r.game_id.as_str())),
+            "game_name" => utf8(rs.iter().map(|r| r.game_name.as_str())),
+            "channels" => i64s(rs.iter().map(|r| Some(r.channels))),
+            "hours_watched" => f64s(rs.iter().map(|r| Some(r.hours_watched))),
+            "avg_viewers" => f64s(rs.iter().map(|r| Some(r.avg_viewers))),
+            "peak_viewers" => i64s(rs.iter().map(|r| Some(r.peak_viewers))),
+            "viewers_per_channel" => f64s(rs.iter().map(|r| Some(r.viewers_per_channel))),
+            _ => return None,
+        })
+    })
+}
+
+/// `gold.hourly_viewership` rows of `day`.
+pub fn hourly_viewership(
+    schema: &SchemaRef,
+    day: NaiveDate,
+    rs: &[HourRow],
+) -> Result<RecordBatch, ArrowError> {
+    build(schema, rs.len(), |c| -> Option<ArrayRef> {
+        Some(match c {
+            "hour" => ts(rs.iter().map(|r| Some(r.hour))),
+            "game_id" => utf8(rs.iter().map(|r| r.game_id.as_str())),
+            "game_name" => utf8(rs.iter().map(|r| r.game_name.as_str())),
+            "streams" => i64s(rs.iter().map(|r| Some(r.streams))),
+            "viewers" => i64s(rs.iter().map(|r| Some(r.viewers))),
+            "day" => dates(rs.iter().map(|_| day_number(day))),
+            _ => return None,
+        })
+    })
+}
+
+/// Leaderboard rows of the period starting `period_start`.
+pub fn leaderboard(
+    schema: &SchemaRef,
+    period_start: NaiveDate,
+    rs: &[RankRow],
+) -> Result<RecordBatch, ArrowError> {
+    build(schema, rs.len(), |c| -> Option<ArrayRef> {
+        Some(match c {
+            "period_start" => dates(rs.iter().map(|_| day_number(period_start))),
+            "metric" => utf8(rs.iter().map(|r| r.metric)),
+            "rank" => i64s(rs.iter().map(|r| Some(r.rank))),
+            "user_id" => utf8(rs.iter().map(|r| r.user_id.as_str())),
+            "login" => utf8(rs.iter().map(|r| r.login.as_str())),
+            "value" => f64s(rs.iter().map(|r| Some(r.value))),
             _ => return None,
         })
     })

@@ -10,7 +10,7 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::Int64Type;
 use datafusion::catalog::MemorySchemaProvider;
 use datafusion::datasource::TableProvider;
-use datafusion::execution::SessionState;
+use datafusion::execution::{SendableRecordBatchStream, SessionState};
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use super::{Error, Lake, Result};
@@ -135,6 +135,24 @@ impl Lake {
             })
             .unwrap_or(0);
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Runs `sql` (over `table` alone, by its qualified name) and streams
+    /// the result batch by batch: for reads too large to collect.
+    pub async fn stream(&self, table: Table, sql: &str) -> Result<SendableRecordBatchStream> {
+        let err = |source| Error::Query {
+            op: "query",
+            table,
+            source: Box::new(source),
+        };
+        let ctx = SessionContext::new_with_config(session_config());
+        self.register(&ctx, &[table]).await?;
+        ctx.sql(sql)
+            .await
+            .map_err(err)?
+            .execute_stream()
+            .await
+            .map_err(err)
     }
 
     /// Runs `sql` over a context holding only `table` and collects the result.

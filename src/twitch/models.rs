@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A live stream as `/streams` returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stream {
     /// Stream id: changes on every (re)start.
     pub id: String,

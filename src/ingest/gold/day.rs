@@ -1,0 +1,493 @@
+//! One day's gold, folded from silver rows as cycles commit: per-streamer,
+//! per-category and per-hour accumulators whose cost is the cycle's rows,
+//! not the day's. The figures are DESIGN.md's: hours watched = Σ viewers ×
+//! interval; average viewers = hours watched / hours live; peak = highest
+//! sample.
+//!
+//! Folding is order-independent within a cycle and cycles are sealed in id
+//! order, so a day folded cycle by cycle and the same day loaded from its
+//! silver partition in one scan give the same rows.
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// One `silver.stream_snapshots` row, as gold needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample<'a> {
+    /// When observed.
+    pub observed_at: DateTime<Utc>,
+    /// Cycle.
+    pub cycle_id: i64,
+    /// Broadcaster id.
+    pub user_id: &'a str,
+    /// Broadcaster login at the time.
+    pub user_login: &'a str,
+    /// Category id ('' when none).
+    pub game_id: &'a str,
+    /// Category name.
+    pub game_name: &'a str,
+    /// Viewers.
+    pub viewer_count: i64,
+    /// The stream session.
+    pub session_id: &'a str,
+    /// Seconds the sample stands for.
+    pub interval_seconds: f64,
+}
+
+/// One `silver.follower_snapshots` row, as gold needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct FollowSample<'a> {
+    /// When observed.
+    pub observed_at: DateTime<Utc>,
+    /// Cycle.
+    pub cycle_id: i64,
+    /// Broadcaster id.
+    pub user_id: &'a str,
+    /// Total followers.
+    pub total: i64,
+    /// Change since the previous snapshot.
+    pub delta: Option<i64>,
+}
+
+/// A `gold.streamer_daily` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyRow {
+    /// Broadcaster id.
+    pub user_id: String,
+    /// Login (the last seen that day, else the profile's at the day's end).
+    pub login: String,
+    /// Minutes live.
+    pub minutes_streamed: f64,
+    /// Time-weighted average viewers.
+    pub avg_viewers: f64,
+    /// Highest sample.
+    pub peak_viewers: i64,
+    /// Σ viewers × interval, in hours.
+    pub hours_watched: f64,
+    /// Distinct sessions.
+    pub sessions: i64,
+    /// First follower total of the day.
+    pub followers_start: Option<i64>,
+    /// Last follower total of the day.
+    pub followers_end: Option<i64>,
+    /// Σ follower deltas.
+    pub followers_gained: Option<i64>,
+    /// The category streamed longest.
+    pub main_game: Option<String>,
+}
+
+/// A `gold.category_daily` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryRow {
+    /// Category id.
+    pub game_id: String,
+    /// Its latest name.
+    pub game_name: String,
+    /// Distinct channels.
+    pub channels: i64,
+    /// Σ viewers × interval, in hours.
+    pub hours_watched: f64,
+    /// Hours watched over the part of the day observed.
+    pub avg_viewers: f64,
+    /// Highest viewers summed over one cycle.
+    pub peak_viewers: i64,
+    /// Average viewers over average concurrent channels.
+    pub viewers_per_channel: f64,
+}
+
+/// A `gold.hourly_viewership` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HourRow {
+    /// Start of the hour.
+    pub hour: DateTime<Utc>,
+    /// Category id.
+    pub game_id: String,
+    /// Its name in the hour's last cycle.
+    pub game_name: String,
+    /// Average concurrent streams over the hour's cycles.
+    pub streams: i64,
+    /// Average concurrent viewers over the hour's cycles.
+    pub viewers: i64,
+}
+
+/// The newest value seen, by observation time (ties: the greater value, so
+/// the result never depends on fold order).
+#[derive(Debug, Clone)]
+struct Latest {
+    at: i64,
+    value: Box<str>,
+}
+
+impl Latest {
+    fn new(at: DateTime<Utc>, value: &str) -> Self {
+        Self {
+            at: at.timestamp_micros(),
+            value: value.into(),
+        }
+    }
+
+    fn offer(&mut self, at: DateTime<Utc>, value: &str) {
+        let at = at.timestamp_micros();
+        if (at, value) > (self.at, &*self.value) {
+            *self = Self {
+                at,
+                value: value.into(),
+            };
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct UserDay {
+    id: Box<str>,
+    /// `None` until the user's first stream sample of the day.
+    login: Option<Latest>,
+    secs: f64,
+    viewer_secs: f64,
+    peak: i64,
+    /// Sessions are few per day: a list beats a set.
+    sessions: Vec<Box<str>>,
+    /// Seconds per category name ('' excluded).
+    games: Vec<(Box<str>, f64)>,
+    followers: Option<Follows>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Follows {
+    first: (i64, i64),
+    last: (i64, i64),
+    gained: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+struct GameDay {
+    id: Box<str>,
+    name: Option<Latest>,
+    viewer_secs: f64,
+    /// Highest Σ viewers of one cycle.
+    peak: i64,
+    /// Σ over cycles of the channels in the category, and those cycles.
+    channel_sum: i64,
+    cycles: i64,
+}
+
+/// What one cycle contributes per category and per hour, folded when sealed.
+#[derive(Debug, Clone, Default)]
+struct Partial {
+    /// Category → (Σ viewers, channels) — categories with an id only.
+    games: HashMap<u32, (i64, i64)>,
+    /// (hour, category) → streams, Σ viewers, latest name — every category.
+    hours: HashMap<(i64, u32), (i64, i64, Latest)>,
+}
+
+#[derive(Debug, Clone)]
+struct HourGame {
+    streams: i64,
+    viewers: i64,
+    name: Box<str>,
+}
+
+/// The running gold of one UTC day.
+#[derive(Debug, Clone)]
+pub struct Day {
+    day: NaiveDate,
+    last_cycle: Option<i64>,
+    users: HashMap<Box<str>, u32>,
+    user_days: Vec<UserDay>,
+    games: HashMap<Box<str>, u32>,
+    game_days: Vec<GameDay>,
+    /// (category, user) pairs seen, categories with an id only.
+    game_users: HashSet<(u32, u32)>,
+    /// Earliest and latest sample, whole Unix seconds.
+    span: Option<(i64, i64)>,
+    hours: BTreeMap<(i64, u32), HourGame>,
+    /// Cycles seen per hour (µs of the hour's start).
+    hour_cycles: BTreeMap<i64, i64>,
+    pending: BTreeMap<i64, Partial>,
+}
+
+const HOUR_MICROS: i64 = 3_600_000_000;
+
+impl Day {
+    /// An empty day.
+    pub fn new(day: NaiveDate) -> Self {
+        Self {
+            day,
+            last_cycle: None,
+            users: HashMap::new(),
+            user_days: Vec::new(),
+            games: HashMap::new(),
+            game_days: Vec::new(),
+            game_users: HashSet::new(),
+            span: None,
+            hours: BTreeMap::new(),
+            hour_cycles: BTreeMap::new(),
+            pending: BTreeMap::new(),
+        }
+    }
+
+    /// The day.
+    pub fn day(&self) -> NaiveDate {
+        self.day
+    }
+
+    /// The newest cycle folded in, if any: a cycle at or before it is
+    /// already counted and must not be folded again.
+    pub fn last_cycle(&self) -> Option<i64> {
+        self.last_cycle
+    }
+
+    /// Streamers with a row today.
+    pub fn streamers(&self) -> usize {
+        self.user_days.len()
+    }
+
+    fn user(&mut self, id: &str) -> &mut UserDay {
+        let next = self.user_days.len() as u32;
+        let i = *self.users.entry(id.into()).or_insert(next);
+        if i == next {
+            self.user_days.push(UserDay {
+                id: id.into(),
+                login: None,
+                secs: 0.0,
+                viewer_secs: 0.0,
+                peak: 0,
+                sessions: Vec::new(),
+                games: Vec::new(),
+                followers: None,
+            });
+        }
+        &mut self.user_days[i as usize]
+    }
+
+    fn game(&mut self, id: &str) -> u32 {
+        let next = self.game_days.len() as u32;
+        let i = *self.games.entry(id.into()).or_insert(next);
+        if i == next {
+            self.game_days.push(GameDay {
+                id: id.into(),
+                name: None,
+                viewer_secs: 0.0,
+                peak: 0,
+                channel_sum: 0,
+                cycles: 0,
+            });
+        }
+        i
+    }
+
+    fn saw_cycle(&mut self, cycle_id: i64) {
+        self.last_cycle = Some(self.last_cycle.map_or(cycle_id, |c| c.max(cycle_id)));
+    }
+
+    /// Folds in one stream sample of this day. Call [`Day::seal`] once the
+    /// cycle's samples are all in.
+    pub fn add_sample(&mut self, s: &Sample<'_>) {
+        debug_assert_eq!(s.observed_at.date_naive(), self.day);
+        self.saw_cycle(s.cycle_id);
+        let secs = s.observed_at.timestamp();
+        self.span = Some(
+            self.span
+                .map_or((secs, secs), |(lo, hi)| (lo.min(secs), hi.max(secs))),
+        );
+        let weighted = s.viewer_count as f64 * s.interval_seconds;
+
+        let u = self.user(s.user_id);
+        match &mut u.login {
+            Some(l) => l.offer(s.observed_at, s.user_login),
+            None => u.login = Some(Latest::new(s.observed_at, s.user_login)),
+        }
+        u.secs += s.interval_seconds;
+        u.viewer_secs += weighted;
+        u.peak = u.peak.max(s.viewer_count);
+        if !u.sessions.iter().any(|x| **x == *s.session_id) {
+            u.sessions.push(s.session_id.into());
+        }
+        if !s.game_name.is_empty() {
+            match u.games.iter_mut().find(|(g, _)| **g == *s.game_name) {
+                Some((_, t)) => *t += s.interval_seconds,
+                None => u.games.push((s.game_name.into(), s.interval_seconds)),
+            }
+        }
+        let user = self.users[s.user_id];
+
+        let game = self.game(s.game_id);
+        let hour = s.observed_at.timestamp_micros().div_euclid(HOUR_MICROS) * HOUR_MICROS;
+        let part = self.pending.entry(s.cycle_id).or_default();
+        match part.hours.get_mut(&(hour, game)) {
+            Some((streams, viewers, name)) => {
+                *streams += 1;
+                *viewers += s.viewer_count;
+                name.offer(s.observed_at, s.game_name);
+            }
+            None => {
+                let name = Latest::new(s.observed_at, s.game_name);
+                part.hours.insert((hour, game), (1, s.viewer_count, name));
+            }
+        }
+        if s.game_id.is_empty() {
+            return;
+        }
+        let e = part.games.entry(game).or_default();
+        e.0 += s.viewer_count;
+        e.1 += 1;
+        self.game_users.insert((game, user));
+        let g = &mut self.game_days[game as usize];
+        g.viewer_secs += weighted;
+        match &mut g.name {
+            Some(n) => n.offer(s.observed_at, s.game_name),
+            None => g.name = Some(Latest::new(s.observed_at, s.game_name)),
+        }
+    }
+
+    /// Folds in one follower sample of this day.
+    pub fn add_follow(&mut self, f: &FollowSample<'_>) {
+        debug_assert_eq!(f.observed_at.date_naive(), self.day);
+        self.saw_cycle(f.cycle_id);
+        let at = f.observed_at.timestamp_micros();
+        let u = self.user(f.user_id);
+        let point = (at, f.total);
+        u.followers = Some(match u.followers {
+            None => Follows {
+                first: point,
+                last: point,
+                gained: f.delta,
+            },
+            Some(mut x) => {
+                x.first = x.first.min(point);
+                x.last = x.last.max(point);
+                x.gained = match (x.gained, f.delta) {
+                    (Some(a), Some(b)) => Some(a + b),
+                    (a, b) => a.or(b),
+                };
+                x
+            }
+        });
+    }
+
+    /// Folds the per-cycle figures (category peaks and channel averages,
+    /// hourly averages) of the cycles added since the last seal, in cycle order.
+    pub fn seal(&mut self) {
+        for (_, part) in std::mem::take(&mut self.pending) {
+            for (game, (viewers, channels)) in part.games {
+                let g = &mut self.game_days[game as usize];
+                g.peak = g.peak.max(viewers);
+                g.channel_sum += channels;
+                g.cycles += 1;
+            }
+            let mut hours: Vec<i64> = part.hours.keys().map(|(h, _)| *h).collect();
+            hours.sort_unstable();
+            hours.dedup();
+            for h in hours {
+                *self.hour_cycles.entry(h).or_default() += 1;
+            }
+            for (key, (streams, viewers, name)) in part.hours {
+                let e = self.hours.entry(key).or_insert_with(|| HourGame {
+                    streams: 0,
+                    viewers: 0,
+                    name: Box::default(),
+                });
+                e.streams += streams;
+                e.viewers += viewers;
+                e.name = name.value;
+            }
+        }
+    }
+
+    /// The day's `gold.streamer_daily` rows; `login_at_end` gives the
+    /// profile login valid at the day's end, for streamers not seen live.
+    pub fn streamer_rows<'a>(
+        &self,
+        login_at_end: impl Fn(&str) -> Option<&'a str>,
+    ) -> Vec<DailyRow> {
+        self.user_days
+            .iter()
+            .map(|u| {
+                let minutes = u.secs / 60.0;
+                let hours_watched = u.viewer_secs / 3600.0;
+                let login = match &u.login {
+                    Some(l) => l.value.to_string(),
+                    None => login_at_end(&u.id).unwrap_or_default().to_owned(),
+                };
+                let main_game = u
+                    .games
+                    .iter()
+                    .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+                    .map(|(g, _)| g.to_string());
+                DailyRow {
+                    user_id: u.id.to_string(),
+                    login,
+                    minutes_streamed: minutes,
+                    avg_viewers: if minutes > 0.0 {
+                        hours_watched / (minutes / 60.0)
+                    } else {
+                        0.0
+                    },
+                    peak_viewers: u.peak,
+                    hours_watched,
+                    sessions: u.sessions.len() as i64,
+                    followers_start: u.followers.map(|f| f.first.1),
+                    followers_end: u.followers.map(|f| f.last.1),
+                    followers_gained: u.followers.and_then(|f| f.gained),
+                    main_game,
+                }
+            })
+            .collect()
+    }
+
+    /// The day's `gold.category_daily` rows; `poll_secs` (the cycle interval)
+    /// completes the observed part of the day.
+    pub fn category_rows(&self, poll_secs: f64) -> Vec<CategoryRow> {
+        let Some((lo, hi)) = self.span else {
+            return Vec::new();
+        };
+        let covered = ((hi - lo) as f64 + poll_secs).min(86_400.0);
+        let mut channels: HashMap<u32, i64> = HashMap::new();
+        for (g, _) in &self.game_users {
+            *channels.entry(*g).or_default() += 1;
+        }
+        self.game_days
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| !g.id.is_empty() && g.cycles > 0)
+            .map(|(i, g)| {
+                let hours_watched = g.viewer_secs / 3600.0;
+                let avg_viewers = hours_watched * 3600.0 / covered;
+                let avg_channels = g.channel_sum as f64 / g.cycles as f64;
+                CategoryRow {
+                    game_id: g.id.to_string(),
+                    game_name: g
+                        .name
+                        .as_ref()
+                        .map(|n| n.value.to_string())
+                        .unwrap_or_default(),
+                    channels: channels.get(&(i as u32)).copied().unwrap_or(0),
+                    hours_watched,
+                    avg_viewers,
+                    peak_viewers: g.peak,
+                    viewers_per_channel: avg_viewers / avg_channels,
+                }
+            })
+            .collect()
+    }
+
+    /// The day's `gold.hourly_viewership` rows, by hour then category.
+    pub fn hourly_rows(&self) -> Vec<HourRow> {
+        let mut rows: Vec<HourRow> = self
+            .hours
+            .iter()
+            .map(|(&(hour, game), h)| {
+                let n = self.hour_cycles.get(&hour).copied().unwrap_or(1).max(1) as f64;
+                HourRow {
+                    hour: DateTime::from_timestamp_micros(hour).unwrap_or_default(),
+                    game_id: self.game_days[game as usize].id.to_string(),
+                    game_name: h.name.to_string(),
+                    streams: (h.streams as f64 / n).round() as i64,
+                    viewers: (h.viewers as f64 / n).round() as i64,
+                }
+            })
+            .collect();
+        rows.sort_by(|a, b| (a.hour, &a.game_id).cmp(&(b.hour, &b.game_id)));
+        rows
+    }
+}

@@ -1,0 +1,84 @@
+//! Opening a day after a start-up: its gold accumulators folded from the
+//! day's silver partitions in one streamed scan (only the columns gold
+//! needs, batch by batch, so memory stays that of the accumulators).
+use chrono::NaiveDate;
+use futures::TryStreamExt;
+
+use super::day::{Day, FollowSample, Sample};
+use crate::ingest::state::{Cols, time};
+use crate::ingest::{Error, Result};
+use crate::lake::Lake;
+use crate::schema::Table;
+
+/// `day` folded from `silver.stream_snapshots` and `silver.follower_snapshots`.
+pub(super) async fn day(lake: &Lake, day: NaiveDate) -> Result<Day> {
+    let mut out = Day::new(day);
+    let sql = format!(
+        "SELECT observed_at, cycle_id, user_id, user_login, game_id, game_name, viewer_count, \
+         session_id, interval_seconds FROM {} WHERE observed_date = DATE '{day}'",
+        Table::StreamSnapshots.qualified_name()
+    );
+    let mut batches = lake.stream(Table::StreamSnapshots, &sql).await?;
+    while let Some(b) = batches.try_next().await.map_err(|source| Error::Sql {
+        sql: sql.clone(),
+        source,
+    })? {
+        let c = Cols(&b);
+        let (at, cycle, user, login) = (
+            c.ts("observed_at")?,
+            c.i64("cycle_id")?,
+            c.str("user_id")?,
+            c.str("user_login")?,
+        );
+        let (game, name, viewers) = (
+            c.str("game_id")?,
+            c.str("game_name")?,
+            c.i64("viewer_count")?,
+        );
+        let (session, interval) = (c.str("session_id")?, c.f64("interval_seconds")?);
+        for i in 0..b.num_rows() {
+            let Some(observed_at) = time(at, i) else {
+                continue;
+            };
+            out.add_sample(&Sample {
+                observed_at,
+                cycle_id: cycle.value(i),
+                user_id: user.value(i),
+                user_login: login.value(i),
+                game_id: game.value(i),
+                game_name: name.value(i),
+                viewer_count: viewers.value(i),
+                session_id: session.value(i),
+                interval_seconds: interval.value(i),
+            });
+        }
+    }
+    let sql = format!(
+        "SELECT observed_at, cycle_id, user_id, followers_total, followers_delta FROM {} \
+         WHERE observed_date = DATE '{day}'",
+        Table::FollowerSnapshots.qualified_name()
+    );
+    let mut batches = lake.stream(Table::FollowerSnapshots, &sql).await?;
+    while let Some(b) = batches.try_next().await.map_err(|source| Error::Sql {
+        sql: sql.clone(),
+        source,
+    })? {
+        let c = Cols(&b);
+        let (at, cycle, user) = (c.ts("observed_at")?, c.i64("cycle_id")?, c.str("user_id")?);
+        let (total, delta) = (c.i64("followers_total")?, c.i64("followers_delta")?);
+        for i in 0..b.num_rows() {
+            let Some(observed_at) = time(at, i) else {
+                continue;
+            };
+            out.add_follow(&FollowSample {
+                observed_at,
+                cycle_id: cycle.value(i),
+                user_id: user.value(i),
+                total: total.value(i),
+                delta: (!arrow::array::Array::is_null(delta, i)).then(|| delta.value(i)),
+            });
+        }
+    }
+    out.seal();
+    Ok(out)
+}

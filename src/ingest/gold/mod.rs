@@ -1,0 +1,213 @@
+//! Silver → gold for the days a cycle touched, never a full rescan.
+//!
+//! - [`day`]: one day's streamer, category and hourly figures, folded cycle
+//!   by cycle in memory, so a cycle costs its own rows however long the day;
+//! - [`OpenDays`]: the days recent cycles touched, loaded once from their
+//!   silver partition after a start-up and closed when cycles move on;
+//! - [`leaderboard`]: the daily leaderboard, ranked from a day's rows;
+//! - [`sql`]: the figures spanning several days (weekly leaderboard, rising
+//!   stars), as SQL over `gold.streamer_daily`.
+//!
+//! Metric definitions are DESIGN.md's: hours watched = Σ viewers × interval;
+//! average viewers = hours watched / hours live.
+use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+
+use chrono::{DateTime, Datelike, Duration as Days, NaiveDate, Utc};
+
+use super::silver::{SilverRows, StreamerRow};
+
+pub mod day;
+mod load;
+pub mod sql;
+
+pub use day::{CategoryRow, DailyRow, Day, FollowSample, HourRow, Sample};
+
+/// How many ranks each leaderboard keeps.
+pub const LEADERBOARD_SIZE: usize = 100;
+/// Accounts at most this old (in days) can be rising stars.
+pub const RISING_STAR_MAX_AGE_DAYS: i64 = 730;
+/// The leaderboard metrics, as `metric` values and `streamer_daily` columns.
+pub const METRICS: [&str; 4] = [
+    "avg_viewers",
+    "hours_watched",
+    "followers_gained",
+    "minutes_streamed",
+];
+
+/// Monday of `day`'s ISO week: the `period_start` of weekly leaderboards.
+pub fn week_start(day: NaiveDate) -> NaiveDate {
+    day - Days::days(day.weekday().num_days_from_monday() as i64)
+}
+
+/// Midnight UTC at the start of `day`.
+pub fn day_start(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+/// One leaderboard row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankRow {
+    /// One of [`METRICS`].
+    pub metric: &'static str,
+    /// 1-based.
+    pub rank: i64,
+    /// Broadcaster id.
+    pub user_id: String,
+    /// Login.
+    pub login: String,
+    /// The metric's value.
+    pub value: f64,
+}
+
+/// The top [`LEADERBOARD_SIZE`] streamers of `rows` for each metric: values
+/// above zero, highest first, ties by user id.
+pub fn leaderboard(rows: &[DailyRow]) -> Vec<RankRow> {
+    let mut out = Vec::new();
+    for metric in METRICS {
+        let value = |r: &DailyRow| match metric {
+            "avg_viewers" => Some(r.avg_viewers),
+            "hours_watched" => Some(r.hours_watched),
+            "followers_gained" => r.followers_gained.map(|v| v as f64),
+            _ => Some(r.minutes_streamed),
+        };
+        let mut ranked: Vec<(f64, &DailyRow)> = rows
+            .iter()
+            .filter_map(|r| value(r).filter(|v| *v > 0.0).map(|v| (v, r)))
+            .collect();
+        let by_rank = |a: &(f64, &DailyRow), b: &(f64, &DailyRow)| {
+            b.0.total_cmp(&a.0)
+                .then_with(|| a.1.user_id.cmp(&b.1.user_id))
+        };
+        if ranked.len() > LEADERBOARD_SIZE {
+            ranked.select_nth_unstable_by(LEADERBOARD_SIZE - 1, by_rank);
+            ranked.truncate(LEADERBOARD_SIZE);
+        }
+        ranked.sort_unstable_by(by_rank);
+        out.extend(
+            ranked
+                .into_iter()
+                .enumerate()
+                .map(|(i, (value, r))| RankRow {
+                    metric,
+                    rank: i as i64 + 1,
+                    user_id: r.user_id.clone(),
+                    login: r.login.clone(),
+                    value,
+                }),
+        );
+    }
+    out
+}
+
+/// The login of `user_id`'s profile version valid just before `at`.
+pub fn login_before<'a>(
+    streamers: &'a BTreeMap<String, Vec<StreamerRow>>,
+    user_id: &str,
+    at: DateTime<Utc>,
+) -> Option<&'a str> {
+    streamers
+        .get(user_id)?
+        .iter()
+        .filter(|r| r.valid_from < at)
+        .max_by_key(|r| r.valid_from)
+        .map(|r| r.user.login.as_str())
+}
+
+/// Folds cycle `cycle_id`'s rows of `day` into it, unless it has them already.
+fn fold_into(day: &mut Day, cycle_id: i64, rows: &SilverRows) {
+    if day.last_cycle().is_some_and(|c| c >= cycle_id) {
+        return;
+    }
+    let d = day.day();
+    for r in rows
+        .snapshots
+        .iter()
+        .filter(|r| r.observed_at.date_naive() == d)
+    {
+        day.add_sample(&Sample {
+            observed_at: r.observed_at,
+            cycle_id: r.cycle_id,
+            user_id: &r.stream.user_id,
+            user_login: &r.stream.user_login,
+            game_id: &r.stream.game_id,
+            game_name: &r.stream.game_name,
+            viewer_count: r.stream.viewer_count as i64,
+            session_id: &r.session_id,
+            interval_seconds: r.interval_seconds,
+        });
+    }
+    for r in rows
+        .followers
+        .iter()
+        .filter(|r| r.observed_at.date_naive() == d)
+    {
+        day.add_follow(&FollowSample {
+            observed_at: r.observed_at,
+            cycle_id: r.cycle_id,
+            user_id: &r.user_id,
+            total: r.followers_total,
+            delta: r.followers_delta,
+        });
+    }
+    day.seal();
+}
+
+/// The days recent cycles touched, each folded up to the last cycle.
+#[derive(Debug, Default)]
+pub struct OpenDays {
+    days: BTreeMap<NaiveDate, Day>,
+}
+
+impl OpenDays {
+    /// Folds one cycle's rows into every day they touch, opening days as
+    /// needed (for `rebuild`, which replays every cycle from the first).
+    pub fn fold(&mut self, cycle_id: i64, rows: &SilverRows) {
+        let days = rows
+            .snapshots
+            .iter()
+            .map(|r| r.observed_at)
+            .chain(rows.followers.iter().map(|r| r.observed_at))
+            .map(|t| t.date_naive());
+        for d in days.collect::<std::collections::BTreeSet<_>>() {
+            let day = self.days.entry(d).or_insert_with(|| Day::new(d));
+            fold_into(day, cycle_id, rows);
+        }
+    }
+
+    /// Brings `day` up to cycle `cycle_id`, whose silver rows are `rows` and
+    /// already committed: a day not open yet is loaded from its silver
+    /// partition (which holds the cycle), an open one folds the rows in.
+    pub async fn update(
+        &mut self,
+        lake: &crate::lake::Lake,
+        day: NaiveDate,
+        cycle_id: i64,
+        rows: &SilverRows,
+    ) -> super::Result<&Day> {
+        let open = match self.days.entry(day) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(load::day(lake, day).await?),
+        };
+        fold_into(open, cycle_id, rows);
+        Ok(open)
+    }
+
+    /// The open day `day`, if any.
+    pub fn get(&self, day: NaiveDate) -> Option<&Day> {
+        self.days.get(&day)
+    }
+
+    /// Every open day, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &Day> {
+        self.days.values()
+    }
+
+    /// Closes the days before `day`: cycles have moved past them.
+    pub fn close_before(&mut self, day: NaiveDate) {
+        self.days = self.days.split_off(&day);
+    }
+}
+
+#[cfg(test)]
+mod tests;
