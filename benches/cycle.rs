@@ -1,14 +1,15 @@
-//! Benchmark: one ingest cycle of 100,000 live streams end to end — the real
+//! Benchmark: ingest cycles of 100,000 live streams end to end — the real
 //! client polling the simulator (in a child process, rate limit off) and
 //! committing bronze, silver and gold into a local lake. Prints wall time
-//! and peak RSS per stage. Run with `cargo bench --bench cycle`.
+//! and peak RSS per stage for each cycle. Run with `cargo bench --bench cycle`
+//! (`BENCH_STREAMS`, `BENCH_CYCLES` to change the size).
 //!
 //! Goal (issue 3): under 5 s and under 1 GiB on a 2-core machine, so all of
 //! Twitch at a one-minute cadence costs under a tenth of one machine.
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use twitch_monitor::clock::SystemClock;
@@ -41,7 +42,35 @@ fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// Cycles to run (`BENCH_CYCLES`, default 3): later cycles show the steady
+/// state, where gold folds each cycle into the day already open.
+fn cycles() -> usize {
+    std::env::var("BENCH_CYCLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3)
+}
+
+/// Peak RSS of each commit stage of the cycle being measured.
+static STAGE_RSS: Mutex<Vec<(&'static str, f64)>> = Mutex::new(Vec::new());
+
+fn record_stage(stage: &'static str) {
+    STAGE_RSS
+        .lock()
+        .expect("stage rss")
+        .push((stage, peak_rss_mib()));
+    reset_peak();
+}
+
 fn main() {
+    // `RUST_LOG=twitch_monitor=debug` shows retries and errors on stderr.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| twitch_monitor::DEFAULT_LOG_FILTER.into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let n = streams();
     let bin = env!("CARGO_BIN_EXE_twitch-monitor");
     let mut sim = Command::new(bin)
@@ -60,7 +89,8 @@ fn main() {
         .spawn()
         .expect("start the simulator");
     let mut vars = HashMap::new();
-    for line in BufReader::new(sim.stdout.take().expect("stdout")).lines() {
+    let mut lines = BufReader::new(sim.stdout.take().expect("stdout")).lines();
+    for line in lines.by_ref() {
         let line = line.expect("simulator output");
         if let Some((k, v)) = line.split_once('=') {
             vars.insert(k.to_owned(), v.to_owned());
@@ -69,6 +99,8 @@ fn main() {
             break;
         }
     }
+    // Keep reading so the simulator never writes into a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -101,38 +133,61 @@ fn main() {
             HashMap::new(),
             Vec::new(),
         );
-        println!("one ingest cycle, {n} live streams (simulator in a child process, rate limit off)");
-        {
-            let round = 1;
+        pipeline.on_stage(record_stage);
+        let cycles = cycles();
+        println!(
+            "{cycles} ingest cycles of {n} live streams each (simulator in a child process, rate limit off)"
+        );
+        let (mut worst_time, mut worst_rss) = (0.0f64, 0.0f64);
+        for round in 1..=cycles as i64 {
             reset_peak();
             let t = Instant::now();
             let polled = poller.poll().await;
             let poll_time = t.elapsed();
             let poll_rss = peak_rss_mib();
+            if polled.errors > 0 {
+                let last = polled.responses.last();
+                eprintln!(
+                    "poll errors: {} (last response: HTTP {:?}, {:.200})",
+                    polled.errors,
+                    last.map(|r| r.http_status),
+                    last.map(|r| r.payload.as_str()).unwrap_or("")
+                );
+            }
             reset_peak();
+            STAGE_RSS.lock().expect("stage rss").clear();
             let t = Instant::now();
             let report = pipeline.commit(round, &polled.responses).await.expect("commit");
             let commit_time = t.elapsed();
+            let stage_rss = std::mem::take(&mut *STAGE_RSS.lock().expect("stage rss"));
+            let commit_rss = stage_rss.iter().map(|(_, r)| *r).fold(0.0, f64::max);
             println!(
-                "cycle {round}: {} streams in {} responses ({} requests incl. profiles/followers/games)",
+                "cycle {round}: {} streams in {} responses ({} requests)",
                 polled.streams_seen,
                 polled.responses.len(),
                 polled.requests
             );
             println!("  poll   {:>7.2} s  peak RSS {:>7.1} MiB", poll_time.as_secs_f64(), poll_rss);
             for (stage, d) in &report.stages {
-                println!("  {stage:<6} {:>7.2} s", d.as_secs_f64());
+                let rss = stage_rss.iter().find(|(s, _)| s == stage).map_or(f64::NAN, |(_, r)| *r);
+                println!("  {stage:<6} {:>7.2} s  peak RSS {rss:>7.1} MiB", d.as_secs_f64());
             }
             println!(
                 "  commit {:>7.2} s  peak RSS {:>7.1} MiB  (rows: bronze {}, silver {}, gold {})",
                 commit_time.as_secs_f64(),
-                peak_rss_mib(),
+                commit_rss,
                 report.written.bronze,
                 report.written.silver,
                 report.written.gold
             );
-            println!("  total  {:>7.2} s", (poll_time + commit_time).as_secs_f64());
+            let total = (poll_time + commit_time).as_secs_f64();
+            println!("  total  {total:>7.2} s");
+            worst_time = worst_time.max(total);
+            worst_rss = worst_rss.max(commit_rss).max(poll_rss);
         }
+        println!(
+            "worst cycle: {worst_time:.2} s, peak RSS {worst_rss:.0} MiB (goal: under 5 s and 1024 MiB)"
+        );
     });
     let _ = sim.kill();
     let _ = sim.wait();

@@ -35,3 +35,9 @@ pub mod query;
 pub mod schema;
 pub mod sim;
 pub mod twitch;
+
+/// The log filter used when `RUST_LOG` is unset: our info lines, others'
+/// warnings, and none of the Delta kernel's start-up noise (a table that is
+/// about to be created logs an error while it is probed).
+pub const DEFAULT_LOG_FILTER: &str =
+    "warn,twitch_monitor=info,deltalake_core=error,buoyant_kernel=off";
