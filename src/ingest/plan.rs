@@ -11,7 +11,8 @@ use crate::twitch::StreamQuery;
 pub struct Targets {
     /// Channel logins (polled by 100 per request).
     pub channels: Vec<String>,
-    /// Category ids (paginated sweeps).
+    /// Categories, by id or by name (the poller looks names up once; an
+    /// all-digit value is an id).
     pub categories: Vec<String>,
     /// Languages (paginated sweeps).
     pub languages: Vec<String>,

@@ -76,6 +76,8 @@ pub struct Poller {
     followers_checked: HashMap<String, Option<DateTime<Utc>>>,
     known_games: HashSet<String>,
     channels_resolved: bool,
+    /// Category names of the targets not yet turned into ids.
+    category_names: Vec<String>,
     followers_refused_until: Option<DateTime<Utc>>,
 }
 
@@ -88,10 +90,17 @@ impl Poller {
         followers_checked: HashMap<String, DateTime<Utc>>,
         known_games: impl IntoIterator<Item = String>,
     ) -> Self {
+        let mut settings = settings;
+        // Helix sweeps categories by id; names are looked up on the first poll.
+        let (ids, names) = std::mem::take(&mut settings.targets.categories)
+            .into_iter()
+            .partition(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()));
+        settings.targets.categories = ids;
         Self {
             helix,
             clock,
             settings,
+            category_names: names,
             profile_checked: HashMap::new(),
             followers_checked: followers_checked
                 .into_iter()
@@ -100,6 +109,36 @@ impl Poller {
             known_games: known_games.into_iter().collect(),
             channels_resolved: false,
             followers_refused_until: None,
+        }
+    }
+
+    /// Turns the category names of the targets into ids (`/games?name=`,
+    /// which wants the exact title, e.g. `Just Chatting`). A failed call is retried
+    /// next cycle; a name Twitch does not know is reported once and dropped.
+    async fn resolve_categories(&mut self, out: &mut Polled) {
+        let games = self.helix.games(&[], &self.category_names).await;
+        out.errors += games.errors.len();
+        out.responses.extend(games.responses);
+        if !games.errors.is_empty() {
+            return;
+        }
+        for name in std::mem::take(&mut self.category_names) {
+            match games
+                .value
+                .iter()
+                .find(|g| g.name.eq_ignore_ascii_case(&name))
+            {
+                Some(g) => {
+                    tracing::info!(category = %name, id = %g.id, "watching category");
+                    self.known_games.insert(g.id.clone());
+                    if !self.settings.targets.categories.contains(&g.id) {
+                        self.settings.targets.categories.push(g.id.clone());
+                    }
+                }
+                None => {
+                    tracing::warn!(category = %name, "Twitch knows no category of this name; not watching it")
+                }
+            }
         }
     }
 
@@ -128,6 +167,9 @@ impl Poller {
                 self.profile_checked.insert(u.id.clone(), Some(now));
                 self.followers_checked.entry(u.id).or_insert(None);
             }
+        }
+        if !self.category_names.is_empty() {
+            self.resolve_categories(&mut out).await;
         }
         for query in self.settings.targets.stream_queries() {
             let streams = self.helix.streams(&query).await;

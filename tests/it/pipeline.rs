@@ -358,3 +358,46 @@ async fn gold_after_a_restart_equals_gold_of_an_uninterrupted_run() {
         assert_eq!(a, b, "{table} differs between restarts and one run");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn categories_are_watched_by_name_or_id() {
+    let world = World::with_live_streams(11, 300, at("2026-01-05T12:00:00Z"));
+    // Two categories with live streams: one named, one by id.
+    let mut live: Vec<(String, String)> = world
+        .live_streams()
+        .iter()
+        .filter(|s| !s.game_id.is_empty())
+        .map(|s| (s.game_id.clone(), s.game_name.clone()))
+        .collect();
+    live.sort();
+    live.dedup();
+    let (by_name, by_id) = (live[0].clone(), live[1].clone());
+    let mut rig = Rig::start(world).await;
+    rig.targets = twitch_monitor::ingest::plan::Targets {
+        categories: vec![
+            by_name.1.clone(),
+            by_id.0.clone(),
+            "No Such Category".into(),
+        ],
+        ..Default::default()
+    };
+    rig.reopen().await;
+    let s = rig.cycle().await;
+    assert_eq!(s.errors, 0, "{s}");
+    let batches = rig
+        .sql("SELECT DISTINCT game_id FROM silver.stream_snapshots ORDER BY game_id")
+        .await;
+    let mut seen: Vec<String> = batches
+        .iter()
+        .flat_map(|b| {
+            let a = b.column(0).as_string::<i32>();
+            (0..a.len())
+                .map(|i| a.value(i).to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    seen.sort();
+    let mut want = vec![by_name.0, by_id.0];
+    want.sort();
+    assert_eq!(seen, want);
+}

@@ -32,6 +32,8 @@ pub struct Rig {
     pub _dir: TempDir,
     pub lake: Lake,
     pub ingestor: Option<Ingestor>,
+    /// What the poller watches (a full sweep unless a test says otherwise).
+    pub targets: Targets,
 }
 
 impl Rig {
@@ -64,6 +66,10 @@ impl Rig {
             _dir: dir,
             lake,
             ingestor: None,
+            targets: Targets {
+                full_sweep: true,
+                ..Default::default()
+            },
         };
         rig.reopen().await;
         rig
@@ -76,10 +82,7 @@ impl Rig {
             self.helix.clone(),
             Arc::new(self.clock.clone()),
             PollSettings {
-                targets: Targets {
-                    full_sweep: true,
-                    ..Default::default()
-                },
+                targets: self.targets.clone(),
                 poll_interval: POLL,
                 // Every cycle, so scripted changes show at once.
                 follower_interval: POLL,
