@@ -263,7 +263,11 @@ async fn create(delta: &DeltaTable, def: &TableDef) -> Result<DeltaTable, DeltaT
         .with_comment(format!("twitch-monitor {}", def.qualified))
         .with_columns(schema.fields().cloned())
         .with_partition_columns(def.partition_columns.iter().copied())
-        .with_save_mode(SaveMode::ErrorIfExists);
+        .with_save_mode(SaveMode::ErrorIfExists)
+        // Spark's default. delta-rs defaults to 100, and every commit, txn
+        // check and snapshot refresh replays the JSON commits since the last
+        // checkpoint: a cycle's cost and memory then climb for 100 cycles.
+        .with_configuration_property(TableProperty::CheckpointInterval, Some("10"));
     if def.append_only {
         create = create.with_configuration_property(TableProperty::AppendOnly, Some("true"));
     }
