@@ -22,10 +22,6 @@
     clippy::unimplemented
 )]
 
-/// The allocator of every binary built on this crate.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 pub mod app;
 pub mod clock;
 pub mod config;
