@@ -64,13 +64,7 @@ fn record_stage(stage: &'static str) {
 
 fn main() {
     // `RUST_LOG=twitch_monitor=debug` shows retries and errors on stderr.
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| twitch_monitor::DEFAULT_LOG_FILTER.into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    twitch_monitor::init_logging();
     let n = streams();
     let bin = env!("CARGO_BIN_EXE_twitch-monitor");
     let mut sim = Command::new(bin)

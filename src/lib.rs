@@ -36,6 +36,18 @@ pub mod schema;
 pub mod sim;
 pub mod twitch;
 
+/// Logs to stderr, filtered by `RUST_LOG` or else [`DEFAULT_LOG_FILTER`]
+/// (for the binary and the benchmarks).
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| DEFAULT_LOG_FILTER.into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
 /// The log filter used when `RUST_LOG` is unset: our info lines, others'
 /// warnings, and none of the Delta kernel's start-up noise (a table that is
 /// about to be created logs an error while it is probed).

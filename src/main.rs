@@ -6,13 +6,7 @@ use twitch_monitor::{app, config::Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| twitch_monitor::DEFAULT_LOG_FILTER.into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    twitch_monitor::init_logging();
     match app::main(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -12,6 +12,7 @@ use datafusion::catalog::MemorySchemaProvider;
 use datafusion::datasource::TableProvider;
 use datafusion::execution::{SendableRecordBatchStream, SessionState};
 use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::TryStreamExt;
 
 use super::{Error, Lake, Result};
 use crate::schema::{Layer, Table};
@@ -157,18 +158,14 @@ impl Lake {
 
     /// Runs `sql` over a context holding only `table` and collects the result.
     async fn query(&self, table: Table, sql: &str) -> Result<Vec<RecordBatch>> {
-        let err = |source| Error::Query {
-            op: "query",
-            table,
-            source: Box::new(source),
-        };
-        let ctx = SessionContext::new_with_config(session_config());
-        self.register(&ctx, &[table]).await?;
-        ctx.sql(sql)
+        self.stream(table, sql)
+            .await?
+            .try_collect()
             .await
-            .map_err(err)?
-            .collect()
-            .await
-            .map_err(err)
+            .map_err(|source| Error::Query {
+                op: "query",
+                table,
+                source: Box::new(source),
+            })
     }
 }
