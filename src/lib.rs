@@ -5,7 +5,8 @@
 //! - [`clock`]: the [`clock::Clock`] seam: system time, scaled simulator time, manual test time.
 //! - [`schema`]: table names and Arrow schemas — the public data contract.
 //! - [`twitch`]: the Helix client (OAuth, endpoints, pagination, rate limits) and its models.
-//! - [`sim`]: a deterministic Twitch world and a local Helix server over it.
+//! - [`chat`]: the Twitch chat client (IRC), chat sentiment, per-minute chat rows.
+//! - [`sim`]: a deterministic Twitch world with chat, and local Helix and IRC servers over it.
 //! - [`lake`]: Delta tables: open/create, idempotent appends, maintenance.
 //! - [`live`]: in-memory live views, swapped whole at the end of every cycle.
 //! - [`ingest`]: the ingest cycle: poll → bronze → silver → gold (+ live).
@@ -23,6 +24,7 @@
 )]
 
 pub mod app;
+pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod flight;

@@ -2,6 +2,7 @@
 use std::path::PathBuf;
 
 mod app;
+mod chat;
 mod crash;
 mod flight;
 mod helix;
