@@ -479,11 +479,12 @@ async fn sim(config: Config) -> anyhow::Result<ExitCode> {
     // One write, and a closed stdout (`sim | head -4`) is not a reason to stop serving.
     let banner = format!(
         "TWITCH_HELIX_URL={}\nTWITCH_AUTH_URL={}\nTWITCH_CLIENT_ID={}\nTWITCH_CLIENT_SECRET={}\n\
-         # {} channels in the world, e.g. TM_CHANNELS={}\n",
+         TM_CHAT_ADDR={}\n# {} channels in the world, e.g. TM_CHANNELS={}\n",
         server.helix_url(),
         server.auth_url(),
         server.client_id(),
         server.client_secret(),
+        server.chat_url(),
         logins.len(),
         logins.iter().take(5).cloned().collect::<Vec<_>>().join(",")
     );

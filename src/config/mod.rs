@@ -10,7 +10,9 @@ use serde::Deserialize;
 mod resolved;
 mod values;
 
-pub use resolved::{Config, Credentials, FlightConfig, QueryConfig, SimSettings, TlsFiles};
+pub use resolved::{
+    ChatSettings, Config, Credentials, FlightConfig, QueryConfig, SimSettings, TlsFiles,
+};
 pub use values::{ByteSize, FlightAuth, FlightUser, HumanDuration, List, Secret, SecretList};
 
 /// Errors turning flags, environment and file into a [`Config`].
@@ -203,6 +205,16 @@ pub struct Settings {
     #[arg(long, env = "TM_VACUUM_RETENTION", global = true)]
     pub vacuum_retention: Option<HumanDuration>,
 
+    /// Chat server: `ircs://host:port` or `irc://host:port` (default: Twitch's, or the simulator's).
+    #[arg(long, env = "TM_CHAT_ADDR", global = true)]
+    pub chat_addr: Option<String>,
+    /// Also join the chat of the top N live channels (0 = only the watched channels).
+    #[arg(long, env = "TM_CHAT_TOP_N", global = true)]
+    pub chat_top_n: Option<usize>,
+    /// Chat kept in memory between cycles (e.g. `64MiB`); more is dropped and counted.
+    #[arg(long, env = "TM_CHAT_BUFFER", global = true)]
+    pub chat_buffer: Option<ByteSize>,
+
     /// Simulator: seed of the simulated world.
     #[arg(long, env = "TM_SIM_SEED", global = true)]
     pub sim_seed: Option<u64>,
@@ -263,6 +275,9 @@ impl Settings {
             session_gap,
             maintain_interval,
             vacuum_retention,
+            chat_addr,
+            chat_top_n,
+            chat_buffer,
             sim_seed,
             sim_channels,
             sim_speed,
@@ -303,6 +318,9 @@ impl Settings {
         self.session_gap = self.session_gap.or(session_gap);
         self.maintain_interval = self.maintain_interval.or(maintain_interval);
         self.vacuum_retention = self.vacuum_retention.or(vacuum_retention);
+        self.chat_addr = self.chat_addr.or(chat_addr);
+        self.chat_top_n = self.chat_top_n.or(chat_top_n);
+        self.chat_buffer = self.chat_buffer.or(chat_buffer);
         self.sim_seed = self.sim_seed.or(sim_seed);
         self.sim_channels = self.sim_channels.or(sim_channels);
         self.sim_speed = self.sim_speed.or(sim_speed);
@@ -424,6 +442,11 @@ impl Settings {
             session_gap: s.session_gap.map_or(d.session_gap, |h| h.0),
             maintain_interval: s.maintain_interval.map_or(d.maintain_interval, |h| h.0),
             vacuum_retention: s.vacuum_retention.map_or(d.vacuum_retention, |h| h.0),
+            chat: ChatSettings {
+                addr: s.chat_addr.filter(|a| !a.trim().is_empty()),
+                top_n: s.chat_top_n.unwrap_or(d.chat.top_n),
+                buffer_bytes: s.chat_buffer.map_or(d.chat.buffer_bytes, |b| b.0),
+            },
             sim: SimSettings {
                 seed: s.sim_seed.unwrap_or(d.sim.seed),
                 channels: s.sim_channels.unwrap_or(d.sim.channels),

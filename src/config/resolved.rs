@@ -34,6 +34,17 @@ pub struct SimSettings {
     pub all_live: bool,
 }
 
+/// Chat settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatSettings {
+    /// Chat server (`ircs://…` or `irc://…`); `None`: Twitch's, or the simulator's.
+    pub addr: Option<String>,
+    /// Also join the chat of the top N live channels.
+    pub top_n: usize,
+    /// Bound of the chat buffer between cycles, in bytes.
+    pub buffer_bytes: u64,
+}
+
 /// TLS certificate and key files (PEM).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFiles {
@@ -116,6 +127,8 @@ pub struct Config {
     pub maintain_interval: Duration,
     /// Vacuum retention.
     pub vacuum_retention: Duration,
+    /// Chat settings.
+    pub chat: ChatSettings,
     /// Simulator settings.
     pub sim: SimSettings,
     /// Flight SQL server settings.
@@ -147,6 +160,11 @@ impl Default for Config {
             session_gap: Duration::from_secs(10 * 60),
             maintain_interval: Duration::from_secs(24 * 3600),
             vacuum_retention: Duration::from_secs(7 * 24 * 3600),
+            chat: ChatSettings {
+                addr: None,
+                top_n: 0,
+                buffer_bytes: 64 << 20,
+            },
             sim: SimSettings {
                 seed: 42,
                 channels: 300,
@@ -192,6 +210,19 @@ impl Config {
             return Err(invalid("sim-error-rate", "must be between 0 and 1"));
         }
         self.validate_flight()?;
+        if let Some(addr) = &self.chat.addr {
+            let ok = url::Url::parse(addr)
+                .is_ok_and(|u| matches!(u.scheme(), "irc" | "ircs") && u.host_str().is_some());
+            if !ok {
+                return Err(invalid(
+                    "chat-addr",
+                    "expected ircs://host:port (TLS) or irc://host:port",
+                ));
+            }
+        }
+        if self.chat.buffer_bytes < 1 << 20 {
+            return Err(invalid("chat-buffer", "must be at least 1MiB"));
+        }
         for (name, url) in [("helix-url", &self.helix_url), ("auth-url", &self.auth_url)] {
             url::Url::parse(url)
                 .map_err(|e| invalid(name, format!("{url:?} is not a URL: {e}")))?;

@@ -141,3 +141,37 @@ fn unknown_file_keys_are_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("lakes"), "{err}");
 }
+
+#[test]
+fn chat_settings_parse_and_bad_addresses_are_refused() {
+    let cfg = Settings::default().resolve().unwrap();
+    assert_eq!(
+        cfg.chat,
+        ChatSettings {
+            addr: None,
+            top_n: 0,
+            buffer_bytes: 64 << 20
+        }
+    );
+    let cfg = parse(&[
+        "--chat-addr",
+        "irc://127.0.0.1:6667",
+        "--chat-top-n",
+        "50",
+        "--chat-buffer",
+        "16MiB",
+    ])
+    .settings
+    .resolve()
+    .unwrap();
+    assert_eq!(cfg.chat.addr.as_deref(), Some("irc://127.0.0.1:6667"));
+    assert_eq!((cfg.chat.top_n, cfg.chat.buffer_bytes), (50, 16 << 20));
+    for bad in [
+        &["--chat-addr", "https://irc.chat.twitch.tv"][..],
+        &["--chat-addr", "irc.chat.twitch.tv:6697"],
+        &["--chat-buffer", "1KiB"],
+    ] {
+        let e = parse(bad).settings.resolve().unwrap_err().to_string();
+        assert!(e.contains("chat-"), "{e}");
+    }
+}

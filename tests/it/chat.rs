@@ -250,3 +250,42 @@ async fn a_user_token_logs_in_and_generated_chat_flows() {
     client.shutdown().await;
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sim_command_prints_a_chat_address_that_serves_chat() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_twitch-monitor"))
+        .arg("sim")
+        .env("TM_SIM_ADDR", "127.0.0.1:0")
+        .env("TM_SIM_CHANNELS", "30")
+        .env("TM_SIM_ALL_LIVE", "true")
+        .env("TM_SIM_SPEED", "600")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut addr, mut channels) = (None, Vec::new());
+    while let Some(line) = out.next_line().await.unwrap() {
+        if let Some(a) = line.strip_prefix("TM_CHAT_ADDR=") {
+            addr = Some(a.to_owned());
+        }
+        if let Some((_, list)) = line.split_once("TM_CHANNELS=") {
+            channels = list.split(',').map(str::to_owned).collect();
+            break;
+        }
+    }
+    let addr = addr.expect("no TM_CHAT_ADDR line");
+    assert!(addr.starts_with("irc://127.0.0.1:"), "{addr}");
+    let client = ChatClient::start(ChatArgs::new(
+        addr.parse().unwrap(),
+        Arc::new(twitch_monitor::clock::SystemClock),
+    ))
+    .unwrap();
+    client.set_channels(&channels);
+    eventually("the joins", || client.stats().joined == channels.len() as u64).await;
+    // 600x: ten simulated minutes a second; every channel is live.
+    eventually("chat", || client.stats().messages > 0).await;
+    client.shutdown().await;
+    child.kill().await.unwrap();
+}
