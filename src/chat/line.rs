@@ -173,24 +173,23 @@ pub fn parse_line(raw: &str, at: DateTime<Utc>, scorer: &Scorer) -> (Option<Chat
     if is_protocol(&irc.command) {
         return (None, control);
     }
-    let kind = match irc.command.as_str() {
-        "PRIVMSG" => match PrivmsgMessage::try_from(irc) {
+    let kind = if irc.command == "PRIVMSG" {
+        match PrivmsgMessage::try_from(irc) {
             Ok(m) => LineKind::Message(message(m, scorer)),
             Err(e) => LineKind::Unparsable(reason(&e)),
-        },
-        _ => {
-            let msg_id = irc.tags.0.get("msg-id").filter(|v| !v.is_empty()).cloned();
+        }
+    } else {
+        let msg_id = irc.tags.0.get("msg-id").filter(|v| !v.is_empty()).cloned();
             let text = if irc.params.len() > 1 {
                 irc.params.last().cloned()
             } else {
                 None
             };
-            LineKind::Event(ChatEvent {
-                command: irc.command,
-                msg_id,
-                text,
-            })
-        }
+        LineKind::Event(ChatEvent {
+            command: irc.command,
+            msg_id,
+            text,
+        })
     };
     (Some(keep(channel, kind)), control)
 }

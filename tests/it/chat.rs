@@ -20,7 +20,7 @@ use twitch_monitor::sim::{SimServer, SimServerArgs, World, WorldConfig};
 mod python;
 
 fn t0() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_780_000_020, 0).unwrap()
+    DateTime::from_timestamp(1_780_000_040, 0).unwrap()
 }
 
 fn secs(s: i64) -> DateTime<Utc> {
@@ -106,13 +106,14 @@ async fn scripted_chat_gives_hand_computed_minutes() {
     f.join(&["alpha", "beta"]).await;
     let chat = f.chat();
     // Scores (see the scorer's unit tests): good 0.440434, not good -0.341238,
-    // PogChamp 0.564983, bad -0.542326, Kappa 0, very good 0.492725.
+    // PogChamp 0.564983, bad -0.542326, Kappa 0; "good PogChamp PogChamp"
+    // sums 1.9 + 2 × 2.652 (no word modifies another) before normalising.
     chat.say("alpha", secs(1), "amy", "good").unwrap();
     chat.say("alpha", secs(20), "bob", "not good").unwrap();
     chat.say("alpha", secs(39), "amy", "PogChamp").unwrap();
     chat.say("alpha", secs(41), "cat", "bad").unwrap();
     chat.say("alpha", secs(45), "cat", "Kappa").unwrap();
-    chat.say("beta", secs(10), "dan", "very good PogChamp PogChamp").unwrap();
+    chat.say("beta", secs(10), "dan", "good PogChamp PogChamp").unwrap();
     chat.notice("beta", secs(11), "eve", Notice::Sub).unwrap();
     f.run_until(secs(200), 6).await;
     let lines = f.client.drain();
@@ -121,10 +122,10 @@ async fn scripted_chat_gives_hand_computed_minutes() {
     let m0 = t0();
     let m1 = t0() + TimeDelta::minutes(1) - TimeDelta::seconds(20);
     assert_eq!(m0.timestamp() % 60, 20, "t0 is 20 s into a minute");
-    // alpha's first minute: good (amy), not good (bob), PogChamp (amy) up to
-    // 00:40 — 00:41 and 00:45 fall in the next minute with t0 at :20.
+    // t0 is :20 into a minute: alpha's first minute has good (amy), not good
+    // (bob), PogChamp (amy); +41 s and +45 s fall in the next one.
     let want_first = (0.440434 - 0.341238 + 0.564983) / 3.0;
-    let beta = 4.0 * 0.663 * 2.0 + 1.9 + 0.293;
+    let beta = 1.9 + 2.0 * 4.0 * 0.663;
     let beta = beta / (beta * beta + 15f64).sqrt();
     let expect = [
         ("alpha", m0 - TimeDelta::seconds(20), 3, 2, want_first, 2, 1, vec!["PogChamp"]),

@@ -272,12 +272,12 @@ impl Session<'_> {
             writer.send(&format!("PART #{c}")).await?;
             self.sent_join.remove(&c);
         }
-        let todo: Vec<&String> = want.difference(&self.sent_join).collect();
+        let todo: Vec<String> = want.difference(&self.sent_join).cloned().collect();
         for c in todo {
             match self.shared.limiter.try_take(now) {
                 Ok(()) => {
                     writer.send(&format!("JOIN #{c}")).await?;
-                    self.sent_join.insert(c.clone());
+                    self.sent_join.insert(c);
                 }
                 Err(wait) => return Ok(Some(wait)),
             }

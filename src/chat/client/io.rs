@@ -156,7 +156,15 @@ mod tests {
         let (mut w, r) = tokio::io::duplex(16);
         let mut reader = LineReader::new(r);
         let writer = tokio::spawn(async move {
-            for chunk in [&b"PING :tmi"[..], b".twitch.tv\r", b"\n:a PRIVMSG #c :h", b"\xc3", b"\xa9\r\n", b"tail"] {
+            let chunks: [&[u8]; 6] = [
+                b"PING :tmi",
+                b".twitch.tv\r",
+                b"\n:a PRIVMSG #c :h",
+                b"\xc3",
+                b"\xa9\r\n",
+                b"tail",
+            ];
+            for chunk in chunks {
                 w.write_all(chunk).await.unwrap();
             }
         });

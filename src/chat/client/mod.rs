@@ -99,7 +99,6 @@ impl ChatArgs {
 }
 
 /// State shared by the handle and the connection tasks.
-#[derive(Debug)]
 struct Shared {
     args: ChatArgs,
     tls: Option<tokio_rustls::TlsConnector>,
@@ -107,6 +106,17 @@ struct Shared {
     stats: Arc<ChatStats>,
     limiter: JoinLimiter,
     scorer: &'static Scorer,
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("args", &self.args)
+            .field("tls", &self.tls.is_some())
+            .field("buffer", &self.buffer)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One connection's channels and task.

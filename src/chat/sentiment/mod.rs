@@ -276,7 +276,7 @@ impl Scorer {
         let Some(base) = t.rating else {
             return 0.0;
         };
-        let lower = |k: usize| -> &str { &toks[k].lower };
+        let lower = |k: usize| low(toks, k);
         let known = |k: usize| toks[k].rating.is_some();
         let mut v = base;
         if !t.emote && t.lower == "no" && i + 1 < toks.len() && known(i + 1) {
@@ -312,6 +312,11 @@ impl Scorer {
     }
 }
 
+/// Token `k`, lower-cased.
+fn low<'a>(toks: &'a [Tok<'_>], k: usize) -> &'a str {
+    &toks[k].lower
+}
+
 /// An emote token; a neutral one is no lexicon item (nothing boosts or negates it).
 fn emote_tok(code: &str, valence: f64) -> Tok<'_> {
     Tok {
@@ -341,7 +346,7 @@ fn scalar(t: &Tok<'_>, valence: f64, cap_diff: bool) -> f64 {
 
 /// VADER's `_negation_check`, its operator precedence included.
 fn negation_check(v: f64, toks: &[Tok<'_>], start: usize, i: usize) -> f64 {
-    let w = |k: usize| -> &str { &toks[k].lower };
+    let w = |k: usize| low(toks, k);
     match start {
         0 if negated(w(i - 1)) => v * N_SCALAR,
         1 if w(i - 2) == "never" && matches!(w(i - 1), "so" | "this") => v * 1.25,
@@ -360,7 +365,7 @@ fn negation_check(v: f64, toks: &[Tok<'_>], start: usize, i: usize) -> f64 {
 
 /// VADER's `_special_idioms_check` ("the bomb", "kind of" before a word…); `i >= 3`.
 fn idioms_check(mut v: f64, toks: &[Tok<'_>], i: usize) -> f64 {
-    let w = |k: usize| -> &str { &toks[k].lower };
+    let w = |k: usize| low(toks, k);
     let onezero = format!("{} {}", w(i - 1), w(i));
     let twoonezero = format!("{} {} {}", w(i - 2), w(i - 1), w(i));
     let twoone = format!("{} {}", w(i - 2), w(i - 1));

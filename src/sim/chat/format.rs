@@ -192,7 +192,9 @@ pub(crate) fn usernotice(
         Notice::Raid { from, viewers } => (
             "raid",
             format!(
-                "msg-param-displayName={from};msg-param-login={from};msg-param-viewerCount={viewers};"
+                "msg-param-displayName={from};msg-param-login={from};\
+                 msg-param-profileImageURL=https://static-cdn.jtvnw.net/jtv_user_pictures/{from}-70x70.png;\
+                 msg-param-viewerCount={viewers};"
             ),
             format!("{viewers} raiders from {from} have joined!"),
         ),
