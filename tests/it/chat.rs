@@ -117,7 +117,11 @@ async fn scripted_chat_gives_hand_computed_minutes() {
     chat.notice("beta", secs(11), "eve", Notice::Sub).unwrap();
     f.run_until(secs(200), 6).await;
     let lines = f.client.drain();
-    assert_eq!(lines.iter().filter(|l| matches!(l.kind, LineKind::Event(_))).count(), 1);
+    let notices = lines.iter().filter(|l| matches!(&l.kind, LineKind::Event(e) if e.command == "USERNOTICE"));
+    assert_eq!(notices.count(), 1);
+    // And the room modes Twitch sends after each JOIN.
+    let rooms = lines.iter().filter(|l| matches!(&l.kind, LineKind::Event(e) if e.command == "ROOMSTATE"));
+    assert_eq!(rooms.count(), 2);
     let rows = chat_minutes(&lines);
     let m0 = t0();
     let m1 = t0() + TimeDelta::minutes(1) - TimeDelta::seconds(20);

@@ -24,8 +24,10 @@ const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 enum Ended {
     /// The handle asked to stop.
     Stop,
-    /// The server asked us to reconnect (or we have no channels left).
+    /// The server asked us to reconnect.
     Reconnect,
+    /// No channels are left for this connection.
+    Idle,
     /// Something failed; back off before the next try.
     Failed(Error),
 }
@@ -39,7 +41,8 @@ pub(super) async fn run(
 ) {
     let clock = shared.args.clock.clone();
     let mut failures = 0u32;
-    let mut sessions = 0u64;
+    // A connection after a lost one (not the first, not one after idling).
+    let mut reconnecting = false;
     loop {
         if *stop.borrow() {
             return;
@@ -51,17 +54,18 @@ pub(super) async fn run(
             }
             continue;
         }
-        if sessions > 0 {
+        if reconnecting {
             ChatStats::add(&shared.stats.reconnects, 1);
         }
-        sessions += 1;
         let started = std::time::Instant::now();
         let ended = session(&shared, &mut channels, &mut stop).await;
         if started.elapsed() >= STABLE {
             failures = 0;
         }
+        reconnecting = !matches!(ended, Ended::Idle);
         match ended {
             Ended::Stop => return,
+            Ended::Idle => {}
             Ended::Reconnect => {
                 tracing::info!(shard, addr = %shared.args.addr, "chat: reconnecting");
             }
@@ -195,7 +199,7 @@ impl Session<'_> {
                 dirty = false;
                 let want = channels.borrow_and_update().clone();
                 if want.is_empty() {
-                    return Ended::Reconnect;
+                    return Ended::Idle;
                 }
                 let now = clock.now();
                 join_at = match self.sync_channels(&want, writer, now).await {

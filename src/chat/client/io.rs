@@ -178,6 +178,11 @@ mod tests {
         assert_eq!(reader.next_line().await.unwrap(), None);
     }
 
+    #[test]
+    fn a_tls_connector_builds_on_ring_with_the_platform_roots() {
+        assert!(tls_connector().is_ok());
+    }
+
     #[tokio::test]
     async fn overlong_and_invalid_lines_are_flagged_not_fatal() {
         let (mut w, r) = tokio::io::duplex(1 << 20);
