@@ -52,7 +52,11 @@ fn python() -> String {
 /// `n` chat lines of a simulated world's 200 busiest live channels.
 fn sim_lines(n: usize) -> Vec<String> {
     let world = World::with_live_streams(42, 200, t0());
-    let logins: Vec<String> = world.live_streams().iter().map(|s| s.user_login.clone()).collect();
+    let logins: Vec<String> = world
+        .live_streams()
+        .iter()
+        .map(|s| s.user_login.clone())
+        .collect();
     let chat = SimChat::new(Arc::new(std::sync::Mutex::new(world)), 42, 1.0);
     let mut out = Vec::with_capacity(n);
     let mut from = t0() - TimeDelta::seconds(1);
@@ -83,7 +87,10 @@ fn part1(lines: &[String]) -> Vec<String> {
     let rss1 = rss_mib();
     let drained = buffer.drain();
     let messages = drained.iter().filter(|l| l.message().is_some()).count();
-    let unparsable = drained.iter().filter(|l| matches!(l.kind, LineKind::Unparsable(_))).count();
+    let unparsable = drained
+        .iter()
+        .filter(|l| matches!(l.kind, LineKind::Unparsable(_)))
+        .count();
     println!(
         "parse + score + buffer: {} lines ({messages} messages, {unparsable} unparsable) in {:.3} s = {:.0} lines/s on one thread",
         lines.len(),
@@ -102,7 +109,10 @@ fn part1(lines: &[String]) -> Vec<String> {
         if let Ok(m) = IRCMessage::parse(raw).map(PrivmsgMessage::try_from)
             && let Ok(m) = m
         {
-            texts.push((m.message_text, m.emotes.into_iter().map(|e| e.code).collect::<Vec<_>>()));
+            texts.push((
+                m.message_text,
+                m.emotes.into_iter().map(|e| e.code).collect::<Vec<_>>(),
+            ));
         }
     }
     let parse = start.elapsed().as_secs_f64();
@@ -146,7 +156,10 @@ fn python_baseline(texts: &[String]) {
     match child.wait_with_output() {
         Ok(out) if out.status.success() => println!(
             "  Python vaderSentiment 3.3.2, same texts: {} texts/s (score only)",
-            String::from_utf8_lossy(&out.stdout).trim().parse::<f64>().map_or("?".into(), |v| format!("{v:.0}"))
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse::<f64>()
+                .map_or("?".into(), |v| format!("{v:.0}"))
         ),
         _ => println!("  Python vaderSentiment: not run (not installed in the test venv)"),
     }
@@ -155,17 +168,29 @@ fn python_baseline(texts: &[String]) {
 async fn part2() {
     let clock = ManualClock::new(t0());
     let world = World::with_live_streams(7, 1_000, t0());
-    let logins: Vec<String> = world.live_streams().iter().map(|s| s.user_login.clone()).collect();
+    let logins: Vec<String> = world
+        .live_streams()
+        .iter()
+        .map(|s| s.user_login.clone())
+        .collect();
     let mut args = SimServerArgs::new(world, Arc::new(clock.clone()));
     args.chat_rate = 0.0;
-    let server = SimServer::start(TcpListener::bind("127.0.0.1:0").await.expect("bind"), args).expect("sim");
+    let server =
+        SimServer::start(TcpListener::bind("127.0.0.1:0").await.expect("bind"), args).expect("sim");
     let rss0 = rss_mib();
-    let client = ChatClient::start(ChatArgs::new(server.chat_url().parse().expect("addr"), Arc::new(clock.clone())))
-        .expect("client");
+    let client = ChatClient::start(ChatArgs::new(
+        server.chat_url().parse().expect("addr"),
+        Arc::new(clock.clone()),
+    ))
+    .expect("client");
     let start = Instant::now();
     client.set_channels(&logins);
     while client.stats().joined < 1_000 {
-        assert!(start.elapsed() < Duration::from_secs(60), "joins stuck at {}", client.stats().joined);
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "joins stuck at {}",
+            client.stats().joined
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let rss1 = rss_mib();
@@ -190,11 +215,20 @@ async fn part3() {
     // Real time at 60x: a minute of chat per second from 20 busy channels.
     let clock = Arc::new(twitch_monitor::clock::ScaledClock::new(t0(), 60.0));
     let world = World::with_live_streams(9, 20, t0());
-    let logins: Vec<String> = world.live_streams().iter().map(|s| s.user_login.clone()).collect();
+    let logins: Vec<String> = world
+        .live_streams()
+        .iter()
+        .map(|s| s.user_login.clone())
+        .collect();
     let mut args = SimServerArgs::new(world, clock.clone());
     args.chat_rate = 20.0;
-    let server = SimServer::start(TcpListener::bind("127.0.0.1:0").await.expect("bind"), args).expect("sim");
-    let client = ChatClient::start(ChatArgs::new(server.chat_url().parse().expect("addr"), clock)).expect("client");
+    let server =
+        SimServer::start(TcpListener::bind("127.0.0.1:0").await.expect("bind"), args).expect("sim");
+    let client = ChatClient::start(ChatArgs::new(
+        server.chat_url().parse().expect("addr"),
+        clock,
+    ))
+    .expect("client");
     client.set_channels(&logins);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let m0 = client.stats().messages;
@@ -212,7 +246,10 @@ async fn part3() {
 }
 
 fn main() {
-    let n: usize = std::env::var("BENCH_LINES").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let n: usize = std::env::var("BENCH_LINES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
     let lines = sim_lines(n);
     let texts = part1(&lines);
     python_baseline(&texts);

@@ -54,8 +54,11 @@ impl FromStr for ChatAddr {
             addr: redact(s),
             message: message.to_owned(),
         };
-        let url = url::Url::parse(s.trim())
-            .map_err(|e| bad(&format!("{e}; expected ircs://host:port or irc://host:port")))?;
+        let url = url::Url::parse(s.trim()).map_err(|e| {
+            bad(&format!(
+                "{e}; expected ircs://host:port or irc://host:port"
+            ))
+        })?;
         let tls = match url.scheme() {
             "ircs" => true,
             "irc" => false,
@@ -73,7 +76,9 @@ impl FromStr for ChatAddr {
         }
         if !url.username().is_empty() || url.password().is_some() {
             // A token in an address would end up in logs.
-            return Err(bad("no credentials in the address; the token is a setting of its own"));
+            return Err(bad(
+                "no credentials in the address; the token is a setting of its own",
+            ));
         }
         let port = url.port().unwrap_or(if tls { 6697 } else { 6667 });
         Ok(Self { tls, host, port })
@@ -102,7 +107,10 @@ mod tests {
         let a: ChatAddr = "irc://localhost".parse().unwrap();
         assert_eq!(a.port, 6667);
         let a: ChatAddr = "ircs://[::1]:7000".parse().unwrap();
-        assert_eq!((a.host.as_str(), a.authority()), ("::1", "[::1]:7000".into()));
+        assert_eq!(
+            (a.host.as_str(), a.authority()),
+            ("::1", "[::1]:7000".into())
+        );
     }
 
     #[test]

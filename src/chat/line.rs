@@ -158,7 +158,10 @@ pub fn parse_line(raw: &str, at: DateTime<Utc>, scorer: &Scorer) -> (Option<Chat
         Ok(m) => m,
         Err(e) => {
             return (
-                Some(keep(channel_guess(raw), LineKind::Unparsable(e.to_string()))),
+                Some(keep(
+                    channel_guess(raw),
+                    LineKind::Unparsable(e.to_string()),
+                )),
                 Control::None,
             );
         }
@@ -180,11 +183,11 @@ pub fn parse_line(raw: &str, at: DateTime<Utc>, scorer: &Scorer) -> (Option<Chat
         }
     } else {
         let msg_id = irc.tags.0.get("msg-id").filter(|v| !v.is_empty()).cloned();
-            let text = if irc.params.len() > 1 {
-                irc.params.last().cloned()
-            } else {
-                None
-            };
+        let text = if irc.params.len() > 1 {
+            irc.params.last().cloned()
+        } else {
+            None
+        };
         LineKind::Event(ChatEvent {
             command: irc.command,
             msg_id,

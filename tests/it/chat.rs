@@ -31,7 +31,10 @@ fn secs(s: i64) -> DateTime<Utc> {
 async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
     while !cond() {
-        assert!(start.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -63,10 +66,15 @@ impl Fixture {
         let args = SimServerArgs::new(world, Arc::new(clock.clone()));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = SimServer::start(listener, args).unwrap();
-        let mut chat_args = ChatArgs::new(server.chat_url().parse().unwrap(), Arc::new(clock.clone()));
+        let mut chat_args =
+            ChatArgs::new(server.chat_url().parse().unwrap(), Arc::new(clock.clone()));
         tweak(&mut chat_args);
         let client = ChatClient::start(chat_args).unwrap();
-        Self { server, clock, client }
+        Self {
+            server,
+            clock,
+            client,
+        }
     }
 
     fn irc(&self) -> &IrcServer {
@@ -87,7 +95,10 @@ impl Fixture {
     /// Moves simulated time to `t` and waits until the client holds `n` chat messages in all.
     async fn run_until(&self, t: DateTime<Utc>, n: u64) {
         self.clock.set(t);
-        eventually(&format!("{n} messages"), || self.client.stats().messages >= n).await;
+        eventually(&format!("{n} messages"), || {
+            self.client.stats().messages >= n
+        })
+        .await;
     }
 
     async fn stop(self) {
@@ -97,7 +108,10 @@ impl Fixture {
 }
 
 fn ids(lines: &[ChatLine]) -> Vec<String> {
-    lines.iter().filter_map(|l| l.message().map(|m| m.id.clone())).collect()
+    lines
+        .iter()
+        .filter_map(|l| l.message().map(|m| m.id.clone()))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,14 +127,19 @@ async fn scripted_chat_gives_hand_computed_minutes() {
     chat.say("alpha", secs(39), "amy", "PogChamp").unwrap();
     chat.say("alpha", secs(41), "cat", "bad").unwrap();
     chat.say("alpha", secs(45), "cat", "Kappa").unwrap();
-    chat.say("beta", secs(10), "dan", "good PogChamp PogChamp").unwrap();
+    chat.say("beta", secs(10), "dan", "good PogChamp PogChamp")
+        .unwrap();
     chat.notice("beta", secs(11), "eve", Notice::Sub).unwrap();
     f.run_until(secs(200), 6).await;
     let lines = f.client.drain();
-    let notices = lines.iter().filter(|l| matches!(&l.kind, LineKind::Event(e) if e.command == "USERNOTICE"));
+    let notices = lines
+        .iter()
+        .filter(|l| matches!(&l.kind, LineKind::Event(e) if e.command == "USERNOTICE"));
     assert_eq!(notices.count(), 1);
     // And the room modes Twitch sends after each JOIN.
-    let rooms = lines.iter().filter(|l| matches!(&l.kind, LineKind::Event(e) if e.command == "ROOMSTATE"));
+    let rooms = lines
+        .iter()
+        .filter(|l| matches!(&l.kind, LineKind::Event(e) if e.command == "ROOMSTATE"));
     assert_eq!(rooms.count(), 2);
     let rows = chat_minutes(&lines);
     let m0 = t0();
@@ -132,14 +151,54 @@ async fn scripted_chat_gives_hand_computed_minutes() {
     let beta = 1.9 + 2.0 * 4.0 * 0.663;
     let beta = beta / (beta * beta + 15f64).sqrt();
     let expect = [
-        ("alpha", m0 - TimeDelta::seconds(20), 3, 2, want_first, 2, 1, vec!["PogChamp"]),
-        ("alpha", m1, 2, 1, (-0.542326 + 0.0) / 2.0, 0, 1, vec!["Kappa"]),
-        ("beta", m0 - TimeDelta::seconds(20), 1, 1, beta, 1, 0, vec!["PogChamp"]),
+        (
+            "alpha",
+            m0 - TimeDelta::seconds(20),
+            3,
+            2,
+            want_first,
+            2,
+            1,
+            vec!["PogChamp"],
+        ),
+        (
+            "alpha",
+            m1,
+            2,
+            1,
+            (-0.542326 + 0.0) / 2.0,
+            0,
+            1,
+            vec!["Kappa"],
+        ),
+        (
+            "beta",
+            m0 - TimeDelta::seconds(20),
+            1,
+            1,
+            beta,
+            1,
+            0,
+            vec!["PogChamp"],
+        ),
     ];
     assert_eq!(rows.len(), expect.len(), "{rows:#?}");
     for (row, (ch, minute, messages, chatters, mean, pos, neg, emotes)) in rows.iter().zip(expect) {
-        let ChatMinute { channel, minute: m, messages: n, unique_chatters, sentiment_mean, positive, negative, top_emotes } = row;
-        assert_eq!((channel.as_str(), *m, *n, *unique_chatters), (ch, minute, messages, chatters), "{row:?}");
+        let ChatMinute {
+            channel,
+            minute: m,
+            messages: n,
+            unique_chatters,
+            sentiment_mean,
+            positive,
+            negative,
+            top_emotes,
+        } = row;
+        assert_eq!(
+            (channel.as_str(), *m, *n, *unique_chatters),
+            (ch, minute, messages, chatters),
+            "{row:?}"
+        );
         assert!((sentiment_mean - mean).abs() < 1e-5, "{row:?}: want {mean}");
         assert_eq!((*positive, *negative), (pos, neg), "{row:?}");
         assert_eq!(top_emotes, &emotes, "{row:?}");
@@ -154,7 +213,11 @@ async fn a_reconnect_mid_stream_loses_and_doubles_nothing_after_the_rejoin() {
     f.join(&["alpha", "beta"]).await;
     let mut before = HashSet::new();
     for i in 0..50 {
-        before.insert(f.chat().say("alpha", secs(1 + i % 30), &format!("u{i}"), "hi").unwrap());
+        before.insert(
+            f.chat()
+                .say("alpha", secs(1 + i % 30), &format!("u{i}"), "hi")
+                .unwrap(),
+        );
     }
     f.run_until(secs(31), 50).await;
     f.irc().reconnect_all();
@@ -166,13 +229,20 @@ async fn a_reconnect_mid_stream_loses_and_doubles_nothing_after_the_rejoin() {
     let mut after = HashSet::new();
     for i in 0..80 {
         let ch = if i % 2 == 0 { "alpha" } else { "beta" };
-        after.insert(f.chat().say(ch, secs(40 + i % 50), &format!("v{i}"), "hello").unwrap());
+        after.insert(
+            f.chat()
+                .say(ch, secs(40 + i % 50), &format!("v{i}"), "hello")
+                .unwrap(),
+        );
     }
     f.run_until(secs(120), 130).await;
     let got = ids(&f.client.drain());
     let unique: HashSet<String> = got.iter().cloned().collect();
     assert_eq!(unique.len(), got.len(), "a message arrived twice");
-    assert_eq!(unique, before.union(&after).cloned().collect::<HashSet<_>>());
+    assert_eq!(
+        unique,
+        before.union(&after).cloned().collect::<HashSet<_>>()
+    );
     assert_eq!(f.irc().stats().reconnects, 1);
     f.stop().await;
 }
@@ -189,7 +259,9 @@ async fn malformed_lines_are_kept_raw_and_counted_and_pings_answered() {
     for (i, raw) in bad.iter().enumerate() {
         f.chat().raw("alpha", secs(1 + i as i64), raw);
     }
-    f.chat().say("alpha", secs(10), "amy", "still here").unwrap();
+    f.chat()
+        .say("alpha", secs(10), "amy", "still here")
+        .unwrap();
     f.run_until(secs(20), 1).await;
     eventually("3 unparsable lines", || f.client.stats().unparsable == 3).await;
     f.irc().ping_all();
@@ -214,7 +286,10 @@ async fn joins_keep_to_twenty_per_ten_seconds_without_real_waiting() {
     let f = Fixture::start(&refs, |a| a.channels_per_connection = 30).await;
     let started = Instant::now();
     f.join(&refs).await;
-    assert!(started.elapsed() < Duration::from_secs(10), "waited in real time");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "waited in real time"
+    );
     let joins = f.irc().joins();
     assert_eq!(joins.len(), 45);
     // Two connections (30 + 15 channels) share one limit: 20 at t0, 20 at
@@ -222,11 +297,25 @@ async fn joins_keep_to_twenty_per_ten_seconds_without_real_waiting() {
     // earlier than it was sent), so at most 20·k can be stamped before +10·k s.
     for k in 1..=3 {
         let before = joins.iter().filter(|j| j.at < secs(10 * k)).count();
-        assert!(before <= 20 * k as usize, "{before} JOINs before +{}s", 10 * k);
+        assert!(
+            before <= 20 * k as usize,
+            "{before} JOINs before +{}s",
+            10 * k
+        );
     }
     let waited = f.clock.now() - t0();
-    assert!(waited >= TimeDelta::seconds(20) && waited < TimeDelta::seconds(21), "{waited}");
-    assert_eq!(f.client.assignment().iter().map(|s| s.len()).collect::<Vec<_>>(), [30, 15]);
+    assert!(
+        waited >= TimeDelta::seconds(20) && waited < TimeDelta::seconds(21),
+        "{waited}"
+    );
+    assert_eq!(
+        f.client
+            .assignment()
+            .iter()
+            .map(|s| s.len())
+            .collect::<Vec<_>>(),
+        [30, 15]
+    );
     f.stop().await;
 }
 
@@ -234,11 +323,19 @@ async fn joins_keep_to_twenty_per_ten_seconds_without_real_waiting() {
 async fn a_user_token_logs_in_and_generated_chat_flows() {
     let clock = ManualClock::new(t0());
     let world = World::with_live_streams(3, 20, t0());
-    let top: Vec<String> = world.live_streams().iter().take(3).map(|s| s.user_login.clone()).collect();
+    let top: Vec<String> = world
+        .live_streams()
+        .iter()
+        .take(3)
+        .map(|s| s.user_login.clone())
+        .collect();
     let args = SimServerArgs::new(world, Arc::new(clock.clone()));
     let server = SimServer::start(TcpListener::bind("127.0.0.1:0").await.unwrap(), args).unwrap();
     let mut chat_args = ChatArgs::new(server.chat_url().parse().unwrap(), Arc::new(clock.clone()));
-    chat_args.auth = ChatAuth::User { login: "Viewer".into(), token: "oauth:abcdef".into() };
+    chat_args.auth = ChatAuth::User {
+        login: "Viewer".into(),
+        token: "oauth:abcdef".into(),
+    };
     let client = ChatClient::start(chat_args).unwrap();
     client.set_channels(&top);
     eventually("the joins", || client.stats().joined == 3).await;
@@ -249,9 +346,16 @@ async fn a_user_token_logs_in_and_generated_chat_flows() {
     let lines = client.drain();
     assert_eq!(client.stats().unparsable, 0);
     let rows = chat_minutes(&lines);
-    assert!(rows.iter().all(|r| (-1.0..=1.0).contains(&r.sentiment_mean)));
+    assert!(
+        rows.iter()
+            .all(|r| (-1.0..=1.0).contains(&r.sentiment_mean))
+    );
     assert!(rows.iter().any(|r| !r.top_emotes.is_empty()));
-    assert!(lines.iter().all(|l| l.channel.as_ref().is_some_and(|c| top.contains(c))));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.channel.as_ref().is_some_and(|c| top.contains(c)))
+    );
     client.shutdown().await;
     server.shutdown().await.unwrap();
 }
@@ -288,7 +392,10 @@ async fn the_sim_command_prints_a_chat_address_that_serves_chat() {
     ))
     .unwrap();
     client.set_channels(&channels);
-    eventually("the joins", || client.stats().joined == channels.len() as u64).await;
+    eventually("the joins", || {
+        client.stats().joined == channels.len() as u64
+    })
+    .await;
     // 600x: ten simulated minutes a second; every channel is live.
     eventually("chat", || client.stats().messages > 0).await;
     client.shutdown().await;

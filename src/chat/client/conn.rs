@@ -72,7 +72,11 @@ pub(super) async fn run(
             Ended::Failed(e) => {
                 failures += 1;
                 let wait = backoff(failures);
-                tracing::warn!(shard, "chat: {e}; reconnecting in {:.1} s", wait.as_secs_f64());
+                tracing::warn!(
+                    shard,
+                    "chat: {e}; reconnecting in {:.1} s",
+                    wait.as_secs_f64()
+                );
                 tokio::select! {
                     _ = clock.sleep(wait) => {}
                     _ = stop.changed() => return,
@@ -203,7 +207,9 @@ impl Session<'_> {
                 }
                 let now = clock.now();
                 join_at = match self.sync_channels(&want, writer, now).await {
-                    Ok(wait) => wait.map(|w| now + chrono::TimeDelta::from_std(w).unwrap_or_default()),
+                    Ok(wait) => {
+                        wait.map(|w| now + chrono::TimeDelta::from_std(w).unwrap_or_default())
+                    }
                     Err(e) => return Ended::Failed(e),
                 };
             }

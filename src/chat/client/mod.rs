@@ -203,16 +203,19 @@ impl Drop for ChatClient {
 /// A login as IRC wants it (lower case, no `#`), or `None` if it cannot be one.
 pub fn normalize_channel(c: &str) -> Option<String> {
     let c = c.trim().trim_start_matches('#').to_ascii_lowercase();
-    let ok = !c.is_empty()
-        && c.len() <= 25
-        && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let ok =
+        !c.is_empty() && c.len() <= 25 && c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     ok.then_some(c)
 }
 
 /// Spreads `want` over connections of `per` channels: channels keep their
 /// connection, new ones fill the first with room, and new connections are
 /// added when all are full. Returns the new sets (never fewer than `current`).
-fn assign(current: &[BTreeSet<String>], want: &BTreeSet<String>, per: usize) -> Vec<BTreeSet<String>> {
+fn assign(
+    current: &[BTreeSet<String>],
+    want: &BTreeSet<String>,
+    per: usize,
+) -> Vec<BTreeSet<String>> {
     let per = per.max(1);
     let mut sets: Vec<BTreeSet<String>> = current
         .iter()

@@ -22,7 +22,10 @@ fn a_chat_message_is_parsed_scored_and_kept_raw() {
     assert_eq!(line.received_at, at());
     let m = line.message().unwrap();
     assert_eq!(m.id, "e9d998c3-36f1-430f-89ec-6b887c28af36");
-    assert_eq!((m.user_id.as_str(), m.login.as_str()), ("29803735", "jun1orrrr"));
+    assert_eq!(
+        (m.user_id.as_str(), m.login.as_str()),
+        ("29803735", "jun1orrrr")
+    );
     assert_eq!(m.display_name, "JuN1oRRRR");
     assert_eq!(m.text, "Kappa good KEKW");
     assert_eq!(m.sent_at, Utc.timestamp_millis_opt(1594545155039).unwrap());
@@ -34,7 +37,9 @@ fn a_chat_message_is_parsed_scored_and_kept_raw() {
 
 #[test]
 fn actions_lose_their_wrapping() {
-    let raw = PRIVMSG.replace(":Kappa good KEKW", ":\u{1}ACTION waves\u{1}").replace("emotes=25:0-4", "emotes=");
+    let raw = PRIVMSG
+        .replace(":Kappa good KEKW", ":\u{1}ACTION waves\u{1}")
+        .replace("emotes=25:0-4", "emotes=");
     let (line, _) = parse(&raw);
     let m = line.unwrap().message().cloned().unwrap();
     assert!(m.is_action);
@@ -44,9 +49,18 @@ fn actions_lose_their_wrapping() {
 
 #[test]
 fn protocol_lines_are_answered_not_kept() {
-    assert_eq!(parse("PING :tmi.twitch.tv"), (None, Control::Ping("tmi.twitch.tv".into())));
-    assert_eq!(parse(":tmi.twitch.tv RECONNECT"), (None, Control::Reconnect));
-    assert_eq!(parse(":tmi.twitch.tv 001 justinfan1 :Welcome, GLHF!"), (None, Control::Welcome));
+    assert_eq!(
+        parse("PING :tmi.twitch.tv"),
+        (None, Control::Ping("tmi.twitch.tv".into()))
+    );
+    assert_eq!(
+        parse(":tmi.twitch.tv RECONNECT"),
+        (None, Control::Reconnect)
+    );
+    assert_eq!(
+        parse(":tmi.twitch.tv 001 justinfan1 :Welcome, GLHF!"),
+        (None, Control::Welcome)
+    );
     assert_eq!(
         parse(":justinfan1!justinfan1@justinfan1.tmi.twitch.tv JOIN #pajlada"),
         (
@@ -57,7 +71,10 @@ fn protocol_lines_are_answered_not_kept() {
             }
         )
     );
-    assert_eq!(parse(":tmi.twitch.tv CAP * ACK :twitch.tv/tags twitch.tv/commands").0, None);
+    assert_eq!(
+        parse(":tmi.twitch.tv CAP * ACK :twitch.tv/tags twitch.tv/commands").0,
+        None
+    );
 }
 
 #[test]
@@ -76,7 +93,10 @@ fn channel_events_are_kept_with_their_msg_id() {
         })
     );
     let (line, control) = parse(":tmi.twitch.tv NOTICE * :Login authentication failed");
-    assert_eq!(control, Control::ServerNotice("Login authentication failed".into()));
+    assert_eq!(
+        control,
+        Control::ServerNotice("Login authentication failed".into())
+    );
     assert_eq!(line.unwrap().channel, None);
     let (line, _) = parse("@target-msg-id=abc :tmi.twitch.tv CLEARMSG #pajlada :bad words");
     match line.unwrap().kind {

@@ -86,19 +86,31 @@ fn minutes_count_messages_chatters_sentiment_and_emotes() {
 #[test]
 fn a_message_seen_twice_counts_once_and_batches_fold() {
     let mut fold = MinuteFold::new();
-    fold.add_lines(&[msg("a", "1", "u1", 0, 1.0, &[]), msg("a", "2", "u2", 61, 0.0, &[])]);
-    fold.add_lines(&[msg("a", "1", "u1", 0, 1.0, &[]), msg("a", "3", "u3", 62, 0.0, &[])]);
+    fold.add_lines(&[
+        msg("a", "1", "u1", 0, 1.0, &[]),
+        msg("a", "2", "u2", 61, 0.0, &[]),
+    ]);
+    fold.add_lines(&[
+        msg("a", "1", "u1", 0, 1.0, &[]),
+        msg("a", "3", "u3", 62, 0.0, &[]),
+    ]);
     let closed = fold.take_before(t(60));
     assert_eq!(closed.len(), 1);
     assert_eq!((closed[0].messages, closed[0].sentiment_mean), (1, 1.0));
     let open = fold.finish();
     assert_eq!(open.len(), 1);
-    assert_eq!((open[0].minute, open[0].messages, open[0].unique_chatters), (t(60), 2, 2));
+    assert_eq!(
+        (open[0].minute, open[0].messages, open[0].unique_chatters),
+        (t(60), 2, 2)
+    );
 }
 
 #[test]
 fn at_most_five_emotes() {
     let emotes = ["a", "b", "c", "d", "e", "f", "g"];
-    let rows = chat_minutes(&[msg("a", "1", "u1", 0, 0.0, &emotes), msg("a", "2", "u1", 1, 0.0, &["g"])]);
+    let rows = chat_minutes(&[
+        msg("a", "1", "u1", 0, 0.0, &emotes),
+        msg("a", "2", "u1", 1, 0.0, &["g"]),
+    ]);
     assert_eq!(rows[0].top_emotes, ["g", "a", "b", "c", "d"]);
 }

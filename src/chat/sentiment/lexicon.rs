@@ -41,7 +41,10 @@ impl Lexicons {
         let mut lex = Self::default();
         for line in words.lines().map(str::trim).filter(|l| !l.is_empty()) {
             let mut cols = line.split('\t');
-            match (cols.next(), cols.next().and_then(|m| m.trim().parse::<f64>().ok())) {
+            match (
+                cols.next(),
+                cols.next().and_then(|m| m.trim().parse::<f64>().ok()),
+            ) {
                 (Some(w), Some(m)) => {
                     lex.words.insert(w.into(), m);
                 }

@@ -249,7 +249,9 @@ pub(crate) fn roomstate(channel: &str, room_id: &str) -> String {
 pub(crate) fn join_replies(nick: &str, channel: &str, room_id: &str) -> Vec<String> {
     vec![
         format!(":{nick}!{nick}@{nick}.tmi.twitch.tv JOIN #{channel}"),
-        format!("@badge-info=;badges=;color=;display-name={nick};emote-sets=0;mod=0;subscriber=0;user-type= :tmi.twitch.tv USERSTATE #{channel}"),
+        format!(
+            "@badge-info=;badges=;color=;display-name={nick};emote-sets=0;mod=0;subscriber=0;user-type= :tmi.twitch.tv USERSTATE #{channel}"
+        ),
         roomstate(channel, room_id),
         format!(":{nick}.tmi.twitch.tv 353 {nick} = #{channel} :{nick}"),
         format!(":{nick}.tmi.twitch.tv 366 {nick} #{channel} :End of /NAMES list"),
@@ -289,7 +291,14 @@ mod tests {
     fn lines_parse_as_twitch_lines() {
         let at = DateTime::<Utc>::from_timestamp(1_767_600_000, 123_000_000).unwrap();
         let who = Chatter::named("pixelfox");
-        let line = privmsg("chan", "42", &who, &message_id(7), at, "Kappa hi Kappa <3 ünï 😂");
+        let line = privmsg(
+            "chan",
+            "42",
+            &who,
+            &message_id(7),
+            at,
+            "Kappa hi Kappa <3 ünï 😂",
+        );
         let m = PrivmsgMessage::try_from(IRCMessage::parse(&line).unwrap()).unwrap();
         assert_eq!(m.message_text, "Kappa hi Kappa <3 ünï 😂");
         let codes: Vec<&str> = m.emotes.iter().map(|e| e.code.as_str()).collect();
@@ -298,7 +307,17 @@ mod tests {
         assert_eq!(m.sender.login, "pixelfox");
         for line in [
             usernotice("chan", "42", &who, "id1", at, &Notice::Sub),
-            usernotice("chan", "42", &who, "id2", at, &Notice::Raid { from: "big".into(), viewers: 500 }),
+            usernotice(
+                "chan",
+                "42",
+                &who,
+                "id2",
+                at,
+                &Notice::Raid {
+                    from: "big".into(),
+                    viewers: 500,
+                },
+            ),
             clearchat("chan", "42", &who, at),
             clearmsg("chan", "42", &who, "id3", at, "bad words"),
             roomstate("chan", "42"),

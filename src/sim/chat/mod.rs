@@ -1,5 +1,5 @@
 //! The simulated world's chat: what each channel's chat says and when.
-//! Generated channels chat while live ([`gen`]: in proportion to viewers,
+//! Generated channels chat while live ([`generate`]: in proportion to viewers,
 //! deterministic for a seed); scripted channels say exactly what tests script
 //! ([`SimChat::say`], [`SimChat::notice`]), so their per-minute figures can be
 //! computed by hand. The IRC server (`sim::irc`) serves these lines.
@@ -11,7 +11,7 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use super::world::{Error as WorldError, World};
 
 pub mod format;
-mod gen;
+mod generate;
 
 pub use format::Notice;
 
@@ -223,7 +223,7 @@ impl SimChat {
             1.0
         };
         let lines = Arc::new(match live {
-            Some((room_id, viewers)) => gen::minute(gen::MinuteSpec {
+            Some((room_id, viewers)) => generate::minute(generate::MinuteSpec {
                 seed: self.seed,
                 channel,
                 room_id: &room_id,
@@ -234,7 +234,9 @@ impl SimChat {
             None => Vec::new(),
         });
         let mut inner = self.inner();
-        inner.cache.retain(|(_, m), _| *m > minute - TimeDelta::minutes(CACHE_MINUTES));
+        inner
+            .cache
+            .retain(|(_, m), _| *m > minute - TimeDelta::minutes(CACHE_MINUTES));
         inner.cache.insert(key, lines.clone());
         lines
     }

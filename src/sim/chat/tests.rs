@@ -13,7 +13,10 @@ fn world(seed: u64) -> Arc<Mutex<World>> {
 
 #[test]
 fn generated_chat_is_deterministic_for_a_seed_and_follows_viewers() {
-    let (a, b) = (SimChat::new(world(7), 7, 1.0), SimChat::new(world(7), 7, 1.0));
+    let (a, b) = (
+        SimChat::new(world(7), 7, 1.0),
+        SimChat::new(world(7), 7, 1.0),
+    );
     let w = a.world.lock().unwrap();
     let top = w.live_streams()[0].user_login.clone();
     let low = w.live_streams().last().unwrap().user_login.clone();
@@ -57,19 +60,37 @@ fn scripted_channels_say_only_what_is_scripted() {
     };
     let chat = SimChat::new(w, 1, 1.0);
     assert_eq!(chat.room_id("alpha"), Some(id));
-    chat.say("alpha", t0() + TimeDelta::seconds(5), "bob", "good").unwrap();
-    chat.say("alpha", t0() + TimeDelta::seconds(1), "amy", "bad").unwrap();
-    chat.notice("alpha", t0() + TimeDelta::seconds(2), "cat", Notice::Sub).unwrap();
+    chat.say("alpha", t0() + TimeDelta::seconds(5), "bob", "good")
+        .unwrap();
+    chat.say("alpha", t0() + TimeDelta::seconds(1), "amy", "bad")
+        .unwrap();
+    chat.notice("alpha", t0() + TimeDelta::seconds(2), "cat", Notice::Sub)
+        .unwrap();
     chat.raw("alpha", t0() + TimeDelta::seconds(3), "@broken");
     assert!(chat.say("nobody", t0(), "x", "y").is_err());
     let lines = chat.lines("alpha", t0(), t0() + TimeDelta::minutes(5));
-    let texts: Vec<&str> = lines.iter().map(|l| l.line.rsplit(" :").next().unwrap()).collect();
+    let texts: Vec<&str> = lines
+        .iter()
+        .map(|l| l.line.rsplit(" :").next().unwrap())
+        .collect();
     assert_eq!(lines.len(), 4);
     assert!(lines[0].line.ends_with(":bad"));
     assert!(lines[1].line.contains("USERNOTICE"));
     assert_eq!(lines[2].line, "@broken");
     assert_eq!(texts[3], "good");
     // The range is (from, to]: a line at exactly `from` was sent before.
-    assert_eq!(chat.lines("alpha", t0() + TimeDelta::seconds(5), t0() + TimeDelta::minutes(1)).len(), 0);
-    assert_eq!(chat.lines("alpha", t0(), t0() + TimeDelta::seconds(1)).len(), 1);
+    assert_eq!(
+        chat.lines(
+            "alpha",
+            t0() + TimeDelta::seconds(5),
+            t0() + TimeDelta::minutes(1)
+        )
+        .len(),
+        0
+    );
+    assert_eq!(
+        chat.lines("alpha", t0(), t0() + TimeDelta::seconds(1))
+            .len(),
+        1
+    );
 }

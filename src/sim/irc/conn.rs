@@ -223,7 +223,10 @@ impl Conn {
             "QUIT" => false,
             _ => {
                 if self.welcomed {
-                    self.push(&format!(":tmi.twitch.tv 421 {} {cmd} :Unknown command", self.nick.as_deref().unwrap_or("*")));
+                    self.push(&format!(
+                        ":tmi.twitch.tv 421 {} {cmd} :Unknown command",
+                        self.nick.as_deref().unwrap_or("*")
+                    ));
                 }
                 true
             }

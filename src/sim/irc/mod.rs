@@ -107,7 +107,9 @@ impl Shared {
         self.control.lock().unwrap_or_else(|p| p.into_inner())
     }
     fn broadcast(&self, cmd: &Cmd) {
-        self.control().conns.retain(|_, tx| tx.send(cmd.clone()).is_ok());
+        self.control()
+            .conns
+            .retain(|_, tx| tx.send(cmd.clone()).is_ok());
     }
 }
 
@@ -200,8 +202,9 @@ async fn accept(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Rec
                         c.next_id += 1;
                         c.stats.connections += 1;
                         c.stats.open += 1;
-                        c.conns.insert(c.next_id, tx);
-                        c.next_id
+                        let id = c.next_id;
+                        c.conns.insert(id, tx);
+                        id
                     };
                     conns.spawn(conn::serve(stream, shared.clone(), id, rx, stop.clone()));
                 }

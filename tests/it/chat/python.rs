@@ -57,13 +57,22 @@ async fn english_scores_match_python_vader() {
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {} ({e}); run scripts/venv first", crate::python().display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {} ({e}); run scripts/venv first",
+                crate::python().display()
+            )
+        });
     let input = serde_json::to_vec(SENTENCES).unwrap();
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(&input).await.unwrap();
     drop(stdin);
     let out = child.wait_with_output().await.unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let want: Vec<f64> = serde_json::from_slice(&out.stdout).unwrap();
     let scorer = Scorer::builtin();
     let mut wrong = Vec::new();

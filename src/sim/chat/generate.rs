@@ -17,30 +17,86 @@ const RATE_PER_VIEWER: f64 = 0.025;
 const MAX_PER_MINUTE: f64 = 3_000.0;
 
 const POSITIVE: &[&str] = &[
-    "lets go", "this is amazing", "gg", "so good", "love this stream", "what a play",
-    "best streamer", "nice", "huge", "clean", "wow", "that was awesome", "great job",
+    "lets go",
+    "this is amazing",
+    "gg",
+    "so good",
+    "love this stream",
+    "what a play",
+    "best streamer",
+    "nice",
+    "huge",
+    "clean",
+    "wow",
+    "that was awesome",
+    "great job",
 ];
 const NEGATIVE: &[&str] = &[
-    "this is boring", "so bad", "terrible", "worst run ever", "not good", "throwing",
-    "that was awful", "sad", "ugh", "this game sucks", "boring", "rip",
+    "this is boring",
+    "so bad",
+    "terrible",
+    "worst run ever",
+    "not good",
+    "throwing",
+    "that was awful",
+    "sad",
+    "ugh",
+    "this game sucks",
+    "boring",
+    "rip",
 ];
 const NEUTRAL: &[&str] = &[
-    "what rank is he", "first time here", "!drops", "what game is this", "hi chat",
-    "which server", "is this live", "brb", "what did i miss", "how long has he been live",
+    "what rank is he",
+    "first time here",
+    "!drops",
+    "what game is this",
+    "hi chat",
+    "which server",
+    "is this live",
+    "brb",
+    "what did i miss",
+    "how long has he been live",
 ];
 const UNICODE: &[&str] = &[
-    "ㅋㅋㅋㅋㅋ", "草", "давай давай", "😂😂😂", "¡qué jugada!", "やばい", "🔥🔥", "c'est énorme",
-    "ez clap 💪", "👀",
+    "ㅋㅋㅋㅋㅋ",
+    "草",
+    "давай давай",
+    "😂😂😂",
+    "¡qué jugada!",
+    "やばい",
+    "🔥🔥",
+    "c'est énorme",
+    "ez clap 💪",
+    "👀",
 ];
-const EMOTES_UP: &[&str] = &["PogChamp", "KEKW", "LUL", "POGGERS", "Clap", "catJAM", "<3", "Kreygasm"];
-const EMOTES_DOWN: &[&str] = &["BibleThump", "NotLikeThis", "ResidentSleeper", "PepeHands", "monkaS", "FailFish"];
-const EMOTES_ANY: &[&str] = &["Kappa", "LUL", "KEKW", "OMEGALUL", "monkaS", "PepeLaugh", "Sadge"];
+const EMOTES_UP: &[&str] = &[
+    "PogChamp", "KEKW", "LUL", "POGGERS", "Clap", "catJAM", "<3", "Kreygasm",
+];
+const EMOTES_DOWN: &[&str] = &[
+    "BibleThump",
+    "NotLikeThis",
+    "ResidentSleeper",
+    "PepeHands",
+    "monkaS",
+    "FailFish",
+];
+const EMOTES_ANY: &[&str] = &[
+    "Kappa",
+    "LUL",
+    "KEKW",
+    "OMEGALUL",
+    "monkaS",
+    "PepeLaugh",
+    "Sadge",
+];
 const COPYPASTA: &[&str] = &[
     "I am once again asking chat to calm down, it is just a game Kappa",
     "This is the best stream on Twitch and nobody can tell me otherwise PogChamp PogChamp",
     "Every time he dies a kitten cries BibleThump BibleThump BibleThump",
 ];
-const NAME_A: &[&str] = &["xx", "the", "mr", "its", "lil", "big", "pro", "real", "sir", "old"];
+const NAME_A: &[&str] = &[
+    "xx", "the", "mr", "its", "lil", "big", "pro", "real", "sir", "old",
+];
 const NAME_B: &[&str] = &[
     "gamer", "viewer", "lurker", "fan", "chatter", "goblin", "potato", "ninja", "toast", "noodle",
 ];
@@ -145,7 +201,8 @@ pub(super) fn minute(spec: MinuteSpec<'_>) -> Vec<OutLine> {
     let rate = (spec.viewers as f64 * RATE_PER_VIEWER * mult).min(MAX_PER_MINUTE);
     let n = (rate * rng.random_range(0.7..1.3)).round() as usize;
     let crowd = ((spec.viewers as f64).sqrt() * 8.0).max(5.0);
-    let at = |rng: &mut ChaCha8Rng| spec.minute + TimeDelta::milliseconds(rng.random_range(0..60_000));
+    let at =
+        |rng: &mut ChaCha8Rng| spec.minute + TimeDelta::milliseconds(rng.random_range(0..60_000));
     let mut out: Vec<OutLine> = Vec::with_capacity(n + 4);
     let mut seq = 0u64;
     let mut next_id = |rng: &mut ChaCha8Rng| {
@@ -158,14 +215,23 @@ pub(super) fn minute(spec: MinuteSpec<'_>) -> Vec<OutLine> {
         let viewers = (spec.viewers / 10).max(3) + rng.random_range(0..50);
         let id = next_id(&mut rng);
         let t = spec.minute + TimeDelta::milliseconds(rng.random_range(0..5_000));
-        let notice = Notice::Raid { from: who.login.clone(), viewers };
-        out.push(OutLine::new(t, format::usernotice(spec.channel, room, &who, &id, t, &notice)));
+        let notice = Notice::Raid {
+            from: who.login.clone(),
+            viewers,
+        };
+        out.push(OutLine::new(
+            t,
+            format::usernotice(spec.channel, room, &who, &id, t, &notice),
+        ));
     }
     let subs = ((spec.viewers as f64 / 2_000.0).min(0.9) * 10.0) as u32;
     for _ in 0..rng.random_range(0..=subs) {
         let who = chatter(ch, (crowd * rng.random::<f64>()) as u64);
         let (id, t) = (next_id(&mut rng), at(&mut rng));
-        out.push(OutLine::new(t, format::usernotice(spec.channel, room, &who, &id, t, &Notice::Sub)));
+        out.push(OutLine::new(
+            t,
+            format::usernotice(spec.channel, room, &who, &id, t, &Notice::Sub),
+        ));
     }
     let mut i = 0;
     while i < n {
@@ -182,10 +248,16 @@ pub(super) fn minute(spec: MinuteSpec<'_>) -> Vec<OutLine> {
                 let who = chatter(ch, (crowd * rng.random::<f64>()) as u64);
                 let t = t + TimeDelta::milliseconds(300 * c as i64);
                 let id = next_id(&mut rng);
-                out.push(OutLine::new(t, format::privmsg(spec.channel, room, &who, &id, t, pasta)));
+                out.push(OutLine::new(
+                    t,
+                    format::privmsg(spec.channel, room, &who, &id, t, pasta),
+                ));
             }
             if copies > 2 && rng.random_bool(0.5) {
-                out.push(OutLine::new(t + TimeDelta::seconds(2), format::clearchat(spec.channel, room, &who, t + TimeDelta::seconds(2))));
+                out.push(OutLine::new(
+                    t + TimeDelta::seconds(2),
+                    format::clearchat(spec.channel, room, &who, t + TimeDelta::seconds(2)),
+                ));
             }
             i += copies;
             continue;
@@ -197,17 +269,26 @@ pub(super) fn minute(spec: MinuteSpec<'_>) -> Vec<OutLine> {
                 let t = t + TimeDelta::milliseconds(800 * l as i64);
                 let id = next_id(&mut rng);
                 let body = text(&mut rng, moment);
-                out.push(OutLine::new(t, format::privmsg(spec.channel, room, &who, &id, t, &body)));
+                out.push(OutLine::new(
+                    t,
+                    format::privmsg(spec.channel, room, &who, &id, t, &body),
+                ));
             }
             i += lines;
             continue;
         }
         let id = next_id(&mut rng);
         let body = text(&mut rng, moment);
-        out.push(OutLine::new(t, format::privmsg(spec.channel, room, &who, &id, t, &body)));
+        out.push(OutLine::new(
+            t,
+            format::privmsg(spec.channel, room, &who, &id, t, &body),
+        ));
         if rng.random_bool(0.004) {
             let t2 = t + TimeDelta::seconds(3);
-            out.push(OutLine::new(t2, format::clearmsg(spec.channel, room, &who, &id, t2, &body)));
+            out.push(OutLine::new(
+                t2,
+                format::clearmsg(spec.channel, room, &who, &id, t2, &body),
+            ));
         }
         i += 1;
     }
