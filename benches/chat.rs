@@ -85,6 +85,7 @@ fn part1(lines: &[String]) -> Vec<String> {
     }
     let all = start.elapsed().as_secs_f64();
     let rss1 = rss_mib();
+    let buffered = stats.snapshot().buffered_bytes;
     let drained = buffer.drain();
     let messages = drained.iter().filter(|l| l.message().is_some()).count();
     let unparsable = drained
@@ -99,7 +100,7 @@ fn part1(lines: &[String]) -> Vec<String> {
     );
     println!(
         "  buffered {:.1} MiB by the bound's count, RSS +{:.1} MiB ({:.0} bytes/line)",
-        stats.snapshot().buffered_bytes as f64 / (1 << 20) as f64,
+        buffered as f64 / (1 << 20) as f64,
         rss1 - rss0,
         (rss1 - rss0) * (1 << 20) as f64 / lines.len() as f64
     );
