@@ -15,12 +15,12 @@ use datafusion::catalog::{SchemaProvider, TableProvider};
 
 mod provider;
 mod snapshot;
-mod views;
 mod windows;
 
+/// The views' names and schemas live in the contract, beside the Delta tables.
+pub use crate::schema::View;
 pub use provider::{LiveSchema, LiveTable};
 pub use snapshot::Snapshot;
-pub use views::View;
 
 use snapshot::SnapshotInput;
 use windows::Tracked;
