@@ -188,9 +188,13 @@ async fn a_failed_cycle_counts_its_poll_time_in_the_cycle_duration() {
         assert!(Instant::now() < deadline, "no three failed cycles: {m}");
     };
     // Only the cycle already polling when the latency came on may be fast.
+    let (quick, failures) = (
+        fast(&after) - fast(&before),
+        failed(&after) - failed(&before),
+    );
     assert!(
-        fast(&after) - fast(&before) <= 1.0,
-        "failed cycles reported without their poll time: {before} then {after}"
+        quick <= 1.0,
+        "{quick} of {failures} failed cycles took under 0.25 s: reported without their poll time"
     );
     app.shutdown().await.unwrap();
 }
