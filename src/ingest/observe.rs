@@ -49,7 +49,10 @@ impl FinishedCycle {
     }
 }
 
-/// A consumer of finished cycles.
+/// A consumer of finished cycles. The runner awaits each consumer before
+/// the next one and before its next cycle: work that may take long or wait
+/// on the network (delivering alerts, sending exports) belongs in a task of
+/// the consumer's own, fed from here.
 #[async_trait]
 pub trait CycleObserver: Send + Sync {
     /// A short name for logs.
