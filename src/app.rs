@@ -14,16 +14,18 @@ use tokio::net::TcpListener;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::chat::{ChatAddr, ChatArgs, ChatClient, ChatSource};
 use crate::clock::{ScaledClock, SharedClock, SystemClock};
 use crate::config::{Cli, Command, Config, Secret, Source};
 use crate::flight::{FlightServer, ServerArgs};
 use crate::http::{HttpServer, HttpState, cycle_freshness};
+use crate::ingest::chat::{ChatChannels, ChatFeed};
 use crate::ingest::pipeline::Pipeline;
 use crate::ingest::poll::{PollSettings, Targets};
 use crate::ingest::{CycleRunner, RunnerArgs, after_commit};
 use crate::lake::{Lake, MaintainOptions};
 use crate::live::LiveViews;
-use crate::metrics::Metrics;
+use crate::metrics::{ChatCounts, Metrics};
 use crate::query::{EngineOptions, LakeAndLive, QueryEngine};
 use crate::sim::server::{RateLimit, SimServer, SimServerArgs};
 use crate::sim::{World, WorldConfig};
@@ -138,6 +140,38 @@ pub async fn twitch_source(
     })
 }
 
+/// Starts the chat client (joining no channel yet): `TM_CHAT_ADDR`, else the
+/// simulator's chat server in sim mode, else Twitch's; anonymous.
+pub fn start_chat(config: &Config, source: &TwitchSource) -> anyhow::Result<Arc<ChatClient>> {
+    let addr = match (&config.chat.addr, &source.sim) {
+        (Some(a), _) => a.clone(),
+        (None, Some(sim)) => sim.chat_url(),
+        (None, None) => crate::chat::addr::TWITCH_CHAT_ADDR.to_owned(),
+    };
+    let addr: ChatAddr = addr.parse()?;
+    let mut args = ChatArgs::new(addr, source.clock.clone());
+    args.buffer_bytes = usize::try_from(config.chat.buffer_bytes).unwrap_or(usize::MAX);
+    Ok(Arc::new(ChatClient::start(args)?))
+}
+
+/// `/metrics` reads the chat client's counters at every scrape.
+fn probe_chat(metrics: &Metrics, chat: Arc<dyn ChatSource>) {
+    metrics.chat_probe(move || {
+        let s = chat.stats();
+        ChatCounts {
+            lines: s.lines,
+            messages: s.messages,
+            unparsable: s.unparsable,
+            reconnects: s.reconnects,
+            dropped: s.dropped,
+            joined: s.joined,
+            connections: s.connections,
+            buffered: s.buffered,
+            buffered_bytes: s.buffered_bytes,
+        }
+    });
+}
+
 /// Opens the lake at the configured location.
 pub async fn open_lake(config: &Config) -> anyhow::Result<Lake> {
     Lake::open(&config.lake, HashMap::new())
@@ -225,6 +259,7 @@ pub struct App {
     engine: QueryEngine,
     live: LiveViews,
     metrics: Metrics,
+    chat: Arc<ChatClient>,
 }
 
 impl App {
@@ -238,6 +273,8 @@ impl App {
         let runner = runner(&config, &lake, &source).await?;
         let live = crate::ingest::live::rebuild(&lake, last_seen).await?;
         let metrics = Metrics::new(env!("CARGO_PKG_VERSION"));
+        let chat = start_chat(&config, &source)?;
+        probe_chat(&metrics, chat.clone());
         let options = EngineOptions {
             metrics: metrics.clone(),
             ..EngineOptions::from(&config.query)
@@ -288,7 +325,13 @@ impl App {
             .observe(after_commit("query catalog", move || {
                 let engine = catalog.clone();
                 async move { engine.refresh().await }
-            }));
+            }))
+            .observe(ChatChannels::new(
+                chat.clone(),
+                config.channels.clone(),
+                config.chat.top_n,
+            ))
+            .with_chat(ChatFeed::new(chat.clone()));
         let ingest = tokio::spawn(runner.run(stop.child_token()));
         let maintenance = (!config.maintain_interval.is_zero()).then(|| {
             let (every, retention) = (config.maintain_interval, config.vacuum_retention);
@@ -306,6 +349,7 @@ impl App {
             engine,
             live,
             metrics,
+            chat,
         })
     }
 
@@ -339,6 +383,11 @@ impl App {
         &self.metrics
     }
 
+    /// The chat client.
+    pub fn chat(&self) -> &ChatClient {
+        &self.chat
+    }
+
     /// Stops ingesting (a cycle being polled is abandoned, one being
     /// committed finishes), lets running queries end within a grace period,
     /// and stops the servers.
@@ -349,6 +398,12 @@ impl App {
         }
         if let Some(m) = self.maintenance {
             let _ = m.await;
+        }
+        // Lines read since the last commit are not acknowledged anywhere:
+        // the chat closes without them, as Twitch chat offers no replay.
+        match Arc::try_unwrap(self.chat) {
+            Ok(chat) => chat.shutdown().await,
+            Err(chat) => drop(chat),
         }
         self.flight.shutdown(QUERY_GRACE).await?;
         self.http.shutdown().await?;

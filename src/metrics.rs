@@ -11,6 +11,11 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+mod chat;
+
+pub use chat::ChatCounts;
+use chat::ChatProbe;
+
 /// The content type of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -62,6 +67,7 @@ struct Inner {
     queries: Counter,
     query_duration: Histogram,
     active_queries: AtomicI64,
+    chat: Mutex<Option<ChatProbe>>,
 }
 
 impl Default for Metrics {
@@ -84,6 +90,7 @@ impl Metrics {
             queries: Counter::new(&["outcome"]),
             query_duration: Histogram::new(QUERY_BUCKETS),
             active_queries: AtomicI64::new(0),
+            chat: Mutex::new(None),
         };
         // Known outcomes start at 0 so rate() sees the first increment.
         for o in outcomes {
@@ -118,6 +125,11 @@ impl Metrics {
     /// `rows` rows were committed to `table` (e.g. `silver.stream_snapshots`).
     pub fn rows_written(&self, table: &str, rows: u64) {
         self.inner.rows_written.add(&[table], rows);
+    }
+
+    /// Reports the chat client's counters, read by `probe` at every scrape.
+    pub fn chat_probe(&self, probe: impl Fn() -> ChatCounts + Send + Sync + 'static) {
+        *lock(&self.inner.chat) = Some(ChatProbe(Arc::new(probe)));
     }
 
     /// A query starts; the guard counts it as active until it is finished
@@ -197,6 +209,10 @@ impl Metrics {
             &[],
             &i.active_queries.load(Ordering::Relaxed).to_string(),
         );
+        let chat = lock(&i.chat).clone();
+        if let Some(probe) = chat {
+            probe.render(&mut out, p);
+        }
         out
     }
 }

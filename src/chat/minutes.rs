@@ -46,11 +46,14 @@ struct Acc {
 }
 
 /// Chat minutes being added up; lines may come in any order and in any
-/// number of batches, and a message id seen twice counts once.
+/// number of batches, and a message id seen twice counts once. The same
+/// fold counts whole days ([`MinuteFold::daily`]) for `gold.chat_daily`.
 #[derive(Debug, Clone, Default)]
 pub struct MinuteFold {
     minutes: BTreeMap<(String, DateTime<Utc>), Acc>,
     seen: HashSet<String>,
+    /// Buckets of whole UTC days instead of minutes.
+    daily: bool,
 }
 
 /// The minute a message counts in.
@@ -58,10 +61,29 @@ pub fn minute_of(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(TimeDelta::minutes(1)).unwrap_or(t)
 }
 
+/// Midnight (UTC) of the day `t` falls in.
+pub fn day_of(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(TimeDelta::days(1)).unwrap_or(t)
+}
+
 impl MinuteFold {
     /// An empty fold.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty fold whose buckets are whole UTC days (a row's `minute` is
+    /// then the day's midnight).
+    pub fn daily() -> Self {
+        Self {
+            daily: true,
+            ..Self::default()
+        }
+    }
+
+    /// The rows so far, by channel then bucket, leaving the fold as it is.
+    pub fn rows(&self) -> Vec<ChatMinute> {
+        rows(self.minutes.iter().map(|(k, a)| (k.clone(), a.clone())))
     }
 
     /// Adds the chat messages among `lines` (other lines are ignored).
@@ -78,9 +100,14 @@ impl MinuteFold {
         if !m.id.is_empty() && !self.seen.insert(m.id.clone()) {
             return;
         }
+        let bucket = if self.daily {
+            day_of(m.sent_at)
+        } else {
+            minute_of(m.sent_at)
+        };
         let acc = self
             .minutes
-            .entry((channel.to_owned(), minute_of(m.sent_at)))
+            .entry((channel.to_owned(), bucket))
             .or_default();
         acc.messages += 1;
         if !acc.chatters.contains(&m.user_id) {
@@ -113,7 +140,7 @@ impl MinuteFold {
     }
 }
 
-fn rows(minutes: BTreeMap<(String, DateTime<Utc>), Acc>) -> Vec<ChatMinute> {
+fn rows(minutes: impl IntoIterator<Item = ((String, DateTime<Utc>), Acc)>) -> Vec<ChatMinute> {
     minutes
         .into_iter()
         .map(|((channel, minute), acc)| {

@@ -444,7 +444,11 @@ impl Settings {
             vacuum_retention: s.vacuum_retention.map_or(d.vacuum_retention, |h| h.0),
             chat: ChatSettings {
                 addr: s.chat_addr.filter(|a| !a.trim().is_empty()),
-                top_n: s.chat_top_n.unwrap_or(d.chat.top_n),
+                // The simulator's demo fills the chat tables out of the box.
+                top_n: s.chat_top_n.unwrap_or(match source {
+                    Source::Sim => SIM_CHAT_TOP_N,
+                    Source::Twitch => d.chat.top_n,
+                }),
                 buffer_bytes: s.chat_buffer.map_or(d.chat.buffer_bytes, |b| b.0),
             },
             sim: SimSettings {
@@ -461,6 +465,9 @@ impl Settings {
         Ok(cfg)
     }
 }
+
+/// Chat channels joined by default in sim mode (the top live ones).
+pub const SIM_CHAT_TOP_N: usize = 10;
 
 pub(super) fn invalid(name: &'static str, message: impl Into<String>) -> Error {
     Error::Invalid {

@@ -149,7 +149,8 @@ fn chat_settings_parse_and_bad_addresses_are_refused() {
         cfg.chat,
         ChatSettings {
             addr: None,
-            top_n: 0,
+            // Without credentials: the simulator, whose top channels chat.
+            top_n: super::SIM_CHAT_TOP_N,
             buffer_bytes: 64 << 20
         }
     );

@@ -18,6 +18,7 @@ use twitch_monitor::sim::world::ScriptedChannel;
 use twitch_monitor::sim::{SimServer, SimServerArgs, World, WorldConfig};
 
 mod python;
+mod serve;
 
 fn t0() -> DateTime<Utc> {
     DateTime::from_timestamp(1_780_000_040, 0).unwrap()
