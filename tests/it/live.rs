@@ -213,6 +213,7 @@ async fn schema_live_is_read_only() {
             "| table_name      |",
             "+-----------------+",
             "| categories      |",
+            "| chat            |",
             "| ingest_status   |",
             "| leaderboard     |",
             "| streamer_trends |",
