@@ -5,7 +5,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use twitch_monitor::app::App;
-use twitch_monitor::config::{HumanDuration, Settings};
+use twitch_monitor::config::{Config, SimSettings};
 
 use crate::http::{scrape, value};
 use crate::python;
@@ -13,17 +13,19 @@ use crate::python;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_feeds_live_views_and_delta_tables_to_adbc_and_metrics() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Settings {
-        lake: Some(dir.path().to_str().unwrap().to_owned()),
-        flight_addr: Some("127.0.0.1:0".parse().unwrap()),
-        http_addr: Some("127.0.0.1:0".parse().unwrap()),
-        sim_channels: Some(80),
-        sim_speed: Some(600.0),
-        poll_interval: Some(HumanDuration(Duration::from_secs(10))),
+    let config = Config {
+        lake: dir.path().to_str().unwrap().to_owned(),
+        flight_addr: "127.0.0.1:0".parse().unwrap(),
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        poll_interval: Duration::from_secs(10),
+        sim: SimSettings {
+            channels: 80,
+            speed: 600.0,
+            ..Default::default()
+        },
         ..Default::default()
-    }
-    .resolve()
-    .unwrap();
+    };
+    config.validate().unwrap();
     let app = App::start(config).await.unwrap();
 
     // Poll (no sleeping) until two cycles have reached the live views.
@@ -78,5 +80,23 @@ async fn serve_feeds_live_views_and_delta_tables_to_adbc_and_metrics() {
         &[("outcome", "ok")],
     );
     assert!(ok_queries.unwrap_or(0.0) >= 3.0, "{scraped}");
+    // Rows are counted per table, under the table's catalog name.
+    let rows = |table: &str| {
+        let name = "twitch_monitor_rows_written_total";
+        value(
+            &scraped,
+            "twitch_monitor_rows_written",
+            name,
+            &[("table", table)],
+        )
+    };
+    for table in [
+        "bronze.helix_responses",
+        "silver.stream_snapshots",
+        "gold.streamer_daily",
+    ] {
+        assert!(rows(table).unwrap_or(0.0) > 0.0, "{table}: {scraped}");
+    }
+    assert_eq!(rows("silver"), None, "{scraped}");
     app.shutdown().await.unwrap();
 }
