@@ -435,12 +435,8 @@ impl IngestLoop {
                     if let Some(r) = summary.rate_limit_remaining {
                         self.metrics.rate_limit_remaining(i64::from(r));
                     }
-                    for (layer, rows) in [
-                        ("bronze", summary.written.bronze),
-                        ("silver", summary.written.silver),
-                        ("gold", summary.written.gold),
-                    ] {
-                        self.metrics.rows_written(layer, rows as u64);
+                    for (&table, &rows) in &report.per_table {
+                        self.metrics.rows_written(table, rows as u64);
                     }
                     if let Err(e) = self
                         .live

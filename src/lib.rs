@@ -11,7 +11,7 @@
 //! - [`ingest`]: the ingest cycle: poll → bronze → silver → gold (+ live).
 //! - [`query`]: the DataFusion catalog `twitch` over lake and live.
 //! - [`flight`]: the Arrow Flight SQL service.
-//! - [`metrics`]: a dependency-free Prometheus registry (counters, gauges, histograms).
+//! - [`metrics`]: the Prometheus metrics (`prometheus-client`), named for the events they count.
 //! - [`http`]: health, readiness and `/metrics`.
 //! - [`app`]: the composition root; the only place concrete types are wired together.
 #![warn(

@@ -3,7 +3,7 @@
 //! any point repairable: at start-up the last bronze cycle is simply
 //! committed again — tables that already hold it skip (txn marker), the rest
 //! are derived from bronze's raw payloads, with no new API calls.
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use arrow::array::{Array, AsArray};
@@ -35,6 +35,8 @@ pub struct Written {
 pub struct CommitReport {
     /// Rows written per layer (skipped commits count zero).
     pub written: Written,
+    /// Rows written per table (tables that committed rows only).
+    pub per_table: BTreeMap<Table, usize>,
     /// Tables that already held this cycle (a replay after a crash).
     pub skipped: Vec<Table>,
     /// Silver rows of the cycle (for the live views).
@@ -153,7 +155,7 @@ impl Pipeline {
             .lake
             .append(Table::HelixResponses, vec![bronze], cycle_id)
             .await?;
-        report.written.bronze = self.count(Table::HelixResponses, &outcome, &mut report.skipped);
+        report.written.bronze = count(Table::HelixResponses, &outcome, &mut report);
         stage("bronze", &mut report);
 
         // The cycle's "now" comes from bronze so that repair and rebuild agree.
@@ -175,7 +177,7 @@ impl Pipeline {
         days.extend(rows.followers.iter().map(|r| r.observed_at.date_naive()));
         for &day in &days {
             self.gold.update(&self.lake, day, cycle_id, &rows).await?;
-            report.written.gold += self.write_gold(cycle_id, day, &mut report.skipped).await?;
+            report.written.gold += self.write_gold(cycle_id, day, &mut report).await?;
         }
         if let Some(&first) = days.first() {
             self.gold.close_before(first);
@@ -198,20 +200,20 @@ impl Pipeline {
         let o = lake
             .append(Table::StreamSnapshots, vec![batch], cycle_id)
             .await?;
-        report.written.silver += self.count(Table::StreamSnapshots, &o, &mut report.skipped);
+        report.written.silver += count(Table::StreamSnapshots, &o, report);
 
         let batch = tables::followers(&Table::FollowerSnapshots.schema(), &rows.followers)?;
         let o = lake
             .append(Table::FollowerSnapshots, vec![batch], cycle_id)
             .await?;
-        report.written.silver += self.count(Table::FollowerSnapshots, &o, &mut report.skipped);
+        report.written.silver += count(Table::FollowerSnapshots, &o, report);
 
         if !rows.new_streamers.is_empty() {
             let batch = tables::streamers(&Table::Streamers.schema(), rows.new_streamers.iter())?;
             let o = lake
                 .upsert_scd2(Table::Streamers, vec![batch], cycle_id)
                 .await?;
-            report.written.silver += self.count(Table::Streamers, &o, &mut report.skipped);
+            report.written.silver += count(Table::Streamers, &o, report);
         }
 
         let schema = Table::StreamSessions.schema();
@@ -219,7 +221,7 @@ impl Pipeline {
         let o = lake
             .append_as(Table::StreamSessions, vec![ended], cycle_id, Some("ended"))
             .await?;
-        report.written.silver += self.count(Table::StreamSessions, &o, &mut report.skipped);
+        report.written.silver += count(Table::StreamSessions, &o, report);
         let open: Vec<_> = self.state.sessions.open().cloned().collect();
         let live = tables::sessions(&schema, &open, cycle_id)?;
         let o = lake
@@ -231,13 +233,13 @@ impl Pipeline {
                 Some("live"),
             )
             .await?;
-        report.written.silver += self.count(Table::StreamSessions, &o, &mut report.skipped);
+        report.written.silver += count(Table::StreamSessions, &o, report);
         if rows.games_changed {
             let batch = tables::games(&Table::Games.schema(), self.state.games.values(), cycle_id)?;
             let o = lake
                 .replace(Table::Games, "true", vec![batch], cycle_id, None)
                 .await?;
-            report.written.silver += self.count(Table::Games, &o, &mut report.skipped);
+            report.written.silver += count(Table::Games, &o, report);
         }
         Ok(())
     }
@@ -249,7 +251,7 @@ impl Pipeline {
         &self,
         cycle_id: i64,
         day: NaiveDate,
-        skipped: &mut Vec<Table>,
+        report: &mut CommitReport,
     ) -> Result<usize> {
         let Some(open) = self.gold.get(day) else {
             return Ok(0);
@@ -299,7 +301,7 @@ impl Pipeline {
                 .lake
                 .replace(table, &predicate, vec![batch], cycle_id, Some(&suffix))
                 .await?;
-            written += self.count(table, &o, skipped);
+            written += count(table, &o, report);
         }
         // Both read the streamer rows committed above.
         let ctx = SessionContext::new_with_config(session_config());
@@ -320,22 +322,9 @@ impl Pipeline {
                 .lake
                 .replace(table, &predicate, batches, cycle_id, Some(&suffix))
                 .await?;
-            written += self.count(table, &o, skipped);
+            written += count(table, &o, report);
         }
         Ok(written)
-    }
-
-    fn count(&self, table: Table, outcome: &CommitOutcome, skipped: &mut Vec<Table>) -> usize {
-        match outcome {
-            CommitOutcome::Committed { rows, .. } => *rows,
-            CommitOutcome::Skipped { .. } => {
-                if !skipped.contains(&table) {
-                    skipped.push(table);
-                }
-                0
-            }
-            CommitOutcome::Unchanged => 0,
-        }
     }
 
     /// The raw responses bronze holds for `cycle_id`, in arrival order.
@@ -396,4 +385,22 @@ async fn load_state(lake: &Lake, session_gap: Duration) -> Result<SilverState> {
     .await?;
     st.followers = state::latest_followers(&latest)?;
     Ok(st)
+}
+
+/// The rows a commit wrote, recorded in `report` (per table, and the tables
+/// that already held the cycle).
+fn count(table: Table, outcome: &CommitOutcome, report: &mut CommitReport) -> usize {
+    match outcome {
+        CommitOutcome::Committed { rows, .. } => {
+            *report.per_table.entry(table).or_default() += rows;
+            *rows
+        }
+        CommitOutcome::Skipped { .. } => {
+            if !report.skipped.contains(&table) {
+                report.skipped.push(table);
+            }
+            0
+        }
+        CommitOutcome::Unchanged => 0,
+    }
 }

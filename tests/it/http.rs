@@ -9,6 +9,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use twitch_monitor::http::{HttpServer, HttpState};
 use twitch_monitor::metrics::{Metrics, Outcome};
+use twitch_monitor::schema::Table;
 
 use crate::python;
 
@@ -133,7 +134,7 @@ async fn metrics_parse_with_the_prometheus_parser_and_move_with_events() {
     let before = scrape(&url).await;
     assert_eq!(
         before["content_type"],
-        "text/plain; version=0.0.4; charset=utf-8"
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
     );
     let build = value(
         &before,
@@ -168,7 +169,7 @@ async fn metrics_parse_with_the_prometheus_parser_and_move_with_events() {
     m.helix_request("streams", Some(200));
     m.helix_request("users", Some(429));
     m.rate_limit_remaining(640);
-    m.rows_written("silver.stream_snapshots", 120);
+    m.rows_written(Table::StreamSnapshots, 120);
     let running = m.query_started();
     m.query_started().finish(Outcome::Ok);
 
@@ -267,14 +268,20 @@ async fn metric_names_types_and_labels_are_the_ones_dashboards_and_the_readme_us
     m.cycle_finished(Outcome::Ok, Duration::from_millis(10));
     m.helix_request("streams", Some(200));
     m.rate_limit_remaining(5);
-    m.rows_written("silver.stream_snapshots", 1);
+    m.rows_written(Table::StreamSnapshots, 1);
     m.query_started().finish(Outcome::Ok);
     let scraped = scrape(&format!("{}/metrics", f.base)).await;
     let shape = shape(&scraped);
     let histogram = |name: &str| format!("histogram [le] {name}_bucket {name}_count {name}_sum");
     let pinned = [
-        ("twitch_monitor_build_info", "gauge [version] twitch_monitor_build_info".to_owned()),
-        ("twitch_monitor_cycles", "counter [outcome] twitch_monitor_cycles_total".to_owned()),
+        (
+            "twitch_monitor_build_info",
+            "gauge [version] twitch_monitor_build_info".to_owned(),
+        ),
+        (
+            "twitch_monitor_cycles",
+            "counter [outcome] twitch_monitor_cycles_total".to_owned(),
+        ),
         (
             "twitch_monitor_cycle_duration_seconds",
             histogram("twitch_monitor_cycle_duration_seconds"),
@@ -291,12 +298,18 @@ async fn metric_names_types_and_labels_are_the_ones_dashboards_and_the_readme_us
             "twitch_monitor_rows_written",
             "counter [table] twitch_monitor_rows_written_total".to_owned(),
         ),
-        ("twitch_monitor_queries", "counter [outcome] twitch_monitor_queries_total".to_owned()),
+        (
+            "twitch_monitor_queries",
+            "counter [outcome] twitch_monitor_queries_total".to_owned(),
+        ),
         (
             "twitch_monitor_query_duration_seconds",
             histogram("twitch_monitor_query_duration_seconds"),
         ),
-        ("twitch_monitor_active_queries", "gauge [] twitch_monitor_active_queries".to_owned()),
+        (
+            "twitch_monitor_active_queries",
+            "gauge [] twitch_monitor_active_queries".to_owned(),
+        ),
     ];
     for (family, expected) in &pinned {
         assert_eq!(shape.get(*family), Some(expected), "{family} in {shape:#?}");
@@ -318,7 +331,10 @@ async fn metric_names_types_and_labels_are_the_ones_dashboards_and_the_readme_us
             .iter()
             .find(|(family, line)| *family == name || line.split(' ').any(|s| s == name));
         let (_, line) = family.unwrap_or_else(|| panic!("README names {name}, not in {shape:#?}"));
-        assert!(line.starts_with(kind), "README says {name} is a {kind}: {line}");
+        assert!(
+            line.starts_with(kind),
+            "README says {name} is a {kind}: {line}"
+        );
     }
     f.server.shutdown().await.unwrap();
 }
