@@ -146,8 +146,8 @@ impl Metrics {
         let (cycles, queries) = (Family::default(), Family::default());
         // Known outcomes start at 0 so rate() sees the first increment.
         for outcome in [Outcome::Ok, Outcome::Error] {
-            cycles.get_or_create(&OutcomeLabels { outcome });
-            queries.get_or_create(&OutcomeLabels { outcome });
+            let _ = cycles.get_or_create(&OutcomeLabels { outcome });
+            let _ = queries.get_or_create(&OutcomeLabels { outcome });
         }
         let mut i = Inner {
             registry: Registry::with_prefix("twitch_monitor"),

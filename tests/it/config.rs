@@ -125,7 +125,11 @@ async fn environment_beats_the_file_and_a_flag_beats_the_environment() {
     use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tm.toml");
-    std::fs::write(&file, "sim_channels = 9\nsim_seed = 5\nsim_addr = \"127.0.0.1:0\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "sim_channels = 9\nsim_seed = 5\nsim_addr = \"127.0.0.1:0\"\n",
+    )
+    .unwrap();
     let world = |flags: &'static [&'static str]| {
         let file = file.clone();
         async move {
