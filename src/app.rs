@@ -31,6 +31,10 @@ use crate::twitch::ClientArgs;
 
 /// Runs the command line to completion.
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(Command::HashPassword { name }) = &cli.command {
+        println!("{}", crate::config::hash_password_command(name.as_deref())?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = cli.settings.resolve()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -42,6 +46,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Sim => sim(config).await,
             Command::Rebuild => rebuild(config).await,
             Command::Maintain => maintain(config).await,
+            Command::HashPassword { .. } => Ok(ExitCode::SUCCESS),
         }
     })
 }

@@ -2,6 +2,7 @@
 use std::path::PathBuf;
 
 mod app;
+mod config;
 mod crash;
 mod flight;
 mod helix;
