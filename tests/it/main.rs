@@ -9,6 +9,7 @@ mod helix;
 mod http;
 mod lake;
 mod live;
+mod outage;
 mod pipeline;
 mod rig;
 mod runner;
