@@ -47,12 +47,20 @@ async fn serve_feeds_live_views_and_delta_tables_to_adbc_and_metrics() {
     let board = query(
         "SELECT rank, login, viewer_count FROM twitch.live.leaderboard ORDER BY rank LIMIT 3",
     );
-    assert!(board.contains("\"rank\": 1"), "{board}");
+    // What the views held, for a failure message that says why.
+    let state = || {
+        query(
+            "SELECT (SELECT count(*) FROM twitch.live.streams) AS live_streams, \
+             (SELECT count(*) FROM twitch.gold.streamer_daily) AS daily_rows, \
+             (SELECT max(cycle_id) FROM twitch.silver.stream_snapshots) AS silver_cycle",
+        ) + &query("SELECT * FROM twitch.live.ingest_status LIMIT 3")
+    };
+    assert!(board.contains("\"rank\": 1"), "{board}\n{}", state());
     let joined = query(
         "SELECT s.login, d.hours_watched FROM twitch.live.streams s \
          JOIN twitch.gold.streamer_daily d ON s.user_id = d.user_id LIMIT 5",
     );
-    assert!(joined.contains("hours_watched"), "{joined}");
+    assert!(joined.contains("hours_watched"), "{joined}\n{}", state());
     let cycles = query("SELECT count(DISTINCT cycle_id) AS n FROM twitch.silver.stream_snapshots");
     assert!(!cycles.contains("\"n\": 0"), "{cycles}");
 
