@@ -1,0 +1,126 @@
+package tm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.delta.tables.DeltaTable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Delta's reference reader (Spark + delta-spark, what Databricks runs) reads every table of a lake
+ * that a real {@code serve} wrote, that was killed mid-cycle, repaired, compacted, checkpointed and
+ * vacuumed; each table must hold exactly what Flight SQL answers for it, column by column.
+ */
+@Tag("spark")
+class SparkDeltaTest {
+  static Lakes.Served lake;
+  static Connection conn;
+
+  @BeforeAll
+  static void setUp() throws SQLException {
+    lake = Lakes.crashed();
+    conn = Jdbc.connect(lake.port());
+    Spark.session();
+  }
+
+  @AfterAll
+  static void tearDown() throws SQLException {
+    conn.close();
+  }
+
+  @Test
+  void everyTableMatchesFlightSql() throws SQLException {
+    List<String> tables = Jdbc.lakeTables(conn);
+    assertEquals(14, tables.size(), tables::toString);
+    for (String t : tables) {
+      Sums spark = Sums.of(Spark.delta(lake.location(), t));
+      Sums flight = Jdbc.sums(conn, "SELECT * FROM twitch." + t);
+      System.out.println("spark vs flight " + t + ": " + spark);
+      Sums.assertSame(flight, spark, t);
+    }
+    for (String t : List.of("bronze.helix_responses", "silver.stream_snapshots", "silver.stream_sessions", "gold.streamer_daily", "gold.leaderboard_daily")) {
+      assertTrue(Spark.delta(lake.location(), t).count() > 0, t + " is empty");
+    }
+  }
+
+  /** The protocol the README promises every Databricks runtime reads. */
+  @Test
+  void protocolIsReaderOneWriterTwo() {
+    for (String t : layerTables()) {
+      Row detail = Spark.session().sql("DESCRIBE DETAIL delta.`" + Spark.path(lake.location(), t) + "`").first();
+      assertEquals(1, detail.<Integer>getAs("minReaderVersion"), t);
+      assertEquals(2, detail.<Integer>getAs("minWriterVersion"), t);
+    }
+  }
+
+  /** What maintenance did is visible to Spark: compaction commits and checkpoints. */
+  @Test
+  void readsAfterCompactionAndCheckpoints() {
+    int optimized = 0;
+    for (String t : layerTables()) {
+      Path log = Path.of(Spark.path(lake.location(), t), "_delta_log");
+      assertTrue(Files.exists(log.resolve("_last_checkpoint")), t + " has no checkpoint");
+      List<String> ops = operations(t);
+      optimized += ops.contains("OPTIMIZE") ? 1 : 0;
+    }
+    assertTrue(optimized > 0, "no table was compacted");
+    assertTrue(operations("bronze.helix_responses").contains("OPTIMIZE"), "bronze was not compacted");
+  }
+
+  /**
+   * Time travel to versions before compaction (whose files vacuum must have kept, being within
+   * retention) shows exactly the cycles committed by then: for the tables appended once per
+   * cycle, version v holds every row of the cycles up to its last one and nothing else.
+   */
+  @Test
+  void timeTravelToEarlierVersions() throws SQLException {
+    for (String t : List.of("bronze.helix_responses", "silver.stream_snapshots", "silver.follower_snapshots")) {
+      DeltaTable table = DeltaTable.forPath(Spark.session(), Spark.path(lake.location(), t));
+      List<Row> history = table.history().orderBy("version").select("version", "operation").collectAsList();
+      long latest = history.get(history.size() - 1).getLong(0);
+      long firstOptimize = history.stream().filter(r -> r.getString(1).equals("OPTIMIZE")).mapToLong(r -> r.getLong(0)).min().orElse(latest);
+      List<Long> versions = new ArrayList<>();
+      for (Row r : history) {
+        if (r.getString(1).equals("WRITE") && r.getLong(0) < firstOptimize) {
+          versions.add(r.getLong(0));
+        }
+      }
+      assertFalse(versions.isEmpty(), t + ": no write before compaction in " + history);
+      for (long v : List.of(versions.get(versions.size() / 2), versions.get(versions.size() - 1))) {
+        Dataset<Row> old = Spark.session().read().format("delta").option("versionAsOf", v).load(Spark.path(lake.location(), t));
+        long lastCycle = old.agg(org.apache.spark.sql.functions.max("cycle_id")).first().getLong(0);
+        Sums then = Sums.of(old);
+        Sums flight = Jdbc.sums(conn, "SELECT * FROM twitch." + t + " WHERE cycle_id <= " + lastCycle);
+        System.out.println("time travel " + t + "@" + v + " (cycles <= " + lastCycle + "): " + then);
+        Sums.assertSame(flight, then, t + "@" + v);
+        assertTrue(then.rows < Spark.delta(lake.location(), t).count(), t + "@" + v + " is not older");
+      }
+    }
+  }
+
+  private static List<String> operations(String t) {
+    return DeltaTable.forPath(Spark.session(), Spark.path(lake.location(), t)).history().select("operation").collectAsList().stream()
+        .map(r -> r.getString(0))
+        .toList();
+  }
+
+  private static List<String> layerTables() {
+    try {
+      return Jdbc.lakeTables(conn);
+    } catch (SQLException e) {
+      throw new RuntimeException(e);
+    }
+  }
+}
