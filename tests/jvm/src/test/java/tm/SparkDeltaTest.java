@@ -65,6 +65,30 @@ class SparkDeltaTest {
     }
   }
 
+  /**
+   * The README's Databricks recipe, in Spark's own catalog: an external table over the Delta
+   * location reads the same rows and leaves the table as it was (no new commit, same protocol).
+   */
+  @Test
+  void externalTableOverTheLocation() throws SQLException {
+    String path = Spark.path(lake.location(), "gold.streamer_daily");
+    long version = DeltaTable.forPath(Spark.session(), path).history(1).first().getLong(0);
+    Spark.session().sql("CREATE TABLE streamer_daily USING DELTA LOCATION '" + path + "'");
+    try {
+      Sums.assertSame(
+          Jdbc.sums(conn, "SELECT * FROM twitch.gold.streamer_daily"),
+          Sums.of(Spark.session().table("streamer_daily")),
+          "external table gold.streamer_daily");
+      assertEquals(version, DeltaTable.forPath(Spark.session(), path).history(1).first().getLong(0), "the table was written");
+      Row detail = Spark.session().sql("DESCRIBE DETAIL streamer_daily").first();
+      assertEquals(1, detail.<Integer>getAs("minReaderVersion"));
+      assertEquals(2, detail.<Integer>getAs("minWriterVersion"));
+    } finally {
+      Spark.session().sql("DROP TABLE streamer_daily");
+    }
+    assertTrue(Files.exists(Path.of(path, "_delta_log")), "dropping the external table deleted the data");
+  }
+
   /** What maintenance did is visible to Spark: compaction commits and checkpoints. */
   @Test
   void readsAfterCompactionAndCheckpoints() {

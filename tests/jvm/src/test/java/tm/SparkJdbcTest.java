@@ -64,6 +64,20 @@ class SparkJdbcTest {
         "query log line with the pushed-down filter");
   }
 
+  /** The README's snippet: the {@code query} option instead of {@code dbtable}. */
+  @Test
+  void queryOption() throws SQLException {
+    Dataset<Row> df =
+        Spark.session()
+            .read()
+            .format("jdbc")
+            .option("driver", Jdbc.DRIVER)
+            .option("url", Jdbc.url(lake.port(), ""))
+            .option("query", "SELECT * FROM twitch.live.streams")
+            .load();
+    Sums.assertSame(Jdbc.sums(conn, "SELECT * FROM twitch.live.streams"), Sums.of(df), "live.streams via the query option");
+  }
+
   @Test
   void goldTableMatchesTheDeltaTable() throws SQLException {
     String day = Jdbc.column(conn, "SELECT CAST(max(day) AS VARCHAR) FROM twitch.gold.streamer_daily").get(0);
