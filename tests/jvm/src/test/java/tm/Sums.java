@@ -11,9 +11,9 @@ import java.sql.Timestamp;
 import java.sql.Types;
 import java.time.Instant;
 import java.time.LocalDate;
+import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import org.apache.spark.sql.Dataset;
@@ -128,7 +128,13 @@ final class Sums {
             java.sql.Date d = rs.getDate(i);
             yield d == null ? null : d.toLocalDate();
           }
-          case "timestamptz", "timestamp" -> {
+          // JDBC 4.2's getter for TIMESTAMP WITH TIME ZONE. (Driver 18.3's getTimestamp is
+          // right only in a JVM running in UTC, and its getObject(i) throws for this type.)
+          case "timestamptz" -> {
+            OffsetDateTime t = rs.getObject(i, OffsetDateTime.class);
+            yield t == null ? null : t.toInstant();
+          }
+          case "timestamp" -> {
             Timestamp t = rs.getTimestamp(i);
             yield t == null ? null : t.toInstant();
           }
@@ -252,7 +258,4 @@ final class Sums {
     return z ^ (z >>> 31);
   }
 
-  static String describe(Object[] row) {
-    return Arrays.toString(row);
-  }
 }
