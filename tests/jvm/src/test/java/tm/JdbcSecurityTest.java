@@ -74,7 +74,9 @@ class JdbcSecurityTest {
           assertTrue(rs.next() && rs.getLong(1) > 0);
         }
       }
-      assertTrue(c.getMetaData().getCatalogs().next());
+      try (var catalogs = c.getMetaData().getCatalogs()) {
+        assertTrue(catalogs.next());
+      }
     }
   }
 
