@@ -67,7 +67,7 @@ final class Lakes {
       env.put("TM_POLL_INTERVAL", "1h");
       env.put("TM_SIM_SPEED", "36000");
       env.put("TM_MAINTAIN_INTERVAL", "6h");
-      crashed = new Served(dir.toString(), env, crashAndRepair(env, 30));
+      crashed = new Served(dir.toString(), env, crashAndRepair(env, 16));
     }
     return crashed;
   }
