@@ -24,7 +24,11 @@ const MAX_FLIGHT_DATA_SIZE: usize = 2 << 20;
 
 /// The FlightInfo of a result: its exact schema and one endpoint without
 /// locations (the client reuses its connection).
-pub(crate) fn info(schema: &SchemaRef, ticket: Ticket, descriptor: FlightDescriptor) -> Result<FlightInfo> {
+pub(crate) fn info(
+    schema: &SchemaRef,
+    ticket: Ticket,
+    descriptor: FlightDescriptor,
+) -> Result<FlightInfo> {
     let endpoint = FlightEndpoint::new().with_ticket(ticket);
     Ok(FlightInfo::new()
         .try_with_schema(schema)?
@@ -94,12 +98,20 @@ mod tests {
     fn timestamp_parameters_are_advertised_in_milliseconds() {
         let utc = Some("UTC".into());
         let params = Arc::new(Schema::new(vec![
-            Field::new("$1", DataType::Timestamp(TimeUnit::Microsecond, utc.clone()), true),
+            Field::new(
+                "$1",
+                DataType::Timestamp(TimeUnit::Microsecond, utc.clone()),
+                true,
+            ),
             Field::new("$2", DataType::Int64, true),
             Field::new("$3", DataType::Timestamp(TimeUnit::Nanosecond, None), true),
         ]));
         let told = advertised_parameters(&params);
-        let types: Vec<_> = told.fields().iter().map(|f| f.data_type().clone()).collect();
+        let types: Vec<_> = told
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
         assert_eq!(
             types,
             [
