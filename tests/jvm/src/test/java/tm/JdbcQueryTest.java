@@ -21,6 +21,7 @@ import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Calendar;
 import java.util.List;
 import java.util.TimeZone;
 import org.junit.jupiter.api.AfterAll;
@@ -159,8 +160,8 @@ class JdbcQueryTest {
     long median = Jdbc.count(conn, "SELECT CAST(median(viewer_count) AS BIGINT) FROM " + table);
     String login = Jdbc.column(conn, "SELECT min(user_login) FROM " + table).get(0);
     String day = Jdbc.column(conn, "SELECT CAST(max(observed_date) AS VARCHAR) FROM " + table).get(0);
-    // setTimestamp binds milliseconds (java.sql.Timestamp through driver 18.3), so compare at a
-    // whole millisecond: the first one after the median observation.
+    // setTimestamp binds milliseconds (the server advertises millisecond timestamp parameters),
+    // so compare at a whole millisecond: the first one after the median observation.
     long firstMicros =
         (Jdbc.count(conn, "SELECT CAST(median(CAST(observed_at AS BIGINT)) AS BIGINT) FROM " + table) / 1000 + 1) * 1000;
     Instant first = Instant.EPOCH.plus(firstMicros, ChronoUnit.MICROS);
@@ -176,10 +177,19 @@ class JdbcQueryTest {
     assertBound("interval_seconds >= ?", "interval_seconds >= " + seconds, p -> p.setDouble(1, seconds));
     assertBound("user_login = ?", "user_login = '" + login + "'", p -> p.setString(1, login));
     assertBound("observed_date = ?", "observed_date = DATE '" + day + "'", p -> p.setDate(1, java.sql.Date.valueOf(LocalDate.parse(day))));
+    // With a UTC calendar, setTimestamp binds the instant itself.
+    Calendar utc = Calendar.getInstance(TimeZone.getTimeZone("UTC"));
     assertBound(
         "observed_at > ?",
         "CAST(observed_at AS BIGINT) > " + firstMicros,
-        p -> p.setTimestamp(1, Timestamp.from(first)));
+        p -> p.setTimestamp(1, Timestamp.from(first), utc));
+    // Without one, driver 18.3 binds the JVM's wall-clock reading of the instant as if it were
+    // UTC: the server sees it shifted by the JVM's zone offset (the README says so).
+    long offsetMillis = TimeZone.getDefault().getOffset(first.toEpochMilli());
+    assertBound(
+        "observed_at > ?",
+        "CAST(observed_at AS BIGINT) > " + firstMicros,
+        p -> p.setTimestamp(1, Timestamp.from(first.minusMillis(offsetMillis))));
 
     // Rows (not just a count) with several parameters, and rebinding the same statement.
     try (PreparedStatement p =
