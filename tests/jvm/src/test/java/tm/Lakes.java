@@ -67,6 +67,10 @@ final class Lakes {
       env.put("TM_POLL_INTERVAL", "1h");
       env.put("TM_SIM_SPEED", "36000");
       env.put("TM_MAINTAIN_INTERVAL", "6h");
+      // Vacuum compares the files' real-time removal stamps with the simulated clock, which runs
+      // 36,000 times faster: the default 7 days would be 17 real seconds, less than a slow cycle
+      // holds its snapshot (its next read then misses a vacuumed file). 30 days is 72 seconds.
+      env.put("TM_VACUUM_RETENTION", "30d");
       crashed = new Served(dir.toString(), env, crashAndRepair(env, 16));
     }
     return crashed;

@@ -33,6 +33,7 @@ final class Spark {
               .config("spark.sql.warehouse.dir", warehouse.toString())
               .getOrCreate();
       session.sparkContext().setLogLevel("WARN");
+      org.apache.spark.sql.jdbc.JdbcDialects.registerDialect(new FlightSqlDialect());
       Runtime.getRuntime().addShutdownHook(new Thread(session::stop));
     }
     return session;

@@ -1,6 +1,5 @@
 package tm;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.sql.Connection;
@@ -46,7 +45,7 @@ class SparkS3Test {
   void everyTableOnS3MatchesFlightSql() throws Exception {
     try (Connection conn = Jdbc.connect(server.port())) {
       List<String> tables = Jdbc.lakeTables(conn);
-      assertEquals(14, tables.size(), tables::toString);
+      assertTrue(tables.size() >= 14, tables::toString);
       for (String t : tables) {
         Sums spark = Sums.of(Spark.delta("s3a://lake/twitch", t));
         System.out.println("spark (s3a) vs flight " + t + ": " + spark);
