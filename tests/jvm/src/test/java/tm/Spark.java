@@ -24,6 +24,9 @@ final class Spark {
               .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
               .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
               .config("spark.sql.shuffle.partitions", "2")
+              // Delta rebuilds each snapshot's state in 50 partitions by default: 50 tasks for a
+              // log of a few dozen commits.
+              .config("spark.databricks.delta.snapshotPartitions", "2")
               .config("spark.default.parallelism", "2")
               .config("spark.ui.enabled", "false")
               .config("spark.driver.host", "127.0.0.1")

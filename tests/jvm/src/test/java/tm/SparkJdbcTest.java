@@ -78,6 +78,18 @@ class SparkJdbcTest {
     Sums.assertSame(Jdbc.sums(conn, "SELECT * FROM twitch.live.streams"), Sums.of(df), "live.streams via the query option");
   }
 
+  /** The dialect's list mapping: list&lt;string&gt; tags arrive as Spark arrays of strings. */
+  @Test
+  void tagsArriveAsArrays() throws SQLException {
+    String sql = "SELECT stream_id, observed_at, tags FROM twitch.silver.stream_snapshots";
+    Dataset<Row> df =
+        Spark.session().read().format("jdbc").option("driver", Jdbc.DRIVER).option("url", Jdbc.url(lake.port(), "")).option("query", sql).load();
+    Sums spark = Sums.of(df);
+    assertEquals("array", spark.kinds.get(2));
+    Sums.assertSame(Jdbc.sums(conn, sql), spark, "tags via Spark JDBC");
+    assertTrue(Jdbc.count(conn, "SELECT count(*) FROM twitch.silver.stream_snapshots WHERE cardinality(tags) > 0") > 0);
+  }
+
   @Test
   void goldTableMatchesTheDeltaTable() throws SQLException {
     String day = Jdbc.column(conn, "SELECT CAST(max(day) AS VARCHAR) FROM twitch.gold.streamer_daily").get(0);
