@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use crate::clock::{ScaledClock, SharedClock, SystemClock};
 use crate::config::{Cli, Command, Config, Source};
 use crate::flight::{FlightServer, ServerArgs};
-use crate::http::{HttpServer, HttpState, cycle_freshness};
+use crate::http::{DataApi, HttpServer, HttpState, cycle_freshness};
 use crate::ingest::cycle::Ingestor;
 use crate::ingest::pipeline::Pipeline;
 use crate::ingest::plan::Targets;
@@ -25,6 +25,8 @@ use crate::query::{EngineOptions, LakeAndLive, QueryEngine};
 use crate::sim::server::{RateLimit, SimServer, SimServerArgs};
 use crate::sim::{World, WorldConfig};
 use crate::twitch::{ClientArgs, HelixClient};
+
+pub mod web;
 
 /// Runs the command line to completion.
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -283,11 +285,20 @@ impl App {
                 max_age,
             )
         };
+        // The last cycle whose live views and tables are both in the catalog.
+        let (published, cycles) = tokio::sync::watch::channel(live.snapshot().cycle_id());
+        let data = DataApi {
+            engine: engine.clone(),
+            live: live.clone(),
+            cycles,
+            access: web::access(&config.flight, listener.local_addr()?, Arc::new(SystemClock)),
+        };
         let http = HttpServer::start(
             listener,
             HttpState {
                 metrics: metrics.clone(),
                 readiness: Arc::new(readiness),
+                data: Some(data),
             },
             on_stop(stopped.clone()),
         )?;
@@ -298,7 +309,11 @@ impl App {
             flight.url(),
             flight.addr()
         );
-        tracing::info!("health and metrics on http://{}/metrics", http.local_addr());
+        tracing::info!(
+            "dashboard on {} — health and metrics on http://{}/metrics",
+            http.url(),
+            http.local_addr()
+        );
 
         let looping = IngestLoop {
             ingestor,
@@ -307,6 +322,7 @@ impl App {
             live: live.clone(),
             engine: engine.clone(),
             metrics: metrics.clone(),
+            published,
         };
         let ingest = tokio::spawn(looping.run(stopped.clone()));
         let maintenance = (!config.maintain_interval.is_zero()).then(|| {
@@ -402,6 +418,8 @@ struct IngestLoop {
     live: LiveViews,
     engine: QueryEngine,
     metrics: Metrics,
+    /// Tells the dashboard a cycle is fully in the catalog.
+    published: tokio::sync::watch::Sender<Option<i64>>,
 }
 
 impl IngestLoop {
@@ -446,6 +464,9 @@ impl IngestLoop {
                     if let Err(e) = self.engine.refresh().await {
                         tracing::error!("catalog not refreshed: {e}");
                     }
+                    // After the live swap and the catalog refresh: pages
+                    // reading this cycle see all of it.
+                    self.published.send_replace(Some(summary.cycle_id));
                 }
                 Err(e) => {
                     tracing::error!("cycle failed: {e:#}");

@@ -417,6 +417,9 @@ fn specs() -> Vec<Spec> {
                 int("followers_end", true),
                 int("followers_gained", true),
                 text("main_game", true),
+                // The stream language streamed longest that day: ranks
+                // channels by language (the dashboard's leaderboards).
+                text("language", true),
             ],
             partition_columns: &["day"],
             scd2_key: None,

@@ -26,6 +26,8 @@ pub struct Sample<'a> {
     pub game_id: &'a str,
     /// Category name.
     pub game_name: &'a str,
+    /// Stream language ('' when none).
+    pub language: &'a str,
     /// Viewers.
     pub viewer_count: i64,
     /// The stream session.
@@ -74,6 +76,8 @@ pub struct DailyRow {
     pub followers_gained: Option<i64>,
     /// The category streamed longest.
     pub main_game: Option<String>,
+    /// The stream language streamed longest.
+    pub language: Option<String>,
 }
 
 /// A `gold.category_daily` row.
@@ -149,6 +153,8 @@ struct UserDay {
     sessions: Vec<Box<str>>,
     /// Seconds per category name ('' excluded).
     games: Vec<(Box<str>, f64)>,
+    /// Seconds per stream language ('' excluded).
+    languages: Vec<(Box<str>, f64)>,
     followers: Option<Follows>,
 }
 
@@ -208,6 +214,27 @@ pub struct Day {
 
 const HOUR_MICROS: i64 = 3_600_000_000;
 
+/// Adds `secs` to `key`'s time ('' is not counted): few keys per
+/// streamer-day, so a list beats a map.
+fn add_seconds(times: &mut Vec<(Box<str>, f64)>, key: &str, secs: f64) {
+    if key.is_empty() {
+        return;
+    }
+    match times.iter_mut().find(|(k, _)| **k == *key) {
+        Some((_, t)) => *t += secs,
+        None => times.push((key.into(), secs)),
+    }
+}
+
+/// The key with the most time (ties: the smaller key, so the result never
+/// depends on fold order).
+fn longest(times: &[(Box<str>, f64)]) -> Option<String> {
+    times
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+        .map(|(k, _)| k.to_string())
+}
+
 impl Day {
     /// An empty day.
     pub fn new(day: NaiveDate) -> Self {
@@ -254,6 +281,7 @@ impl Day {
                 peak: 0,
                 sessions: Vec::new(),
                 games: Vec::new(),
+                languages: Vec::new(),
                 followers: None,
             });
         }
@@ -303,12 +331,8 @@ impl Day {
         if !u.sessions.iter().any(|x| **x == *s.session_id) {
             u.sessions.push(s.session_id.into());
         }
-        if !s.game_name.is_empty() {
-            match u.games.iter_mut().find(|(g, _)| **g == *s.game_name) {
-                Some((_, t)) => *t += s.interval_seconds,
-                None => u.games.push((s.game_name.into(), s.interval_seconds)),
-            }
-        }
+        add_seconds(&mut u.games, s.game_name, s.interval_seconds);
+        add_seconds(&mut u.languages, s.language, s.interval_seconds);
         let user = self.users[s.user_id];
 
         let game = self.game(s.game_id);
@@ -409,11 +433,8 @@ impl Day {
                     Some(l) => l.value.to_string(),
                     None => login_at_end(&u.id).unwrap_or_default().to_owned(),
                 };
-                let main_game = u
-                    .games
-                    .iter()
-                    .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
-                    .map(|(g, _)| g.to_string());
+                let main_game = longest(&u.games);
+                let language = longest(&u.languages);
                 DailyRow {
                     user_id: u.id.to_string(),
                     login,
@@ -430,6 +451,7 @@ impl Day {
                     followers_end: u.followers.map(|f| f.last.1),
                     followers_gained: u.followers.and_then(|f| f.gained),
                     main_game,
+                    language,
                 }
             })
             .collect()
