@@ -3,6 +3,7 @@ use std::path::PathBuf;
 
 mod app;
 mod crash;
+mod dashboard;
 mod flight;
 mod helix;
 mod http;
