@@ -3,7 +3,7 @@
 //! Flight module; this is where the two meet).
 use std::net::SocketAddr;
 
-use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::metadata::{Ascii, MetadataMap, MetadataValue};
 
 use crate::clock::SharedClock;
 use crate::config::{FlightAuth, FlightConfig};
@@ -34,7 +34,7 @@ pub fn access(config: &FlightConfig, http_addr: SocketAddr, clock: SharedClock) 
 struct FlightCredentials(Authenticator);
 
 fn metadata(authorization: &str) -> Result<MetadataMap, String> {
-    let value: MetadataValue<_> = authorization
+    let value: MetadataValue<Ascii> = authorization
         .parse()
         .map_err(|_| "malformed authorization header".to_owned())?;
     let mut map = MetadataMap::new();

@@ -114,6 +114,7 @@ pub fn router(state: HttpState, stop: CancellationToken) -> Router {
         .merge(api::open_routes(data));
     ops.merge(assets::routes())
         .nest("/api", api)
+        .route("/api/", get(api::index))
         .layer(compression())
 }
 

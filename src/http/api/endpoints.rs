@@ -46,13 +46,7 @@ pub(super) fn routes() -> Router<DataApi> {
         .route("/live/alerts", get(live_alerts))
         .route("/viewership", get(viewership))
         .route("/search", get(search))
-        .route("/streamer/{login}", get(profile))
-        .route("/streamer/{login}/viewers", get(viewers))
-        .route("/streamer/{login}/sessions", get(sessions))
-        .route("/streamer/{login}/followers", get(followers))
-        .route("/streamer/{login}/daily", get(daily))
-        .route("/streamer/{login}/ranks", get(ranks))
-        .route("/streamer/{login}/chat", get(chat))
+        .merge(super::streamer::routes())
         .route("/leaderboard", get(leaderboard))
         .route("/languages", get(languages))
         .route("/categories", get(categories))
@@ -76,18 +70,18 @@ pub(super) async fn index() -> axum::Json<serde_json::Value> {
 
 // ---- typed values -------------------------------------------------------
 
-fn ts(t: DateTime<Utc>) -> ScalarValue {
+pub(super) fn ts(t: DateTime<Utc>) -> ScalarValue {
     ScalarValue::TimestampMicrosecond(Some(t.timestamp_micros()), Some("UTC".into()))
 }
 
-fn date(d: NaiveDate) -> ScalarValue {
+pub(super) fn date(d: NaiveDate) -> ScalarValue {
     ScalarValue::Date32(Some(d.num_days_from_ce() - EPOCH_DAYS_FROM_CE))
 }
 
 /// 1970-01-01 in days from 0001-01-01 (chrono's day count).
 const EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
-fn text(s: &str) -> ScalarValue {
+pub(super) fn text(s: &str) -> ScalarValue {
     ScalarValue::Utf8(Some(s.to_owned()))
 }
 
@@ -104,7 +98,7 @@ fn limit(n: Option<i64>, default: i64, max: i64) -> Result<ScalarValue> {
 }
 
 /// A Twitch login (letters, digits, underscores; at most 25), lowercased.
-fn login(s: &str) -> Result<String> {
+pub(super) fn login(s: &str) -> Result<String> {
     let ok = !s.is_empty() && s.len() <= 25 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if ok {
         Ok(s.to_ascii_lowercase())
@@ -115,7 +109,7 @@ fn login(s: &str) -> Result<String> {
 
 impl DataApi {
     /// The data's "now": when the last cycle observed the streams.
-    fn now(&self) -> DateTime<Utc> {
+    pub(super) fn now(&self) -> DateTime<Utc> {
         self.live.snapshot().observed_at().unwrap_or_else(Utc::now)
     }
 }
@@ -123,14 +117,14 @@ impl DataApi {
 /// A time range, `from`/`to` in RFC 3339; defaults: the 24 hours to now.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Range {
+pub(super) struct Range {
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 }
 
 impl Range {
     /// `(from_day, to_day, from, to)` as bound values.
-    fn values(&self, now: DateTime<Utc>) -> Result<[ScalarValue; 4]> {
+    pub(super) fn values(&self, now: DateTime<Utc>) -> Result<[ScalarValue; 4]> {
         let to = self.to.unwrap_or(now);
         let from = self.from.unwrap_or(to - TimeDelta::hours(24));
         if from > to {
@@ -148,13 +142,13 @@ impl Range {
 /// A range of days; defaults: the 30 days to today.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DayRange {
+pub(super) struct DayRange {
     from_day: Option<NaiveDate>,
     to_day: Option<NaiveDate>,
 }
 
 impl DayRange {
-    fn values(&self, now: DateTime<Utc>) -> Result<Vec<ScalarValue>> {
+    pub(super) fn values(&self, now: DateTime<Utc>) -> Result<Vec<ScalarValue>> {
         let to = self.to_day.unwrap_or(now.date_naive());
         let from = self.from_day.unwrap_or(to - Days::days(29));
         if from > to {
@@ -172,7 +166,7 @@ struct Limit {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NoParams {}
+pub(super) struct NoParams {}
 
 // ---- live ---------------------------------------------------------------
 
@@ -259,106 +253,6 @@ async fn search(State(api): State<DataApi>, p: Params<Search>) -> Result<Respons
         WHERE s.is_current AND starts_with(s.login, $1)) WHERE n <= $2 ORDER BY n";
     let params = vec![text(&login(&p.own.q)?), limit(p.own.limit, 20, 100)?];
     api.answer(&p.common, p.format, sql, params).await
-}
-
-// ---- one streamer -------------------------------------------------------
-
-/// The user id behind a login: the live stream's, else the newest profile's.
-const RESOLVE: &str = "SELECT user_id FROM ( \
-    SELECT user_id, 0 AS pri, observed_at AS t FROM twitch.live.streams WHERE login = $1 \
-    UNION ALL SELECT user_id, 1 AS pri, valid_from AS t FROM twitch.silver.streamers WHERE login = $1) \
-    ORDER BY pri, t DESC LIMIT 1";
-
-impl DataApi {
-    /// Resolves `login` and runs `sql` with the user id as `$1` and `rest`
-    /// after it, all in one consistent read.
-    async fn streamer(&self, p: &Params<impl Sized>, login_raw: &str, sql: &str, rest: Vec<ScalarValue>) -> Result<Response> {
-        let name = login(login_raw)?;
-        let read = || async {
-            let found = self.rows(RESOLVE, &[text(&name)]).await?;
-            let id = found
-                .batches
-                .iter()
-                .find(|b| b.num_rows() > 0)
-                .and_then(|b| {
-                    let col = b.column(0);
-                    datafusion::arrow::array::cast::as_string_array(col).value(0).to_owned().into()
-                })
-                .ok_or_else(|| Error::NotFound(format!("no channel {name:?} has been seen")))?;
-            let mut params = vec![text(&id)];
-            params.extend(rest.iter().cloned());
-            self.rows(sql, &params).await
-        };
-        let (cycle, rows) = self.consistent(p.common.cycle, read).await?;
-        encode::encode(p.format, cycle, &rows)
-    }
-}
-
-async fn profile(State(api): State<DataApi>, Path(login): Path<String>, p: Params<NoParams>) -> Result<Response> {
-    let sql = "SELECT u.user_id, COALESCE(l.login, s.login) AS login, s.display_name, \
-        s.broadcaster_type, s.description, s.profile_image_url, s.created_at, \
-        l.stream_id, l.title, l.game_name, l.language, l.viewer_count, l.viewer_change_5m, \
-        l.started_at, l.uptime_minutes, l.followers_total, b.rank AS live_rank \
-        FROM (SELECT user_id FROM twitch.silver.streamers WHERE user_id = $1 \
-              UNION SELECT user_id FROM twitch.live.streams WHERE user_id = $1) u \
-        LEFT JOIN (SELECT * FROM twitch.silver.streamers WHERE is_current) s ON s.user_id = u.user_id \
-        LEFT JOIN twitch.live.streams l ON l.user_id = u.user_id \
-        LEFT JOIN twitch.live.leaderboard b ON b.user_id = u.user_id";
-    api.streamer(&p, &login, sql, Vec::new()).await
-}
-
-async fn viewers(State(api): State<DataApi>, Path(login): Path<String>, p: Params<Range>) -> Result<Response> {
-    let sql = "SELECT observed_at, viewer_count, game_name, session_id, stream_id, title \
-        FROM twitch.silver.stream_snapshots WHERE user_id = $1 \
-        AND observed_date >= $2 AND observed_date <= $3 AND observed_at >= $4 AND observed_at <= $5 \
-        ORDER BY observed_at";
-    let rest = p.own.values(api.now())?;
-    api.streamer(&p, &login, sql, rest.to_vec()).await
-}
-
-async fn sessions(State(api): State<DataApi>, Path(login): Path<String>, p: Params<Range>) -> Result<Response> {
-    let sql = "SELECT session_id, started_at, ended_at, duration_minutes, avg_viewers, \
-        peak_viewers, hours_watched, snapshots, games, status \
-        FROM twitch.silver.stream_sessions WHERE user_id = $1 \
-        AND started_at <= $3 AND COALESCE(ended_at, last_observed_at) >= $2 ORDER BY started_at";
-    let [_, _, from, to] = p.own.values(api.now())?;
-    api.streamer(&p, &login, sql, vec![from, to]).await
-}
-
-async fn followers(State(api): State<DataApi>, Path(login): Path<String>, p: Params<Range>) -> Result<Response> {
-    let sql = "SELECT observed_at, followers_total, followers_delta \
-        FROM twitch.silver.follower_snapshots WHERE user_id = $1 \
-        AND observed_date >= $2 AND observed_date <= $3 AND observed_at >= $4 AND observed_at <= $5 \
-        ORDER BY observed_at";
-    let rest = p.own.values(api.now())?;
-    api.streamer(&p, &login, sql, rest.to_vec()).await
-}
-
-async fn daily(State(api): State<DataApi>, Path(login): Path<String>, p: Params<DayRange>) -> Result<Response> {
-    let sql = "SELECT day, login, minutes_streamed, avg_viewers, peak_viewers, hours_watched, \
-        sessions, followers_start, followers_end, followers_gained, main_game, language \
-        FROM twitch.gold.streamer_daily WHERE user_id = $1 AND day >= $2 AND day <= $3 \
-        ORDER BY day DESC";
-    let rest = p.own.values(api.now())?;
-    api.streamer(&p, &login, sql, rest.to_vec()).await
-}
-
-async fn ranks(State(api): State<DataApi>, Path(login): Path<String>, p: Params<DayRange>) -> Result<Response> {
-    let sql = "SELECT period_start AS day, metric, rank, value FROM twitch.gold.leaderboard_daily \
-        WHERE user_id = $1 AND period_start >= $2 AND period_start <= $3 ORDER BY period_start, metric";
-    let rest = p.own.values(api.now())?;
-    api.streamer(&p, &login, sql, rest.to_vec()).await
-}
-
-async fn chat(State(api): State<DataApi>, Path(login): Path<String>, p: Params<Range>) -> Result<Response> {
-    // Chat is keyed by channel login: every login the channel has had.
-    let sql = "SELECT minute, messages, unique_chatters, sentiment_mean, positive, negative \
-        FROM twitch.silver.chat_minutes WHERE channel IN ( \
-          SELECT login FROM twitch.silver.streamers WHERE user_id = $1 \
-          UNION SELECT login FROM twitch.live.streams WHERE user_id = $1) \
-        AND day >= $2 AND day <= $3 AND minute >= $4 AND minute <= $5 ORDER BY minute";
-    let rest = p.own.values(api.now())?;
-    api.streamer(&p, &login, sql, rest.to_vec()).await
 }
 
 // ---- leaderboards and days -----------------------------------------------

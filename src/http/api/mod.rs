@@ -11,6 +11,7 @@
 mod encode;
 mod endpoints;
 mod sql;
+mod streamer;
 
 use std::future::Future;
 use std::time::Duration;
@@ -24,10 +25,12 @@ use axum::routing::{get, post};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::ScalarValue;
+use datafusion::execution::RecordBatchStream as _;
 use futures::TryStreamExt;
 use serde::de::DeserializeOwned;
 
 pub use endpoints::ENDPOINTS;
+pub(super) use endpoints::index;
 
 use super::DataApi;
 use super::error::{Error, Result};
@@ -85,7 +88,7 @@ pub(super) struct Params<T> {
     own: T,
 }
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Params<T> {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self> {
@@ -198,8 +201,9 @@ impl DataApi {
         sql: &str,
         params: Vec<ScalarValue>,
     ) -> Result<Response> {
+        let params = &params;
         let (cycle, rows) = self
-            .consistent(common.cycle, || self.rows(sql, &params))
+            .consistent(common.cycle, move || self.rows(sql, params))
             .await?;
         encode::encode(format, cycle, &rows)
     }

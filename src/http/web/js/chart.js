@@ -49,6 +49,8 @@ export function chart(id, { series, data, marks = [], height = 260, scales = {},
     const opts = {
       width: Math.max(280, el.clientWidth || 600),
       height,
+      // Every time on the dashboard is UTC, as the data's days are.
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
       scales: { x: { time: true }, ...Object.fromEntries(Object.entries(scales).map(([k, v]) => [k, v.range ? { range: v.range } : {}])) },
       series: [{}, ...series.map((s, i) => ({
         label: s.label,

@@ -52,7 +52,7 @@ export function page() {
         { key: 'game_name', label: 'Category', fmt: (v) => v || '(none)' },
         { key: 'channels', label: 'Channels', num: true },
         { key: 'viewers', label: 'Viewers', num: true },
-        { key: 'share', label: '', fmt: (_, r) => h('div', { class: 'bar', style: `width:${Math.round(100 * r.viewers / top)}%` }) },
+        { key: 'share', label: '', fmt: (_, r) => h('div', { style: 'width:5rem' }, h('div', { class: 'bar', style: `width:${Math.round(100 * r.viewers / top)}%` })) },
       ], categories);
 
       const health = table('ingest-status', [
