@@ -291,7 +291,11 @@ impl App {
             engine: engine.clone(),
             live: live.clone(),
             cycles,
-            access: web::access(&config.flight, listener.local_addr()?, Arc::new(SystemClock)),
+            access: web::access(
+                &config.flight,
+                listener.local_addr()?,
+                Arc::new(SystemClock),
+            ),
         };
         let http = HttpServer::start(
             listener,

@@ -23,21 +23,18 @@ async fn events(
     State((api, stop)): State<(DataApi, CancellationToken)>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let first = true;
-    let stream = futures::stream::unfold(
-        (api, stop, first),
-        |(mut api, stop, first)| async move {
-            if !first {
-                tokio::select! {
-                    changed = api.cycles.changed() => changed.ok()?,
-                    () = stop.cancelled() => return None,
-                }
+    let stream = futures::stream::unfold((api, stop, first), |(mut api, stop, first)| async move {
+        if !first {
+            tokio::select! {
+                changed = api.cycles.changed() => changed.ok()?,
+                () = stop.cancelled() => return None,
             }
-            let cycle = *api.cycles.borrow_and_update();
-            let observed = api.live.snapshot().observed_at();
-            let data = serde_json::json!({ "cycle_id": cycle, "observed_at": observed });
-            let event = Event::default().event("cycle").data(data.to_string());
-            Some((Ok(event), (api, stop, false)))
-        },
-    );
+        }
+        let cycle = *api.cycles.borrow_and_update();
+        let observed = api.live.snapshot().observed_at();
+        let data = serde_json::json!({ "cycle_id": cycle, "observed_at": observed });
+        let event = Event::default().event("cycle").data(data.to_string());
+        Some((Ok(event), (api, stop, false)))
+    });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

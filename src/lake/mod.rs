@@ -296,7 +296,10 @@ async fn add_new_columns(delta: DeltaTable, def: &TableDef) -> Result<DeltaTable
     let fields: StructType = (&arrow::datatypes::Schema::new(new))
         .try_into_kernel()
         .map_err(|e| DeltaTableError::Generic(format!("contract schema: {e}")))?;
-    let delta = delta.add_columns().with_fields(fields.fields().cloned()).await?;
+    let delta = delta
+        .add_columns()
+        .with_fields(fields.fields().cloned())
+        .await?;
     tracing::info!(table = %def.qualified, columns = ?names, "added new contract columns");
     Ok(delta)
 }

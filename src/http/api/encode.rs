@@ -36,13 +36,11 @@ pub(super) fn encode(format: Format, cycle: Option<i64>, rows: &Rows) -> Result<
             )
                 .into_response()
         }
-        Format::Arrow => {
-            (
-                [(header::CONTENT_TYPE, ARROW_STREAM)],
-                Body::from(arrow_stream(&rows.schema, batches)?),
-            )
-                .into_response()
-        }
+        Format::Arrow => (
+            [(header::CONTENT_TYPE, ARROW_STREAM)],
+            Body::from(arrow_stream(&rows.schema, batches)?),
+        )
+            .into_response(),
     };
     if let Some(c) = cycle
         && let Ok(v) = HeaderValue::from_str(&c.to_string())

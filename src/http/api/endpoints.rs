@@ -17,23 +17,87 @@ use crate::http::error::{Error, Result};
 
 /// The endpoints under `/api/`: path, parameters, what it answers.
 pub const ENDPOINTS: &[(&str, &str, &str)] = &[
-    ("status", "", "the current cycle, its observation time, live totals, the latest day, which optional views exist"),
-    ("live/leaderboard", "limit", "live.leaderboard with each stream's 5-minute change, uptime, title and language"),
+    (
+        "status",
+        "",
+        "the current cycle, its observation time, live totals, the latest day, which optional views exist",
+    ),
+    (
+        "live/leaderboard",
+        "limit",
+        "live.leaderboard with each stream's 5-minute change, uptime, title and language",
+    ),
     ("live/categories", "limit", "live.categories by viewers"),
-    ("live/ingest", "limit", "live.ingest_status, newest cycle first"),
-    ("live/alerts", "limit", "live.alerts, newest first (404 until the alerts view exists)"),
-    ("viewership", "hours", "viewers and streams per hour, summed over categories (gold.hourly_viewership)"),
-    ("search", "q, limit", "channels whose login starts with q, live ones first"),
-    ("streamer/{login}", "", "the channel's profile and, when live, its stream"),
-    ("streamer/{login}/viewers", "from, to", "silver.stream_snapshots of the channel: one row per cycle it was live"),
-    ("streamer/{login}/sessions", "from, to", "silver.stream_sessions of the channel overlapping the range"),
-    ("streamer/{login}/followers", "from, to", "silver.follower_snapshots of the channel"),
-    ("streamer/{login}/daily", "from_day, to_day", "gold.streamer_daily of the channel, newest day first"),
-    ("streamer/{login}/ranks", "from_day, to_day", "the channel's ranks in gold.leaderboard_daily"),
-    ("streamer/{login}/chat", "from, to", "silver.chat_minutes of the channel"),
-    ("leaderboard", "period, day, metric, language, category, limit", "a daily or weekly leaderboard, optionally of one language or category"),
-    ("languages", "period, day", "the languages of gold.streamer_daily in the period, by hours watched"),
-    ("categories", "day, limit", "gold.category_daily of one day by hours watched"),
+    (
+        "live/ingest",
+        "limit",
+        "live.ingest_status, newest cycle first",
+    ),
+    (
+        "live/alerts",
+        "limit",
+        "live.alerts, newest first (404 until the alerts view exists)",
+    ),
+    (
+        "viewership",
+        "hours",
+        "viewers and streams per hour, summed over categories (gold.hourly_viewership)",
+    ),
+    (
+        "search",
+        "q, limit",
+        "channels whose login starts with q, live ones first",
+    ),
+    (
+        "streamer/{login}",
+        "",
+        "the channel's profile and, when live, its stream",
+    ),
+    (
+        "streamer/{login}/viewers",
+        "from, to",
+        "silver.stream_snapshots of the channel: one row per cycle it was live",
+    ),
+    (
+        "streamer/{login}/sessions",
+        "from, to",
+        "silver.stream_sessions of the channel overlapping the range",
+    ),
+    (
+        "streamer/{login}/followers",
+        "from, to",
+        "silver.follower_snapshots of the channel",
+    ),
+    (
+        "streamer/{login}/daily",
+        "from_day, to_day",
+        "gold.streamer_daily of the channel, newest day first",
+    ),
+    (
+        "streamer/{login}/ranks",
+        "from_day, to_day",
+        "the channel's ranks in gold.leaderboard_daily",
+    ),
+    (
+        "streamer/{login}/chat",
+        "from, to",
+        "silver.chat_minutes of the channel",
+    ),
+    (
+        "leaderboard",
+        "period, day, metric, language, category, limit",
+        "a daily or weekly leaderboard, optionally of one language or category",
+    ),
+    (
+        "languages",
+        "period, day",
+        "the languages of gold.streamer_daily in the period, by hours watched",
+    ),
+    (
+        "categories",
+        "day, limit",
+        "gold.category_daily of one day by hours watched",
+    ),
     ("rising", "day, limit", "gold.rising_stars of one day"),
 ];
 
@@ -93,13 +157,16 @@ fn int(n: i64) -> ScalarValue {
 fn limit(n: Option<i64>, default: i64, max: i64) -> Result<ScalarValue> {
     match n.unwrap_or(default) {
         n if (1..=max).contains(&n) => Ok(int(n)),
-        n => Err(Error::BadRequest(format!("limit must be 1..={max}, not {n}"))),
+        n => Err(Error::BadRequest(format!(
+            "limit must be 1..={max}, not {n}"
+        ))),
     }
 }
 
 /// A Twitch login (letters, digits, underscores; at most 25), lowercased.
 pub(super) fn login(s: &str) -> Result<String> {
-    let ok = !s.is_empty() && s.len() <= 25 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let ok =
+        !s.is_empty() && s.len() <= 25 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if ok {
         Ok(s.to_ascii_lowercase())
     } else {
@@ -184,7 +251,10 @@ async fn status(State(api): State<DataApi>, p: Params<NoParams>) -> Result<Respo
         (SELECT max(day) FROM twitch.gold.streamer_daily) AS latest_day, \
         $2 AS alerts_view";
     let observed = api.live.snapshot().observed_at();
-    let observed = ScalarValue::TimestampMicrosecond(observed.map(|t| t.timestamp_micros()), Some("UTC".into()));
+    let observed = ScalarValue::TimestampMicrosecond(
+        observed.map(|t| t.timestamp_micros()),
+        Some("UTC".into()),
+    );
     let params = vec![observed, ScalarValue::Boolean(Some(alerts))];
     api.answer(&p.common, p.format, sql, params).await
 }
@@ -348,7 +418,14 @@ async fn leaderboard(State(api): State<DataApi>, p: Params<Board>) -> Result<Res
         let params = vec![date(start), text(metric), n];
         return api.answer(&p.common, p.format, &sql, params).await;
     }
-    let params = vec![date(start), date(end), text(metric), text(language), text(category), n];
+    let params = vec![
+        date(start),
+        date(end),
+        text(metric),
+        text(language),
+        text(category),
+        n,
+    ];
     api.answer(&p.common, p.format, SCOPED_BOARD, params).await
 }
 
@@ -365,7 +442,8 @@ async fn languages(State(api): State<DataApi>, p: Params<PeriodDay>) -> Result<R
     let sql = "SELECT language, count(DISTINCT user_id) AS channels, SUM(hours_watched) AS hours_watched \
         FROM twitch.gold.streamer_daily WHERE day >= $1 AND day < $2 AND language IS NOT NULL \
         GROUP BY language ORDER BY hours_watched DESC, language";
-    api.answer(&p.common, p.format, sql, vec![date(start), date(end)]).await
+    api.answer(&p.common, p.format, sql, vec![date(start), date(end)])
+        .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -414,7 +492,13 @@ mod tests {
     fn weeks_start_on_monday() {
         let sunday = NaiveDate::from_ymd_opt(2026, 1, 11).unwrap();
         let monday = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
-        assert_eq!(period(Period::Week, sunday), (monday, monday + Days::days(7)));
-        assert_eq!(period(Period::Day, sunday), (sunday, sunday + Days::days(1)));
+        assert_eq!(
+            period(Period::Week, sunday),
+            (monday, monday + Days::days(7))
+        );
+        assert_eq!(
+            period(Period::Day, sunday),
+            (sunday, sunday + Days::days(1))
+        );
     }
 }

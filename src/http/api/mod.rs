@@ -115,9 +115,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Params<
         }
         let own = serde_urlencoded::to_string(own).map_err(|e| bad(&e))?;
         let own: T = serde_urlencoded::from_str(&own).map_err(|e| bad(&e))?;
-        let format = common
-            .format
-            .unwrap_or_else(|| negotiate(&parts.headers));
+        let format = common.format.unwrap_or_else(|| negotiate(&parts.headers));
         Ok(Self {
             common,
             format,
@@ -174,11 +172,7 @@ impl DataApi {
         let schema = stream.schema();
         let mut out = Vec::new();
         let mut n = 0;
-        while let Some(batch) = stream
-            .try_next()
-            .await
-            .map_err(crate::query::Error::from)?
-        {
+        while let Some(batch) = stream.try_next().await.map_err(crate::query::Error::from)? {
             n += batch.num_rows();
             if n > MAX_ROWS {
                 return Err(Error::BadRequest(format!(
@@ -215,4 +209,3 @@ pub(super) struct Rows {
     schema: SchemaRef,
     batches: Vec<RecordBatch>,
 }
-

@@ -33,7 +33,13 @@ const RESOLVE: &str = "SELECT user_id FROM ( \
 impl DataApi {
     /// Resolves `login` and runs `sql` with the user id as `$1` and `rest`
     /// after it, all in one consistent read.
-    async fn streamer(&self, p: &Params<impl Sized>, login_raw: &str, sql: &str, rest: Vec<ScalarValue>) -> Result<Response> {
+    async fn streamer(
+        &self,
+        p: &Params<impl Sized>,
+        login_raw: &str,
+        sql: &str,
+        rest: Vec<ScalarValue>,
+    ) -> Result<Response> {
         let name = login(login_raw)?;
         let (name, rest) = (&name, &rest);
         let read = move || async move {
@@ -54,7 +60,11 @@ impl DataApi {
     }
 }
 
-async fn profile(State(api): State<DataApi>, Path(login): Path<String>, p: Params<NoParams>) -> Result<Response> {
+async fn profile(
+    State(api): State<DataApi>,
+    Path(login): Path<String>,
+    p: Params<NoParams>,
+) -> Result<Response> {
     let sql = "SELECT u.user_id, COALESCE(l.login, s.login) AS login, s.display_name, \
         s.broadcaster_type, s.description, s.profile_image_url, s.created_at, \
         l.stream_id, l.title, l.game_name, l.language, l.viewer_count, l.viewer_change_5m, \
@@ -67,7 +77,11 @@ async fn profile(State(api): State<DataApi>, Path(login): Path<String>, p: Param
     api.streamer(&p, &login, sql, Vec::new()).await
 }
 
-async fn viewers(State(api): State<DataApi>, Path(login): Path<String>, p: Params<Range>) -> Result<Response> {
+async fn viewers(
+    State(api): State<DataApi>,
+    Path(login): Path<String>,
+    p: Params<Range>,
+) -> Result<Response> {
     let sql = "SELECT observed_at, viewer_count, game_name, session_id, stream_id, title \
         FROM twitch.silver.stream_snapshots WHERE user_id = $1 \
         AND observed_date >= $2 AND observed_date <= $3 AND observed_at >= $4 AND observed_at <= $5 \
@@ -76,7 +90,11 @@ async fn viewers(State(api): State<DataApi>, Path(login): Path<String>, p: Param
     api.streamer(&p, &login, sql, rest.to_vec()).await
 }
 
-async fn sessions(State(api): State<DataApi>, Path(login): Path<String>, p: Params<Range>) -> Result<Response> {
+async fn sessions(
+    State(api): State<DataApi>,
+    Path(login): Path<String>,
+    p: Params<Range>,
+) -> Result<Response> {
     let sql = "SELECT session_id, started_at, ended_at, duration_minutes, avg_viewers, \
         peak_viewers, hours_watched, snapshots, games, status \
         FROM twitch.silver.stream_sessions WHERE user_id = $1 \
@@ -85,7 +103,11 @@ async fn sessions(State(api): State<DataApi>, Path(login): Path<String>, p: Para
     api.streamer(&p, &login, sql, vec![from, to]).await
 }
 
-async fn followers(State(api): State<DataApi>, Path(login): Path<String>, p: Params<Range>) -> Result<Response> {
+async fn followers(
+    State(api): State<DataApi>,
+    Path(login): Path<String>,
+    p: Params<Range>,
+) -> Result<Response> {
     let sql = "SELECT observed_at, followers_total, followers_delta \
         FROM twitch.silver.follower_snapshots WHERE user_id = $1 \
         AND observed_date >= $2 AND observed_date <= $3 AND observed_at >= $4 AND observed_at <= $5 \
@@ -94,7 +116,11 @@ async fn followers(State(api): State<DataApi>, Path(login): Path<String>, p: Par
     api.streamer(&p, &login, sql, rest.to_vec()).await
 }
 
-async fn daily(State(api): State<DataApi>, Path(login): Path<String>, p: Params<DayRange>) -> Result<Response> {
+async fn daily(
+    State(api): State<DataApi>,
+    Path(login): Path<String>,
+    p: Params<DayRange>,
+) -> Result<Response> {
     let sql = "SELECT day, login, minutes_streamed, avg_viewers, peak_viewers, hours_watched, \
         sessions, followers_start, followers_end, followers_gained, main_game, language \
         FROM twitch.gold.streamer_daily WHERE user_id = $1 AND day >= $2 AND day <= $3 \
@@ -103,14 +129,22 @@ async fn daily(State(api): State<DataApi>, Path(login): Path<String>, p: Params<
     api.streamer(&p, &login, sql, rest.to_vec()).await
 }
 
-async fn ranks(State(api): State<DataApi>, Path(login): Path<String>, p: Params<DayRange>) -> Result<Response> {
+async fn ranks(
+    State(api): State<DataApi>,
+    Path(login): Path<String>,
+    p: Params<DayRange>,
+) -> Result<Response> {
     let sql = "SELECT period_start AS day, metric, rank, value FROM twitch.gold.leaderboard_daily \
         WHERE user_id = $1 AND period_start >= $2 AND period_start <= $3 ORDER BY period_start, metric";
     let rest = p.own.values(api.now())?;
     api.streamer(&p, &login, sql, rest.to_vec()).await
 }
 
-async fn chat(State(api): State<DataApi>, Path(login): Path<String>, p: Params<Range>) -> Result<Response> {
+async fn chat(
+    State(api): State<DataApi>,
+    Path(login): Path<String>,
+    p: Params<Range>,
+) -> Result<Response> {
     // Chat is keyed by channel login: every login the channel has had.
     let sql = "SELECT minute, messages, unique_chatters, sentiment_mean, positive, negative \
         FROM twitch.silver.chat_minutes WHERE channel IN ( \
@@ -120,4 +154,3 @@ async fn chat(State(api): State<DataApi>, Path(login): Path<String>, p: Params<R
     let rest = p.own.values(api.now())?;
     api.streamer(&p, &login, sql, rest.to_vec()).await
 }
-

@@ -29,7 +29,13 @@ async fn named_endpoints_answer_json_and_arrow_of_one_cycle() {
     let http = reqwest::Client::new();
     let base = format!("{}/api", s.base());
 
-    let (code, body) = json(http.get(format!("{base}/live/leaderboard?limit=5")).send().await.unwrap()).await;
+    let (code, body) = json(
+        http.get(format!("{base}/live/leaderboard?limit=5"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["cycle_id"], 3);
     let rows = body["rows"].as_array().unwrap();
@@ -43,21 +49,46 @@ async fn named_endpoints_answer_json_and_arrow_of_one_cycle() {
         t = ipc.open_stream(r.read()).read_all()\n\
         print(r.headers['x-cycle-id'], t.num_rows, ','.join(t.column_names))";
     let out = std::process::Command::new(python())
-        .args(["-c", script, &format!("{base}/streamer/alice/viewers?format=arrow")])
+        .args([
+            "-c",
+            script,
+            &format!("{base}/streamer/alice/viewers?format=arrow"),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         "3 3 observed_at,viewer_count,game_name,session_id,stream_id,title"
     );
 
     // Pinned to the current cycle: answered; to an old one: 409 with the current.
-    let r = http.get(format!("{base}/live/categories?cycle=3")).send().await.unwrap();
+    let r = http
+        .get(format!("{base}/live/categories?cycle=3"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     s.cycle().await;
-    let (code, body) = json(http.get(format!("{base}/live/categories?cycle=3")).send().await.unwrap()).await;
-    assert_eq!((code, &body["kind"], &body["cycle_id"]), (StatusCode::CONFLICT, &Value::from("stale_cycle"), &Value::from(4)));
+    let (code, body) = json(
+        http.get(format!("{base}/live/categories?cycle=3"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (code, &body["kind"], &body["cycle_id"]),
+        (
+            StatusCode::CONFLICT,
+            &Value::from("stale_cycle"),
+            &Value::from(4)
+        )
+    );
 
     // Typed parameters: malformed, unknown or out of range is a 400.
     for bad in [
@@ -72,8 +103,17 @@ async fn named_endpoints_answer_json_and_arrow_of_one_cycle() {
         assert_eq!(code, 400, "{bad}: {body}");
         assert_eq!(body["kind"], "invalid_argument", "{bad}");
     }
-    let (code, body) = json(http.get(format!("{base}/streamer/nobody")).send().await.unwrap()).await;
-    assert_eq!((code, &body["kind"]), (StatusCode::NOT_FOUND, &Value::from("not_found")));
+    let (code, body) = json(
+        http.get(format!("{base}/streamer/nobody"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (code, &body["kind"]),
+        (StatusCode::NOT_FOUND, &Value::from("not_found"))
+    );
 
     // By language: computed from gold.streamer_daily, alice is the German channel.
     let (code, body) = json(
@@ -84,10 +124,22 @@ async fn named_endpoints_answer_json_and_arrow_of_one_cycle() {
     )
     .await;
     assert_eq!(code, 200, "{body}");
-    assert!(body["rows"].as_array().unwrap().iter().any(|r| r["login"] == "alice"), "{body}");
+    assert!(
+        body["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["login"] == "alice"),
+        "{body}"
+    );
 
     // Without authentication configured, SQL over HTTP is refused.
-    let r = http.post(format!("{base}/sql")).body("SELECT 1").send().await.unwrap();
+    let r = http
+        .post(format!("{base}/sql"))
+        .body("SELECT 1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
 
     // Answers are compressed for clients that accept it.
@@ -120,23 +172,53 @@ async fn the_api_takes_flight_sql_users_and_tokens() {
     // No credentials: 401 with a Basic challenge (the browser's prompt).
     let r = http.get(format!("{base}/status")).send().await.unwrap();
     assert_eq!(r.status(), 401);
-    assert!(r.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"));
-    let r = http.get(format!("{base}/status")).basic_auth("alice", Some("wrong")).send().await.unwrap();
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
+    let r = http
+        .get(format!("{base}/status"))
+        .basic_auth("alice", Some("wrong"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     // The pages themselves hold no data and load without credentials.
     assert_eq!(http.get(s.base()).send().await.unwrap().status(), 200);
 
     // Basic once: a session cookie, which alone is enough afterwards.
-    let r = http.get(format!("{base}/status")).basic_auth("alice", Some("secret!")).send().await.unwrap();
+    let r = http
+        .get(format!("{base}/status"))
+        .basic_auth("alice", Some("secret!"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let session = cookie.split(';').next().unwrap().to_owned();
-    let r = http.get(format!("{base}/live/leaderboard")).header("cookie", &session).send().await.unwrap();
+    let r = http
+        .get(format!("{base}/live/leaderboard"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 
     // Login for scripts: a bearer token.
-    let (code, body) = json(http.post(format!("{base}/login")).basic_auth("alice", Some("secret!")).send().await.unwrap()).await;
+    let (code, body) = json(
+        http.post(format!("{base}/login"))
+            .basic_auth("alice", Some("secret!"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(code, 200);
     let token = body["token"].as_str().unwrap().to_owned();
 
@@ -159,7 +241,10 @@ async fn the_api_takes_flight_sql_users_and_tokens() {
         .await
         .unwrap();
     let (code, body) = json(r).await;
-    assert_eq!((code, &body["kind"]), (StatusCode::FORBIDDEN, &Value::from("permission_denied")));
+    assert_eq!(
+        (code, &body["kind"]),
+        (StatusCode::FORBIDDEN, &Value::from("permission_denied"))
+    );
 
     // Off loopback without authentication, no data is served.
     let refused = twitch_monitor::app::web::access(

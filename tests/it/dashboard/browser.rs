@@ -96,11 +96,12 @@ async fn every_page_renders_live_cycles_equal_to_flight_sql_in_a_real_browser() 
             4 => s.rig.world(|w| w.set_viewers(&s.alice, 250)).unwrap(),
             5 => {
                 let alice = s.alice.clone();
-                s.rig.world(|w| {
-                    w.set_game(&alice, &game2).unwrap();
-                    w.set_followers(&alice, 1_050)
-                })
-                .unwrap()
+                s.rig
+                    .world(|w| {
+                        w.set_game(&alice, &game2).unwrap();
+                        w.set_followers(&alice, 1_050)
+                    })
+                    .unwrap()
             }
             _ => {}
         }
@@ -108,7 +109,10 @@ async fn every_page_renders_live_cycles_equal_to_flight_sql_in_a_real_browser() 
     }
     let out = screenshots();
     let mut child = Command::new("node")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser/dashboard.mjs"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/browser/dashboard.mjs"
+        ))
         .args(["--base", &s.base(), "--streamer", "alice", "--out"])
         .arg(&out)
         .stdin(Stdio::piped())
@@ -175,31 +179,57 @@ async fn every_page_renders_live_cycles_equal_to_flight_sql_in_a_real_browser() 
     s.rig.world(|w| w.set_viewers(&s.alice, 400)).unwrap();
     let next = s.cycle().await;
     let stdin = child.stdin.as_mut().unwrap();
-    stdin.write_all(format!("next {next}\n").as_bytes()).await.unwrap();
+    stdin
+        .write_all(format!("next {next}\n").as_bytes())
+        .await
+        .unwrap();
     stdin.flush().await.unwrap();
     let updated = next_line(&mut lines).await;
     assert_eq!(updated["problems"], serde_json::json!([]), "{updated:#}");
     for page in ["now", "streamer"] {
         let p = &updated[page];
         assert_eq!(p["cycle"], next, "{page}: {p}");
-        assert_eq!(p["boot"], seen["pages"][page]["boot"], "{page} was reloaded");
+        assert_eq!(
+            p["boot"], seen["pages"][page]["boot"],
+            "{page} was reloaded"
+        );
         assert_eq!(p["navigations"], 1, "{page} was reloaded");
         assert!(p["renders"].as_i64() > seen["pages"][page]["renders"].as_i64());
     }
-    assert_eq!(board(updated["leaderboard"].as_array().unwrap()), board(&flight_board(&s)));
+    assert_eq!(
+        board(updated["leaderboard"].as_array().unwrap()),
+        board(&flight_board(&s))
+    );
     let want_points = flight_points(&s);
     assert_eq!(want_points.len(), 7);
     assert_eq!(want_points.last().unwrap().1, 400);
-    assert_eq!(points(updated["curve"]["points"].as_array().unwrap()), want_points);
-    assert_eq!(daily(updated["daily"].as_array().unwrap()), daily(&flight_daily(&s)));
+    assert_eq!(
+        points(updated["curve"]["points"].as_array().unwrap()),
+        want_points
+    );
+    assert_eq!(
+        daily(updated["daily"].as_array().unwrap()),
+        daily(&flight_daily(&s))
+    );
 
     let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
         .await
         .expect("the browser script did not exit")
         .unwrap();
     assert!(status.success());
-    for page in ["now", "streamer", "categories", "leaderboards", "rising", "now-phone", "now-next"] {
-        assert!(out.join(format!("{page}.png")).is_file(), "no screenshot of {page}");
+    for page in [
+        "now",
+        "streamer",
+        "categories",
+        "leaderboards",
+        "rising",
+        "now-phone",
+        "now-next",
+    ] {
+        assert!(
+            out.join(format!("{page}.png")).is_file(),
+            "no screenshot of {page}"
+        );
     }
     eprintln!("dashboard screenshots in {}", out.display());
 }
