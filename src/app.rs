@@ -469,8 +469,10 @@ impl IngestLoop {
                         tracing::error!("catalog not refreshed: {e}");
                     }
                     // After the live swap and the catalog refresh: pages
-                    // reading this cycle see all of it.
-                    self.published.send_replace(Some(summary.cycle_id));
+                    // reading this cycle see all of it (the live views'
+                    // cycle, which a failed swap leaves where it was).
+                    self.published
+                        .send_replace(self.live.snapshot().cycle_id());
                 }
                 Err(e) => {
                     tracing::error!("cycle failed: {e:#}");
