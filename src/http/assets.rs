@@ -114,16 +114,6 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
     response
 }
 
-/// The embedded files' total size in bytes, without the chart library, for
-/// the page-weight figure.
-pub fn own_bytes() -> usize {
-    ASSETS
-        .iter()
-        .filter(|a| !a.path.starts_with("vendor/"))
-        .map(|a| a.body.len())
-        .sum()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -489,6 +489,14 @@ mod tests {
     }
 
     #[test]
+    fn every_endpoint_is_documented() {
+        let doc = include_str!("../../../docs/api.md");
+        for (path, _, _) in ENDPOINTS {
+            assert!(doc.contains(&format!("`/api/{path}`")), "docs/api.md lacks /api/{path}");
+        }
+    }
+
+    #[test]
     fn weeks_start_on_monday() {
         let sunday = NaiveDate::from_ymd_opt(2026, 1, 11).unwrap();
         let monday = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
