@@ -23,7 +23,7 @@ struct Asset {
 }
 
 macro_rules! asset {
-    ($path:literal, $type:literal) => {
+    ($path:literal, $type:expr) => {
         Asset {
             path: $path,
             content_type: $type,

@@ -6,14 +6,15 @@
 //! Layout: [`health`] (operations), [`auth`] (the credentials seam and the
 //! access rule), `assets` (the embedded dashboard files), `api` (named,
 //! parameterised endpoints in JSON and Arrow IPC, authenticated SQL),
-//! `events` (server-sent events, one per committed cycle), `error` (the one
-//! place an error becomes an HTTP status).
+//! `events` (server-sent events, one per committed cycle), `compress`
+//! (brotli/gzip), `error` (the one place an error becomes an HTTP status).
 //!
 //! The server takes an already-bound listener, so callers (and tests) bind
 //! port 0 and read the address back; it never binds anything itself.
 mod api;
 mod assets;
 pub mod auth;
+mod compress;
 mod error;
 mod events;
 pub mod health;
@@ -29,8 +30,6 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use tower_http::compression::CompressionLayer;
-use tower_http::compression::CompressionLevel;
 
 pub use api::ENDPOINTS;
 pub use auth::{Access, Credentials};
@@ -85,15 +84,6 @@ impl fmt::Debug for HttpState {
     }
 }
 
-/// Brotli and gzip at a level that costs about a millisecond per 100 KB:
-/// the assets and API answers are small, and most clients are near.
-fn compression() -> CompressionLayer {
-    CompressionLayer::new()
-        .br(true)
-        .gzip(true)
-        .quality(CompressionLevel::Precise(5))
-}
-
 /// The routes. `stop` ends the long-lived event streams at shutdown, so a
 /// graceful shutdown does not wait on open dashboards.
 pub fn router(state: HttpState, stop: CancellationToken) -> Router {
@@ -115,7 +105,7 @@ pub fn router(state: HttpState, stop: CancellationToken) -> Router {
     ops.merge(assets::routes())
         .nest("/api", api)
         .route("/api/", get(api::index))
-        .layer(compression())
+        .layer(axum::middleware::from_fn(compress::layer))
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes the

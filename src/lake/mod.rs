@@ -298,7 +298,7 @@ async fn add_new_columns(delta: DeltaTable, def: &TableDef) -> Result<DeltaTable
         .map_err(|e| DeltaTableError::Generic(format!("contract schema: {e}")))?;
     let delta = delta
         .add_columns()
-        .with_fields(fields.fields().cloned())
+        .with_fields(fields.fields().cloned().collect::<Vec<_>>())
         .await?;
     tracing::info!(table = %def.qualified, columns = ?names, "added new contract columns");
     Ok(delta)

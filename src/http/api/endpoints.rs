@@ -4,14 +4,14 @@
 //! days to the current one, both by the data's clock (the last cycle's
 //! observation time), so a simulated world faster than real time reads right.
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, Datelike, Duration as Days, NaiveDate, TimeDelta, Utc};
 use datafusion::common::ScalarValue;
 use serde::Deserialize;
 
-use super::{Params, Rows, encode};
+use super::Params;
 use crate::http::DataApi;
 use crate::http::error::{Error, Result};
 
@@ -118,7 +118,7 @@ pub(super) fn routes() -> Router<DataApi> {
 }
 
 /// `GET /api/`: the endpoint list.
-pub(super) async fn index() -> axum::Json<serde_json::Value> {
+pub(crate) async fn index() -> axum::Json<serde_json::Value> {
     let list: Vec<serde_json::Value> = ENDPOINTS
         .iter()
         .map(|(path, params, what)| {

@@ -25,12 +25,11 @@ use axum::routing::{get, post};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::ScalarValue;
-use datafusion::execution::RecordBatchStream as _;
 use futures::TryStreamExt;
 use serde::de::DeserializeOwned;
 
 pub use endpoints::ENDPOINTS;
-pub(super) use endpoints::index;
+pub(crate) use endpoints::index;
 
 use super::DataApi;
 use super::error::{Error, Result};

@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use datafusion::arrow::ipc::writer::StreamWriter;
 use datafusion::common::ScalarValue;
-use datafusion::execution::RecordBatchStream as _;
 use futures::StreamExt;
 use serde::Deserialize;
 
