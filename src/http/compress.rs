@@ -7,11 +7,11 @@
 use std::io::Write as _;
 
 use axum::body::Body;
+use axum::body::HttpBody as _;
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::body::HttpBody as _;
 
 /// Bodies smaller than this are not worth a codec.
 const MIN_SIZE: usize = 1024;

@@ -27,13 +27,14 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::get;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use api::ENDPOINTS;
 pub use auth::{Access, Credentials};
 pub use error::{Error, Result};
+pub use events::CycleFeed;
 pub use health::{Readiness, cycle_freshness};
 
 use crate::live::LiveViews;
@@ -134,7 +135,7 @@ pub async fn serve(
 #[derive(Debug)]
 pub struct HttpServer {
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
+    stop: CancellationToken,
     task: Option<JoinHandle<Result<()>>>,
 }
 
@@ -148,20 +149,14 @@ impl HttpServer {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<Self> {
         let addr = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let signal = async move {
-            tokio::select! {
-                () = shutdown => {}
-                // Either an explicit stop or the handle dropped.
-                _ = stopped => {}
-            }
-        };
+        let stop = CancellationToken::new();
+        let signal = crate::shutdown::signal(shutdown, &stop);
         let dashboard = state.data.is_some();
         let task = tokio::spawn(serve(listener, state, signal));
         tracing::info!(%addr, dashboard, "HTTP server listening");
         Ok(Self {
             addr,
-            stop: Some(stop),
+            stop,
             task: Some(task),
         })
     }
@@ -179,9 +174,7 @@ impl HttpServer {
     /// Stops accepting, waits for requests in flight, and reports how the
     /// server ended.
     pub async fn shutdown(mut self) -> Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.stop.cancel();
         match self.task.take() {
             Some(task) => task.await?,
             None => Ok(()),
@@ -191,8 +184,6 @@ impl HttpServer {
 
 impl Drop for HttpServer {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.stop.cancel();
     }
 }

@@ -7,12 +7,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use twitch_monitor::clock::SystemClock;
 use twitch_monitor::config::{FlightAuth, FlightConfig};
 use twitch_monitor::flight::{FlightServer, ServerArgs};
-use twitch_monitor::http::{DataApi, HttpServer, HttpState};
-use twitch_monitor::ingest::live::update;
+use twitch_monitor::http::{CycleFeed, DataApi, HttpServer, HttpState};
 use twitch_monitor::live::LiveViews;
 use twitch_monitor::metrics::Metrics;
 use twitch_monitor::query::{EngineOptions, LakeAndLive, QueryEngine};
@@ -41,13 +39,11 @@ pub(crate) fn open_flight() -> FlightConfig {
     }
 }
 
-/// The service over a rig: every committed cycle goes to the live views,
-/// the catalog and the published cycle, in `serve`'s order.
+/// The service over a rig: every committed cycle goes to the consumers
+/// `serve` lists (metrics, live views, catalog, dashboard events), in its order.
 pub(crate) struct Service {
     pub rig: Rig,
     pub live: LiveViews,
-    pub engine: QueryEngine,
-    pub published: watch::Sender<Option<i64>>,
     pub flight: FlightServer,
     pub http: HttpServer,
     /// The scripted channel's user id.
@@ -69,7 +65,7 @@ impl Service {
             .unwrap();
         let game = world.games()[0].id.clone();
         world.go_live(&alice, &game, "hello", 100).unwrap();
-        let rig = Rig::start(world).await;
+        let mut rig = Rig::start(world).await;
         let live = LiveViews::new();
         let engine = QueryEngine::new(
             Arc::new(LakeAndLive {
@@ -80,7 +76,11 @@ impl Service {
         )
         .await
         .unwrap();
-        let (published, cycles) = watch::channel(None);
+        let (feed, cycles) = CycleFeed::new(live.clone());
+        let metrics = Metrics::new("test");
+        let runner = rig.runner.take().unwrap();
+        let runner = twitch_monitor::app::observe_cycles(runner, &metrics, &live, &engine, feed);
+        rig.runner = Some(runner);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let flight_server = FlightServer::start(
             listener,
@@ -102,7 +102,7 @@ impl Service {
         let http = HttpServer::start(
             listener,
             HttpState {
-                metrics: Metrics::new("test"),
+                metrics,
                 readiness: Arc::new(|| Ok(())),
                 data: Some(DataApi {
                     engine: engine.clone(),
@@ -117,8 +117,6 @@ impl Service {
         Service {
             rig,
             live,
-            engine,
-            published,
             flight: flight_server,
             http,
             alice,
@@ -127,11 +125,9 @@ impl Service {
 
     /// One poll interval later, one cycle committed and published; its id.
     pub async fn cycle(&mut self) -> i64 {
-        let (summary, report) = self.rig.cycle_report().await;
-        self.live.apply_cycle(update(&summary, &report)).unwrap();
-        self.engine.refresh().await.unwrap();
-        self.published.send_replace(Some(summary.cycle_id));
-        summary.cycle_id
+        let id = self.rig.cycle().await.cycle_id;
+        assert_eq!(self.live.snapshot().cycle_id(), Some(id));
+        id
     }
 
     /// `http://127.0.0.1:PORT`

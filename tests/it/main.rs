@@ -11,6 +11,7 @@ mod lake;
 mod live;
 mod pipeline;
 mod rig;
+mod runner;
 mod serving;
 
 /// The Python interpreter of the test venv (`scripts/venv`).

@@ -492,7 +492,10 @@ mod tests {
     fn every_endpoint_is_documented() {
         let doc = include_str!("../../../docs/api.md");
         for (path, _, _) in ENDPOINTS {
-            assert!(doc.contains(&format!("`/api/{path}`")), "docs/api.md lacks /api/{path}");
+            assert!(
+                doc.contains(&format!("`/api/{path}`")),
+                "docs/api.md lacks /api/{path}"
+            );
         }
     }
 

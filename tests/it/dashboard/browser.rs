@@ -232,4 +232,8 @@ async fn every_page_renders_live_cycles_equal_to_flight_sql_in_a_real_browser() 
         );
     }
     eprintln!("dashboard screenshots in {}", out.display());
+    // `scripts/screenshot` refreshes the README's picture from this run.
+    if let Some(readme) = std::env::var_os("TM_README_SCREENSHOT") {
+        std::fs::copy(out.join("now.png"), &readme).unwrap();
+    }
 }
