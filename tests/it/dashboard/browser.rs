@@ -48,7 +48,11 @@ fn points(rows: &[Value]) -> Vec<(f64, i64)> {
         .collect()
 }
 
-/// The daily table's figures, parsed back from the cells' raw values.
+/// The daily table's figures, parsed back from the cells' raw values. Both
+/// sides print a float as its shortest round-trip decimal (JavaScript's
+/// `String`, Python's `repr`), so the cells are parsed with the same parser
+/// as the Flight SQL rows (serde_json's, which is not exact to the last bit
+/// without its `float_roundtrip` feature): equal figures read equal.
 fn daily(rows: &[Value]) -> Vec<Vec<(String, Option<f64>)>> {
     const KEYS: [&str; 6] = [
         "minutes_streamed",
@@ -64,7 +68,7 @@ fn daily(rows: &[Value]) -> Vec<Vec<(String, Option<f64>)>> {
                 .map(|k| {
                     let v = match &r[*k] {
                         Value::String(s) if s.is_empty() => None,
-                        Value::String(s) => Some(s.parse().unwrap()),
+                        Value::String(s) => Some(serde_json::from_str(s).unwrap()),
                         Value::Null => None,
                         n => n.as_f64(),
                     };

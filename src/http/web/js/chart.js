@@ -61,7 +61,7 @@ export function chart(id, { series, data, marks = [], height = 260, scales = {},
         points: { show: s.points ?? sparse, size: 5 },
       }))],
       axes: [{}, ...(axes.length ? axes : [{ scale: 'y' }]).map((a, i) => ({
-        scale: a.scale, label: a.label, side: i ? 1 : 3, grid: { show: i === 0 }, size: 60,
+        scale: a.scale, label: a.label, side: i ? 1 : 3, grid: { show: i === 0 }, size: 60, values: ticks,
       }))],
       plugins: [marksPlugin(marks)],
       hooks: {
@@ -75,6 +75,17 @@ export function chart(id, { series, data, marks = [], height = 260, scales = {},
     charts.add(u);
   };
   return { el, mount };
+}
+
+/** Y tick labels that fit the axis: 101.6k rather than a clipped 101,600. */
+function ticks(u, splits) {
+  return splits.map((v) => {
+    if (v === null || v === undefined) return '';
+    const a = Math.abs(v);
+    if (a >= 1e6) return `${+(v / 1e6).toFixed(2)}M`;
+    if (a >= 1e4) return `${+(v / 1e3).toFixed(1)}k`;
+    return v.toLocaleString('en-US', { maximumFractionDigits: 2 });
+  });
 }
 
 /** Destroys the charts of the page being left. */
