@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
 use twitch_monitor::app::App;
-use twitch_monitor::config::{HumanDuration, Settings};
+use twitch_monitor::config::{Config, SimSettings};
 
 fn streams() -> usize {
     std::env::var("BENCH_STREAMS")
@@ -34,18 +34,20 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let config = Settings {
-            lake: Some(dir.path().to_str().expect("path").to_owned()),
-            flight_addr: Some("127.0.0.1:0".parse().expect("addr")),
-            http_addr: Some("127.0.0.1:0".parse().expect("addr")),
-            sim_channels: Some(n),
-            sim_all_live: Some(true),
-            sim_rate_limit: Some(0),
-            poll_interval: Some(HumanDuration(Duration::from_secs(600))),
+        let config = Config {
+            lake: dir.path().to_str().expect("path").to_owned(),
+            flight_addr: "127.0.0.1:0".parse().expect("addr"),
+            http_addr: "127.0.0.1:0".parse().expect("addr"),
+            poll_interval: Duration::from_secs(600),
+            sim: SimSettings {
+                channels: n,
+                all_live: true,
+                rate_limit: 0,
+                ..Default::default()
+            },
             ..Default::default()
-        }
-        .resolve()
-        .expect("config");
+        };
+        config.validate().expect("config");
         let started = Instant::now();
         let app = App::start(config).await.expect("start");
         // Poll (bounded) until the first cycle is in the live views.

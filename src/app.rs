@@ -33,6 +33,10 @@ pub mod web;
 
 /// Runs the command line to completion.
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(Command::HashPassword { name }) = &cli.command {
+        println!("{}", crate::config::hash_password_command(name.as_deref())?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = cli.settings.resolve()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -44,6 +48,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Sim => sim(config).await,
             Command::Rebuild => rebuild(config).await,
             Command::Maintain => maintain(config).await,
+            Command::HashPassword { .. } => Ok(ExitCode::SUCCESS),
         }
     })
 }
@@ -147,12 +152,16 @@ pub async fn open_lake(config: &Config) -> anyhow::Result<Lake> {
         .with_context(|| format!("cannot open the lake at {}", config.lake))
 }
 
-/// Opens the cycle runner over `lake` (repairing an interrupted cycle) and
-/// connects it to `source`.
+/// Opens the cycle runner over `lake` (repairing an interrupted cycle);
+/// with `connect_now` it also connects to `source` at once, so bad
+/// credentials end the command (`ingest --once`). `serve` does not: it
+/// serves the lake whatever Twitch's health, and the runner connects (and
+/// retries) by itself.
 pub async fn runner(
     config: &Config,
     lake: &Lake,
     source: &TwitchSource,
+    connect_now: bool,
 ) -> anyhow::Result<CycleRunner> {
     let (mut runner, repaired) = CycleRunner::open(RunnerArgs {
         lake: lake.clone(),
@@ -180,15 +189,16 @@ pub async fn runner(
             "repaired the last cycle, which a crash had interrupted"
         );
     }
-    // Bad credentials are reported before anything is served.
-    runner.connect().await?;
+    if connect_now {
+        runner.connect().await?;
+    }
     Ok(runner)
 }
 
 async fn ingest_once(config: Config) -> anyhow::Result<ExitCode> {
     let lake = open_lake(&config).await?;
     let source = twitch_source(&config, Pipeline::last_seen(&lake).await?).await?;
-    let mut runner = runner(&config, &lake, &source).await?;
+    let mut runner = runner(&config, &lake, &source, true).await?;
     let cycle = runner.run_cycle().await;
     let summary = cycle.summary;
     cycle.outcome?;
@@ -257,7 +267,7 @@ impl App {
         let lake = open_lake(&config).await?;
         let last_seen = Pipeline::last_seen(&lake).await?;
         let mut source = twitch_source(&config, last_seen).await?;
-        let runner = runner(&config, &lake, &source).await?;
+        let runner = runner(&config, &lake, &source, false).await?;
         let live = crate::ingest::live::rebuild(&lake, last_seen).await?;
         let metrics = Metrics::new(env!("CARGO_PKG_VERSION"));
         let options = EngineOptions {
@@ -286,7 +296,12 @@ impl App {
         let max_age = config.poll_interval * 3;
         let readiness = move || {
             let last = probe_live.last_cycle_finished_at();
-            cycle_freshness(last, probe_clock.now(), max_age)
+            cycle_freshness(last, probe_clock.now(), max_age).map_err(|why| match last_cycle_error(
+                &probe_live,
+            ) {
+                Some(error) => format!("{why}; the last cycle failed: {error}"),
+                None => why,
+            })
         };
         let (feed, cycles) = CycleFeed::new(live.clone());
         let data = DataApi {
@@ -479,4 +494,17 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+/// The error of the newest cycle in `live.ingest_status`, if it failed.
+fn last_cycle_error(live: &LiveViews) -> Option<String> {
+    use arrow::array::{Array, AsArray};
+    let snapshot = live.snapshot();
+    let errors = snapshot
+        .batch(crate::live::View::IngestStatus)
+        .column_by_name("last_error")?
+        .as_string_opt::<i32>()?
+        .clone();
+    // Newest first.
+    (!errors.is_empty() && errors.is_valid(0)).then(|| errors.value(0).to_owned())
 }

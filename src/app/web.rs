@@ -42,9 +42,10 @@ fn metadata(authorization: &str) -> Result<MetadataMap, String> {
     Ok(map)
 }
 
+#[async_trait::async_trait]
 impl Credentials for FlightCredentials {
-    fn check(&self, authorization: &str) -> Result<String, String> {
-        match self.0.check(&metadata(authorization)?) {
+    async fn check(&self, authorization: &str) -> Result<String, String> {
+        match self.0.check(&metadata(authorization)?).await {
             Ok(Principal::User(name)) => Ok(name),
             Ok(Principal::StaticToken) => Ok("static token".into()),
             Ok(Principal::Anonymous) => Ok("anonymous".into()),
@@ -52,9 +53,10 @@ impl Credentials for FlightCredentials {
         }
     }
 
-    fn login(&self, authorization: &str) -> Result<Option<String>, String> {
+    async fn login(&self, authorization: &str) -> Result<Option<String>, String> {
         self.0
             .handshake(&metadata(authorization)?, &[])
+            .await
             .map_err(|e| e.to_string())
     }
 }

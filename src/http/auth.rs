@@ -23,13 +23,15 @@ pub const SESSION_COOKIE: &str = "tm_session";
 
 /// Checks credentials (implemented by the composition root over Flight SQL's
 /// authenticator).
+#[async_trait::async_trait]
 pub trait Credentials: Send + Sync + 'static {
     /// Checks one `Authorization` header value (`Basic …` or `Bearer …`):
     /// the caller's name, or why not (told to the client, so no secrets).
-    fn check(&self, authorization: &str) -> Result<String, String>;
+    /// A password check is slow on purpose (Argon2), hence async.
+    async fn check(&self, authorization: &str) -> Result<String, String>;
     /// Exchanges valid credentials for a bearer token that checks cheaply
     /// (`None` when they are a static token already).
-    fn login(&self, authorization: &str) -> Result<Option<String>, String>;
+    async fn login(&self, authorization: &str) -> Result<Option<String>, String>;
 }
 
 /// The access rule for the dashboard's data and the data API.
@@ -71,7 +73,7 @@ pub(super) async fn require(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let (caller, cookie) = match identify(&access, request.headers()) {
+    let (caller, cookie) = match identify(&access, request.headers()).await {
         Ok(found) => found,
         Err(e) => return e.into_response(),
     };
@@ -85,7 +87,7 @@ pub(super) async fn require(
 
 /// The caller, and a fresh session token to set when the request logged in
 /// with a password.
-fn identify(access: &Access, headers: &HeaderMap) -> Result<(Caller, Option<String>)> {
+async fn identify(access: &Access, headers: &HeaderMap) -> Result<(Caller, Option<String>)> {
     let creds = match access {
         Access::Open => return Ok((Caller::Anonymous, None)),
         Access::Refused(why) => return Err(Error::Forbidden(why.clone())),
@@ -94,7 +96,7 @@ fn identify(access: &Access, headers: &HeaderMap) -> Result<(Caller, Option<Stri
     // The session first: a browser keeps sending its cached Basic header too,
     // and the token is the cheap check.
     if let Some(token) = session_token(headers)
-        && let Ok(who) = creds.check(&format!("Bearer {token}"))
+        && let Ok(who) = creds.check(&format!("Bearer {token}")).await
     {
         return Ok((Caller::Authenticated(who), None));
     }
@@ -107,15 +109,15 @@ fn identify(access: &Access, headers: &HeaderMap) -> Result<(Caller, Option<Stri
         .to_str()
         .map_err(|_| Error::Unauthenticated("malformed authorization header".into()))?;
     if is_basic(header) {
-        let token = creds.login(header).map_err(Error::Unauthenticated)?;
+        let token = creds.login(header).await.map_err(Error::Unauthenticated)?;
         let who = match &token {
-            Some(t) => creds.check(&format!("Bearer {t}")),
-            None => creds.check(header),
+            Some(t) => creds.check(&format!("Bearer {t}")).await,
+            None => creds.check(header).await,
         }
         .map_err(Error::Unauthenticated)?;
         return Ok((Caller::Authenticated(who), token));
     }
-    let who = creds.check(header).map_err(Error::Unauthenticated)?;
+    let who = creds.check(header).await.map_err(Error::Unauthenticated)?;
     Ok((Caller::Authenticated(who), None))
 }
 
@@ -149,7 +151,7 @@ fn set_session(response: &mut Response, token: &str) {
 /// `POST /api/login`: checks the `Authorization` header and answers with a
 /// bearer token for later requests (and sets it as the session cookie).
 pub(super) async fn login(State(access): State<Access>, headers: HeaderMap) -> Response {
-    match login_token(&access, &headers) {
+    match login_token(&access, &headers).await {
         Ok(token) => {
             let body = serde_json::json!({ "token": token });
             let mut response = axum::Json(body).into_response();
@@ -162,7 +164,7 @@ pub(super) async fn login(State(access): State<Access>, headers: HeaderMap) -> R
     }
 }
 
-fn login_token(access: &Access, headers: &HeaderMap) -> Result<Option<String>> {
+async fn login_token(access: &Access, headers: &HeaderMap) -> Result<Option<String>> {
     let creds = match access {
         Access::Open => return Ok(None),
         Access::Refused(why) => return Err(Error::Forbidden(why.clone())),
@@ -172,7 +174,7 @@ fn login_token(access: &Access, headers: &HeaderMap) -> Result<Option<String>> {
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
         .ok_or_else(|| Error::Unauthenticated("send an Authorization header".into()))?;
-    let token = creds.login(header).map_err(Error::Unauthenticated)?;
+    let token = creds.login(header).await.map_err(Error::Unauthenticated)?;
     Ok(token.or_else(|| {
         // A static token: it is the token to keep using.
         header.split_once(' ').map(|(_, t)| t.trim().to_owned())
@@ -196,15 +198,16 @@ mod tests {
     /// Accepts user `alice` with password `pw` and the token it issues.
     struct Fake;
 
+    #[async_trait::async_trait]
     impl Credentials for Fake {
-        fn check(&self, authorization: &str) -> Result<String, String> {
+        async fn check(&self, authorization: &str) -> Result<String, String> {
             match authorization {
                 "Bearer issued-alice" => Ok("alice".into()),
                 "Bearer static-token" => Ok("static token".into()),
                 _ => Err("invalid credentials".into()),
             }
         }
-        fn login(&self, authorization: &str) -> Result<Option<String>, String> {
+        async fn login(&self, authorization: &str) -> Result<Option<String>, String> {
             match authorization {
                 // base64("alice:pw")
                 "Basic YWxpY2U6cHc=" => Ok(Some("issued-alice".into())),
@@ -222,11 +225,11 @@ mod tests {
         h
     }
 
-    #[test]
-    fn basic_logs_in_once_then_the_cookie_is_enough() {
+    #[tokio::test]
+    async fn basic_logs_in_once_then_the_cookie_is_enough() {
         let access = Access::Authenticated(Arc::new(Fake));
         let basic = headers(&[(header::AUTHORIZATION, "Basic YWxpY2U6cHc=")]);
-        let (caller, cookie) = identify(&access, &basic).unwrap();
+        let (caller, cookie) = identify(&access, &basic).await.unwrap();
         assert_eq!(caller, Caller::Authenticated("alice".into()));
         assert_eq!(cookie.as_deref(), Some("issued-alice"));
         let later = headers(&[
@@ -234,13 +237,13 @@ mod tests {
             (header::AUTHORIZATION, "Basic d3Jvbmc="),
         ]);
         assert_eq!(
-            identify(&access, &later).unwrap(),
+            identify(&access, &later).await.unwrap(),
             (Caller::Authenticated("alice".into()), None)
         );
     }
 
-    #[test]
-    fn missing_or_wrong_credentials_are_refused() {
+    #[tokio::test]
+    async fn missing_or_wrong_credentials_are_refused() {
         let access = Access::Authenticated(Arc::new(Fake));
         for h in [
             headers(&[]),
@@ -249,26 +252,26 @@ mod tests {
             headers(&[(header::COOKIE, "tm_session=forged")]),
         ] {
             assert!(matches!(
-                identify(&access, &h),
+                identify(&access, &h).await,
                 Err(Error::Unauthenticated(_))
             ));
         }
         let token = headers(&[(header::AUTHORIZATION, "Bearer static-token")]);
         assert_eq!(
-            identify(&access, &token).unwrap().0,
+            identify(&access, &token).await.unwrap().0,
             Caller::Authenticated("static token".into())
         );
         assert_eq!(
-            login_token(&access, &token).unwrap().as_deref(),
+            login_token(&access, &token).await.unwrap().as_deref(),
             Some("static-token")
         );
         let refused = Access::Refused("no authentication on 0.0.0.0".into());
         assert!(matches!(
-            identify(&refused, &token),
+            identify(&refused, &token).await,
             Err(Error::Forbidden(_))
         ));
         assert_eq!(
-            identify(&Access::Open, &HeaderMap::new()).unwrap().0,
+            identify(&Access::Open, &HeaderMap::new()).await.unwrap().0,
             Caller::Anonymous
         );
     }

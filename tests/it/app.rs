@@ -9,7 +9,7 @@ use arrow::record_batch::RecordBatch;
 use arrow::util::pretty::pretty_format_batches;
 use futures::TryStreamExt;
 use twitch_monitor::app::App;
-use twitch_monitor::config::{HumanDuration, Settings};
+use twitch_monitor::config::{Config, SimSettings};
 use twitch_monitor::live::View;
 
 use crate::http::{scrape, value};
@@ -72,6 +72,24 @@ async fn serve_feeds_live_views_and_delta_tables_to_adbc_and_metrics() {
         &[("outcome", "ok")],
     );
     assert!(ok_queries.unwrap_or(0.0) >= 3.0, "{scraped}");
+    // Rows are counted per table, under the table's catalog name.
+    let rows = |table: &str| {
+        let name = "twitch_monitor_rows_written_total";
+        value(
+            &scraped,
+            "twitch_monitor_rows_written",
+            name,
+            &[("table", table)],
+        )
+    };
+    for table in [
+        "bronze.helix_responses",
+        "silver.stream_snapshots",
+        "gold.streamer_daily",
+    ] {
+        assert!(rows(table).unwrap_or(0.0) > 0.0, "{table}: {scraped}");
+    }
+    assert_eq!(rows("silver"), None, "{scraped}");
     app.shutdown().await.unwrap();
 }
 
@@ -79,17 +97,19 @@ async fn serve_feeds_live_views_and_delta_tables_to_adbc_and_metrics() {
 /// channels (ten simulated minutes a second, a cycle every ten simulated
 /// seconds), on loopback ports and a lake in `dir`.
 async fn start_app(dir: &Path, channels: usize) -> App {
-    let config = Settings {
-        lake: Some(dir.to_str().unwrap().to_owned()),
-        flight_addr: Some("127.0.0.1:0".parse().unwrap()),
-        http_addr: Some("127.0.0.1:0".parse().unwrap()),
-        sim_channels: Some(channels),
-        sim_speed: Some(600.0),
-        poll_interval: Some(HumanDuration(Duration::from_secs(10))),
+    let config = Config {
+        lake: dir.to_str().unwrap().to_owned(),
+        flight_addr: "127.0.0.1:0".parse().unwrap(),
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        poll_interval: Duration::from_secs(10),
+        sim: SimSettings {
+            channels,
+            speed: 600.0,
+            ..Default::default()
+        },
         ..Default::default()
-    }
-    .resolve()
-    .unwrap();
+    };
+    config.validate().unwrap();
     App::start(config).await.unwrap()
 }
 

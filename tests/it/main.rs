@@ -2,6 +2,7 @@
 use std::path::PathBuf;
 
 mod app;
+mod config;
 mod crash;
 mod dashboard;
 mod flight;
@@ -9,6 +10,7 @@ mod helix;
 mod http;
 mod lake;
 mod live;
+mod outage;
 mod pipeline;
 mod rig;
 mod runner;
