@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::{ScaledClock, SharedClock, SystemClock};
 use crate::config::{Cli, Command, Config, Secret, Source};
 use crate::flight::{FlightServer, ServerArgs};
-use crate::http::{HttpServer, HttpState, cycle_freshness};
+use crate::http::{CycleFeed, DataApi, HttpServer, HttpState, cycle_freshness};
 use crate::ingest::pipeline::Pipeline;
 use crate::ingest::poll::{PollSettings, Targets};
 use crate::ingest::{CycleRunner, RunnerArgs, after_commit};
@@ -28,6 +28,8 @@ use crate::query::{EngineOptions, LakeAndLive, QueryEngine};
 use crate::sim::server::{RateLimit, SimServer, SimServerArgs};
 use crate::sim::{World, WorldConfig};
 use crate::twitch::ClientArgs;
+
+pub mod web;
 
 /// Runs the command line to completion.
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -218,6 +220,26 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Adds the consumers of every finished cycle, in the order they hear of it.
+pub fn observe_cycles(
+    runner: CycleRunner,
+    metrics: &Metrics,
+    live: &LiveViews,
+    engine: &QueryEngine,
+    feed: CycleFeed,
+) -> CycleRunner {
+    let catalog = engine.clone();
+    runner
+        .observe(metrics.clone())
+        .observe(live.clone())
+        .observe(after_commit("query catalog", move || {
+            let engine = catalog.clone();
+            async move { engine.refresh().await }
+        }))
+        // Last: a page told of a cycle finds its views and tables in the catalog.
+        .observe(after_commit("dashboard events", move || feed.publish()))
+}
+
 /// How long running queries get to finish at shutdown.
 const QUERY_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -281,9 +303,21 @@ impl App {
                 None => why,
             })
         };
+        let (feed, cycles) = CycleFeed::new(live.clone());
+        let data = DataApi {
+            engine: engine.clone(),
+            live: live.clone(),
+            cycles,
+            access: web::access(
+                &config.flight,
+                listener.local_addr()?,
+                Arc::new(SystemClock),
+            ),
+        };
         let state = HttpState {
             metrics: metrics.clone(),
             readiness: Arc::new(readiness),
+            data: Some(data),
         };
         let http = HttpServer::start(listener, state, stop.clone().cancelled_owned())?;
         tracing::info!(
@@ -293,17 +327,13 @@ impl App {
             flight.url(),
             flight.addr()
         );
-        tracing::info!("health and metrics on http://{}/metrics", http.local_addr());
+        tracing::info!(
+            "dashboard on {} — health and metrics on http://{}/metrics",
+            http.url(),
+            http.local_addr()
+        );
 
-        // The consumers of every finished cycle, in the order they hear of it.
-        let catalog = engine.clone();
-        let runner = runner
-            .observe(metrics.clone())
-            .observe(live.clone())
-            .observe(after_commit("query catalog", move || {
-                let engine = catalog.clone();
-                async move { engine.refresh().await }
-            }));
+        let runner = observe_cycles(runner, &metrics, &live, &engine, feed);
         let ingest = tokio::spawn(runner.run(stop.child_token()));
         let maintenance = (!config.maintain_interval.is_zero()).then(|| {
             let (every, retention) = (config.maintain_interval, config.vacuum_retention);

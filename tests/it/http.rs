@@ -70,6 +70,7 @@ async fn start() -> Fixture {
                 Err("lake not open yet".to_owned())
             }
         }),
+        data: None,
     };
     let server = HttpServer::start(listener, state, std::future::pending()).unwrap();
     let base = format!("http://{}", server.local_addr());

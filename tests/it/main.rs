@@ -4,6 +4,7 @@ use std::path::PathBuf;
 mod app;
 mod config;
 mod crash;
+mod dashboard;
 mod flight;
 mod helix;
 mod http;
