@@ -2,7 +2,6 @@
 //! feeds cycles, a real ADBC client queries live views and Delta tables, and
 //! the metrics move with cycles and queries.
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use arrow::record_batch::RecordBatch;
@@ -12,8 +11,8 @@ use twitch_monitor::app::App;
 use twitch_monitor::config::{Config, SimSettings};
 use twitch_monitor::live::View;
 
+use crate::adbc_query;
 use crate::http::{scrape, value};
-use crate::python;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_feeds_live_views_and_delta_tables_to_adbc_and_metrics() {
@@ -27,23 +26,8 @@ async fn serve_feeds_live_views_and_delta_tables_to_adbc_and_metrics() {
         tokio::task::yield_now().await;
     }
 
-    let port = app.flight_addr().port().to_string();
-    let query = |sql: &str| {
-        let out = Command::new(python())
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/py/adbc_query.py"
-            ))
-            .args([port.as_str(), sql])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let port = app.flight_addr().port();
+    let query = |sql: &str| adbc_query(port, sql);
     let board = query(
         "SELECT rank, login, viewer_count FROM twitch.live.leaderboard ORDER BY rank LIMIT 3",
     );

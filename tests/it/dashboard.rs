@@ -17,7 +17,6 @@ use twitch_monitor::query::{EngineOptions, LakeAndLive, QueryEngine};
 use twitch_monitor::sim::World;
 use twitch_monitor::sim::world::ScriptedChannel;
 
-use crate::python;
 use crate::rig::Rig;
 
 mod api;
@@ -137,22 +136,7 @@ impl Service {
 
     /// Rows of `sql` through Flight SQL (the ADBC driver), as JSON objects.
     pub fn flight_sql(&self, sql: &str) -> Vec<serde_json::Value> {
-        let out = std::process::Command::new(python())
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/py/adbc_query.py"
-            ))
-            .arg(self.flight.addr().port().to_string())
-            .arg(sql)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout)
-            .unwrap()
+        crate::adbc_query(self.flight.addr().port(), sql)
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()

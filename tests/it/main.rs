@@ -24,3 +24,22 @@ pub(crate) fn python() -> PathBuf {
     let home = std::env::var_os("HOME").unwrap_or_default();
     PathBuf::from(home).join(".cache/twitch-monitor/venv/bin/python")
 }
+
+/// Runs `sql` through the ADBC Flight SQL driver against the server on
+/// 127.0.0.1:`port`: the result as JSON lines, one object per row.
+pub(crate) fn adbc_query(port: u16, sql: &str) -> String {
+    let out = std::process::Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/py/adbc_query.py"
+        ))
+        .args([port.to_string().as_str(), sql])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}

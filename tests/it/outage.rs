@@ -2,7 +2,6 @@
 //! it, and resumes ingest by itself when the auth host answers again.
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +12,7 @@ use twitch_monitor::clock::SystemClock;
 use twitch_monitor::config::{Config, Credentials, Secret, Source};
 use twitch_monitor::sim::{SimServer, SimServerArgs, World};
 
-use crate::python;
+use crate::adbc_query;
 
 /// A TCP gate in front of `target`: while shut, it accepts connections and
 /// never answers (a host that hangs); once open it forwards them.
@@ -56,23 +55,6 @@ fn config(lake: &Path, sim: &SimServer, auth: SocketAddr) -> Config {
     config
 }
 
-fn adbc(port: u16, sql: &str) -> String {
-    let out = Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/py/adbc_query.py"
-        ))
-        .args([port.to_string().as_str(), sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// Waits, without sleeping, until `done` holds; fails the test after `limit`.
 async fn until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
@@ -113,9 +95,9 @@ async fn serve_answers_from_the_lake_while_twitch_hangs_and_resumes_when_it_answ
     );
     let port = app.flight_addr().port();
     let count = "SELECT count(*) AS n FROM twitch.silver.stream_snapshots";
-    let before = adbc(port, count);
+    let before = adbc_query(port, count);
     assert!(!before.contains("\"n\": 0"), "{before}");
-    let live = adbc(port, "SELECT count(*) AS n FROM twitch.live.streams");
+    let live = adbc_query(port, "SELECT count(*) AS n FROM twitch.live.streams");
     assert!(
         !live.contains("\"n\": 0"),
         "live views rebuilt from silver: {live}"
@@ -123,7 +105,7 @@ async fn serve_answers_from_the_lake_while_twitch_hangs_and_resumes_when_it_answ
     let committed = app.live().snapshot().cycle_id().unwrap();
     // The failed attempt is in live.ingest_status, with why.
     let status = || {
-        adbc(
+        adbc_query(
             port,
             "SELECT last_error FROM twitch.live.ingest_status WHERE last_error IS NOT NULL",
         )
@@ -137,7 +119,11 @@ async fn serve_answers_from_the_lake_while_twitch_hangs_and_resumes_when_it_answ
         );
         failed = status();
     }
-    assert_eq!(adbc(port, count), before, "nothing was written meanwhile");
+    assert_eq!(
+        adbc_query(port, count),
+        before,
+        "nothing was written meanwhile"
+    );
 
     // Twitch answers again: cycles resume without a restart.
     open.send_replace(true);
