@@ -1,10 +1,12 @@
 //! The chat client's counters on `/metrics`: read from the client when
 //! scraped (through a probe `app` installs, so this leaf module knows no
-//! chat types), rendered beside the ingest and query metrics.
+//! chat types), registered beside the ingest and query metrics.
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use super::{header, sample};
+use prometheus_client::encoding::{EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
 
 /// The chat client's counters at one moment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -29,9 +31,11 @@ pub struct ChatCounts {
     pub buffered_bytes: u64,
 }
 
-/// Reads the chat counters when `/metrics` is scraped.
-#[derive(Clone)]
-pub(super) struct ChatProbe(pub(super) Arc<dyn Fn() -> ChatCounts + Send + Sync>);
+type Probe = Arc<dyn Fn() -> ChatCounts + Send + Sync>;
+
+/// Where `app` installs the probe; empty until chat runs (no chat series).
+#[derive(Clone, Default)]
+pub(super) struct ChatProbe(Arc<Mutex<Option<Probe>>>);
 
 impl fmt::Debug for ChatProbe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -40,68 +44,107 @@ impl fmt::Debug for ChatProbe {
 }
 
 impl ChatProbe {
-    pub(super) fn render(&self, out: &mut String, prefix: &str) {
-        let c = (self.0)();
-        for (name, kind, help, value) in [
+    pub(super) fn install(&self, probe: Probe) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(probe);
+    }
+
+    fn read(&self) -> Option<ChatCounts> {
+        let probe = self.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        probe.map(|p| p())
+    }
+
+    /// Registers every chat series, each read from this probe at scrape time.
+    pub(super) fn register(&self, r: &mut Registry) {
+        type Field = fn(&ChatCounts) -> u64;
+        let series: [(&str, &str, MetricType, Field); 9] = [
             (
-                "chat_lines_total",
-                "counter",
-                "Chat lines read, every kind.",
-                c.lines,
+                "chat_lines",
+                "Chat lines read, every kind",
+                MetricType::Counter,
+                |c| c.lines,
             ),
             (
-                "chat_messages_total",
-                "counter",
-                "Chat messages read.",
-                c.messages,
+                "chat_messages",
+                "Chat messages read",
+                MetricType::Counter,
+                |c| c.messages,
             ),
             (
-                "chat_unparsable_lines_total",
-                "counter",
-                "Chat lines that could not be parsed (kept raw in bronze).",
-                c.unparsable,
+                "chat_unparsable_lines",
+                "Chat lines that could not be parsed (kept raw in bronze)",
+                MetricType::Counter,
+                |c| c.unparsable,
             ),
             (
-                "chat_reconnects_total",
-                "counter",
-                "Chat connections opened again after the first.",
-                c.reconnects,
+                "chat_reconnects",
+                "Chat connections opened again after the first",
+                MetricType::Counter,
+                |c| c.reconnects,
             ),
             (
-                "chat_dropped_lines_total",
-                "counter",
-                "Chat lines dropped because the buffer between cycles was full.",
-                c.dropped,
+                "chat_dropped_lines",
+                "Chat lines dropped because the buffer between cycles was full",
+                MetricType::Counter,
+                |c| c.dropped,
             ),
             (
                 "chat_joined_channels",
-                "gauge",
-                "Chat channels joined now.",
-                c.joined,
+                "Chat channels joined now",
+                MetricType::Gauge,
+                |c| c.joined,
             ),
             (
                 "chat_connections",
-                "gauge",
-                "Chat connections up now.",
-                c.connections,
+                "Chat connections up now",
+                MetricType::Gauge,
+                |c| c.connections,
             ),
             (
                 "chat_buffered_lines",
-                "gauge",
-                "Chat lines waiting for the next cycle.",
-                c.buffered,
+                "Chat lines waiting for the next cycle",
+                MetricType::Gauge,
+                |c| c.buffered,
             ),
             (
                 "chat_buffered_bytes",
-                "gauge",
-                "Bytes held by the chat lines waiting for the next cycle.",
-                c.buffered_bytes,
+                "Bytes held by the chat lines waiting for the next cycle",
+                MetricType::Gauge,
+                |c| c.buffered_bytes,
             ),
-        ] {
-            let name = format!("{prefix}_{name}");
-            header(out, &name, kind, help);
-            sample(out, &name, &[], &value.to_string());
+        ];
+        for (name, help, kind, field) in series {
+            let probe = self.clone();
+            r.register(name, help, ChatSeries { probe, kind, field });
         }
+    }
+}
+
+/// One chat series, read at scrape time.
+#[derive(Debug)]
+struct ChatSeries {
+    probe: ChatProbe,
+    kind: MetricType,
+    field: fn(&ChatCounts) -> u64,
+}
+
+impl EncodeMetric for ChatSeries {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), fmt::Error> {
+        let Some(counts) = self.probe.read() else {
+            return Ok(());
+        };
+        let v = (self.field)(&counts);
+        match self.kind {
+            MetricType::Counter => encoder.encode_counter::<NoLabelSet, _, u64>(&v, None),
+            _ => encoder.encode_gauge(&i64::try_from(v).unwrap_or(i64::MAX)),
+        }
+    }
+
+    fn metric_type(&self) -> MetricType {
+        self.kind
+    }
+
+    fn is_empty(&self) -> bool {
+        self.probe.read().is_none()
     }
 }
 
@@ -113,7 +156,7 @@ mod tests {
     #[test]
     fn chat_counters_render_once_a_probe_is_installed() {
         let m = Metrics::new("test");
-        assert!(!m.render().contains("chat_"));
+        assert!(!m.render().contains("chat_"), "{}", m.render());
         m.chat_probe(|| ChatCounts {
             messages: 7,
             dropped: 2,
@@ -121,13 +164,17 @@ mod tests {
             ..Default::default()
         });
         let out = m.render();
-        for want in [
-            "# TYPE twitch_monitor_chat_messages_total counter\ntwitch_monitor_chat_messages_total 7\n",
-            "# TYPE twitch_monitor_chat_joined_channels gauge\ntwitch_monitor_chat_joined_channels 3\n",
-            "twitch_monitor_chat_dropped_lines_total 2\n",
-            "twitch_monitor_chat_unparsable_lines_total 0\n",
-        ] {
-            assert!(out.contains(want), "{want:?} missing from\n{out}");
-        }
+        assert!(
+            out.contains("twitch_monitor_chat_messages_total 7"),
+            "{out}"
+        );
+        assert!(
+            out.contains("twitch_monitor_chat_dropped_lines_total 2"),
+            "{out}"
+        );
+        assert!(
+            out.contains("twitch_monitor_chat_joined_channels 3"),
+            "{out}"
+        );
     }
 }

@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::eventually;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::net::TcpListener;
 use twitch_monitor::chat::{
@@ -26,18 +27,6 @@ fn t0() -> DateTime<Utc> {
 
 fn secs(s: i64) -> DateTime<Utc> {
     t0() + TimeDelta::seconds(s)
-}
-
-/// Polls `cond` every 10 ms for up to 20 s (real time).
-async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 /// A simulator with scripted channels (all live) on a manual clock, and a chat client.

@@ -11,7 +11,7 @@ use arrow::record_batch::RecordBatch;
 use arrow::util::pretty::pretty_format_batches;
 use twitch_monitor::app::App;
 use twitch_monitor::chat::ChatSource;
-use twitch_monitor::config::{HumanDuration, Settings};
+use twitch_monitor::config::{Config, SimSettings};
 use twitch_monitor::lake::Lake;
 use twitch_monitor::live::View;
 use twitch_monitor::schema::Table;
@@ -22,18 +22,20 @@ use crate::python;
 /// The service over a simulated world of 40 channels (ten simulated minutes
 /// a second, a cycle every ten simulated seconds), the top 5 live joined.
 async fn start_app(dir: &Path) -> App {
-    let config = Settings {
-        lake: Some(dir.to_str().unwrap().to_owned()),
-        flight_addr: Some("127.0.0.1:0".parse().unwrap()),
-        http_addr: Some("127.0.0.1:0".parse().unwrap()),
-        sim_channels: Some(40),
-        sim_speed: Some(600.0),
-        poll_interval: Some(HumanDuration(Duration::from_secs(10))),
-        chat_top_n: Some(5),
+    let mut config = Config {
+        lake: dir.to_str().unwrap().to_owned(),
+        flight_addr: "127.0.0.1:0".parse().unwrap(),
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        poll_interval: Duration::from_secs(10),
+        sim: SimSettings {
+            channels: 40,
+            speed: 600.0,
+            ..Default::default()
+        },
         ..Default::default()
-    }
-    .resolve()
-    .unwrap();
+    };
+    config.chat.top_n = 5;
+    config.validate().unwrap();
     App::start(config).await.unwrap()
 }
 
@@ -48,21 +50,7 @@ async fn until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 
 /// One query through the ADBC Flight SQL driver: its rows as JSON objects.
 fn adbc(port: u16, sql: &str) -> Vec<serde_json::Value> {
-    let out = Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/py/adbc_query.py"
-        ))
-        .args([port.to_string().as_str(), sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    crate::adbc_query(port, sql)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
