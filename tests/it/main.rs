@@ -10,6 +10,7 @@ mod helix;
 mod http;
 mod lake;
 mod live;
+mod login;
 mod outage;
 mod pipeline;
 mod rig;
