@@ -259,7 +259,9 @@ impl HelixClient {
             responses.push(record(status, now, body_text(body)));
             match status {
                 200..=299 => return Ok(responses.len() - 1),
-                401 if !reauthed => {
+                // "Missing User OAUTH Token": a new token of the same kind
+                // cannot help, so do not fetch one for every such answer.
+                401 if !reauthed && !needs_user_token(&responses[responses.len() - 1].payload) => {
                     reauthed = true;
                     let kind = match tokens.kind() {
                         TokenKind::App => "app",
@@ -290,6 +292,13 @@ impl HelixClient {
     fn update_stats(&self, f: impl FnOnce(&mut ClientStats)) {
         f(&mut self.inner.stats.lock().unwrap_or_else(|p| p.into_inner()));
     }
+}
+
+/// Whether a 401 body says the endpoint wants a user token, not a fresh one.
+fn needs_user_token(payload: &str) -> bool {
+    error_message(payload.as_bytes())
+        .to_ascii_lowercase()
+        .contains("missing user oauth token")
 }
 
 /// A base URL without its trailing slash, checked once at start.

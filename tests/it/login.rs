@@ -381,3 +381,61 @@ async fn serve_asks_follower_totals_with_the_stored_user_token_and_streams_with_
     app.shutdown().await.unwrap();
     sim.shutdown().await.unwrap();
 }
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// One thread: the subscriber set below is the thread's default, and the
+// simulator's tasks run on the same thread.
+#[tokio::test(flavor = "current_thread")]
+async fn without_a_user_token_a_refusal_of_the_app_token_is_explained_once() {
+    let log = Captured::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let manual = ManualClock::new(t0());
+    let clock: SharedClock = Arc::new(manual.clone());
+    let sim = sim(clock.clone(), t0()).await;
+    sim.update_user_knobs(|k| k.refuse_app_tokens_on_followers = true);
+    let client = HelixClient::connect(client_args(&sim, clock))
+        .await
+        .unwrap();
+    let app_tokens = sim.stats().tokens_issued;
+    let streams = client
+        .streams(&StreamQuery {
+            limit: Some(3),
+            ..Default::default()
+        })
+        .await;
+    for s in &streams.value {
+        let t = client.follower_total(&s.user_id).await;
+        assert!(
+            matches!(*t.errors[0], Error::Status { status: 401, .. }),
+            "{:?}",
+            t.errors
+        );
+        assert_eq!(t.value, None);
+    }
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let explained = "follower totals need a user access token";
+    assert_eq!(text.matches(explained).count(), 1, "{text}");
+    assert!(text.contains("Run `twitch-monitor login`"), "{text}");
+    assert_eq!(sim.oauth_stats().bearer["channels/followers"].user, 0);
+    // "Missing User OAUTH Token" is not answered with a new app token.
+    assert_eq!(sim.stats().tokens_issued, app_tokens);
+    sim.shutdown().await.unwrap();
+}
