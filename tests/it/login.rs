@@ -439,3 +439,27 @@ async fn without_a_user_token_a_refusal_of_the_app_token_is_explained_once() {
     assert_eq!(sim.stats().tokens_issued, app_tokens);
     sim.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_auth_host_times_requests_out_until_it_answers_again() {
+    let sim = sim(Arc::new(SystemClock), Utc::now()).await;
+    sim.update_user_knobs(|k| k.auth_latency = Duration::from_secs(3));
+    let mut args = client_args(&sim, Arc::new(SystemClock));
+    args.request_timeout = Duration::from_millis(300);
+    let e = HelixClient::connect(args.clone()).await.unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e}");
+    let quick = OAuthClient::new(
+        &sim.auth_url(),
+        sim.client_id().to_owned(),
+        None,
+        Duration::from_millis(300),
+    )
+    .unwrap();
+    let e = quick.start_device(SCOPES).await.unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e}");
+    // Nothing was answered while it hung.
+    assert_eq!(sim.stats().count("oauth2/token"), 0);
+    sim.update_user_knobs(|k| k.auth_latency = Duration::ZERO);
+    HelixClient::connect(args).await.unwrap();
+    quick.start_device(SCOPES).await.unwrap();
+}
