@@ -28,10 +28,11 @@ use crate::metrics::Metrics;
 use crate::query::{EngineOptions, LakeAndLive, QueryEngine};
 use crate::sim::server::{RateLimit, SimServer, SimServerArgs};
 use crate::sim::{World, WorldConfig};
-use crate::twitch::ClientArgs;
+use crate::twitch::{ClientArgs, ClientSetup, TokenSource};
 
 mod chat;
 mod commands;
+pub mod login;
 pub mod web;
 
 use chat::probe_chat;
@@ -55,6 +56,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Sim => sim(config).await,
             Command::Rebuild => rebuild(config).await,
             Command::Maintain => maintain(config).await,
+            Command::Login => login::login(&config).await,
             Command::HashPassword { .. } => Ok(ExitCode::SUCCESS),
         }
     })
@@ -70,6 +72,8 @@ pub struct TwitchSource {
     pub clock: SharedClock,
     /// The in-process simulator, if any.
     pub sim: Option<SimServer>,
+    /// The user token for follower totals, if the user logged in.
+    pub followers_token: Option<Arc<dyn TokenSource>>,
 }
 
 /// Builds the simulator's server on `listener`.
@@ -130,6 +134,7 @@ pub async fn twitch_source(
         let (id, secret) = (c.client_id.clone(), c.client_secret.clone());
         return Ok(TwitchSource {
             client: client(helix, auth, id, secret, &clock),
+            followers_token: login::followers_token(config, &clock),
             clock,
             sim: None,
         });
@@ -149,6 +154,7 @@ pub async fn twitch_source(
         client: client(helix, auth, id, secret, &clock),
         clock,
         sim: Some(sim),
+        followers_token: None,
     })
 }
 
@@ -173,7 +179,10 @@ pub async fn runner(
     let (mut runner, repaired) = CycleRunner::open(RunnerArgs {
         lake: lake.clone(),
         clock: source.clock.clone(),
-        connect: Arc::new(source.client.clone()),
+        connect: Arc::new(ClientSetup {
+            args: source.client.clone(),
+            followers_token: source.followers_token.clone(),
+        }),
         poll: PollSettings {
             targets: Targets {
                 channels: config.channels.clone(),

@@ -11,6 +11,7 @@ mod helix;
 mod http;
 mod lake;
 mod live;
+mod login;
 mod outage;
 mod pipeline;
 mod rig;
