@@ -10,8 +10,12 @@ use serde::Deserialize;
 mod resolved;
 mod values;
 
-pub use resolved::{Config, Credentials, FlightConfig, QueryConfig, SimSettings, TlsFiles};
-pub use values::{ByteSize, FlightAuth, FlightUser, HumanDuration, List, Secret, SecretList};
+pub use resolved::{
+    AlertSources, Config, Credentials, FlightConfig, QueryConfig, SimSettings, TlsFiles,
+};
+pub use values::{
+    ByteSize, FlightAuth, FlightUser, HumanDuration, List, RawTable, Secret, SecretList,
+};
 
 /// Errors turning flags, environment and file into a [`Config`].
 #[derive(Debug, thiserror::Error)]
@@ -203,6 +207,14 @@ pub struct Settings {
     #[arg(long, env = "TM_VACUUM_RETENTION", global = true)]
     pub vacuum_retention: Option<HumanDuration>,
 
+    /// TOML file of alert rules and delivery targets (`[[rules]]`, `[[targets]]`).
+    #[arg(long, env = "TM_ALERTS_FILE", global = true)]
+    pub alerts_file: Option<PathBuf>,
+    /// The config file's `[alerts]` section (same keys as the alerts file);
+    /// only the TOML file can hold it.
+    #[arg(skip)]
+    pub alerts: Option<RawTable>,
+
     /// Simulator: seed of the simulated world.
     #[arg(long, env = "TM_SIM_SEED", global = true)]
     pub sim_seed: Option<u64>,
@@ -281,6 +293,8 @@ impl Settings {
             query_memory_limit,
             max_concurrent_queries,
             query_queue_timeout,
+            alerts_file,
+            alerts,
         } = file;
         self.client_id = self.client_id.or(client_id);
         self.client_secret = self.client_secret.or(client_secret);
@@ -323,6 +337,8 @@ impl Settings {
         self.query_memory_limit = self.query_memory_limit.or(query_memory_limit);
         self.max_concurrent_queries = self.max_concurrent_queries.or(max_concurrent_queries);
         self.query_queue_timeout = self.query_queue_timeout.or(query_queue_timeout);
+        self.alerts_file = self.alerts_file.or(alerts_file);
+        self.alerts = self.alerts.or(alerts);
         Ok(self)
     }
 
@@ -424,6 +440,10 @@ impl Settings {
             session_gap: s.session_gap.map_or(d.session_gap, |h| h.0),
             maintain_interval: s.maintain_interval.map_or(d.maintain_interval, |h| h.0),
             vacuum_retention: s.vacuum_retention.map_or(d.vacuum_retention, |h| h.0),
+            alerts: AlertSources {
+                file: s.alerts_file,
+                inline: s.alerts,
+            },
             sim: SimSettings {
                 seed: s.sim_seed.unwrap_or(d.sim.seed),
                 channels: s.sim_channels.unwrap_or(d.sim.channels),

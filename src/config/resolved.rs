@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{FlightAuth, FlightUser, Result, Secret, Source, invalid};
+use super::{FlightAuth, FlightUser, RawTable, Result, Secret, Source, invalid};
 
 /// Twitch application credentials.
 #[derive(Debug, Clone)]
@@ -73,6 +73,16 @@ pub struct QueryConfig {
     pub queue_timeout: Duration,
 }
 
+/// Where alert rules and targets are written: an alerts file, the config
+/// file's `[alerts]` section, or both (the alerts module parses and checks them).
+#[derive(Debug, Clone, Default)]
+pub struct AlertSources {
+    /// `--alerts-file`.
+    pub file: Option<PathBuf>,
+    /// The config file's `[alerts]` section.
+    pub inline: Option<RawTable>,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -116,6 +126,8 @@ pub struct Config {
     pub maintain_interval: Duration,
     /// Vacuum retention.
     pub vacuum_retention: Duration,
+    /// Alert rules and delivery targets, as written.
+    pub alerts: AlertSources,
     /// Simulator settings.
     pub sim: SimSettings,
     /// Flight SQL server settings.
@@ -147,6 +159,7 @@ impl Default for Config {
             session_gap: Duration::from_secs(10 * 60),
             maintain_interval: Duration::from_secs(24 * 3600),
             vacuum_retention: Duration::from_secs(7 * 24 * 3600),
+            alerts: AlertSources::default(),
             sim: SimSettings {
                 seed: 42,
                 channels: 300,

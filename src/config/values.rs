@@ -44,6 +44,19 @@ impl fmt::Display for Secret {
     }
 }
 
+/// A TOML table kept as written for the module that owns its meaning (the
+/// `[alerts]` section: rules and delivery targets). `Debug` shows only its
+/// keys, because targets carry webhook URLs and secrets.
+#[derive(Clone, Default, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct RawTable(pub toml::Table);
+
+impl fmt::Debug for RawTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
 /// A duration written for humans: `60s`, `15m`, `1h 30m`, `7d`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HumanDuration(pub Duration);
