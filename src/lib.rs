@@ -13,6 +13,8 @@
 //! - [`flight`]: the Arrow Flight SQL service.
 //! - [`metrics`]: a dependency-free Prometheus registry (counters, gauges, histograms).
 //! - [`http`]: health, readiness and `/metrics`.
+//! - [`notify`]: Slack, Discord and signed webhook delivery in the background, with retries.
+//! - [`alerts`]: alert rules evaluated over each committed cycle, fired once per episode.
 //! - [`app`]: the composition root; the only place concrete types are wired together.
 #![warn(
     unreachable_pub,
@@ -22,6 +24,7 @@
     clippy::unimplemented
 )]
 
+pub mod alerts;
 pub mod app;
 pub mod clock;
 pub mod config;
@@ -31,6 +34,7 @@ pub mod ingest;
 pub mod lake;
 pub mod live;
 pub mod metrics;
+pub mod notify;
 pub mod query;
 pub mod schema;
 pub mod sim;
