@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 use std::path::PathBuf;
 
+mod alerts;
 mod app;
 mod crash;
 mod flight;
@@ -8,6 +9,7 @@ mod helix;
 mod http;
 mod lake;
 mod live;
+mod notify;
 mod pipeline;
 mod rig;
 mod serving;
