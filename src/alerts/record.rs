@@ -304,7 +304,7 @@ fn read_rows(batches: &[RecordBatch]) -> Result<Vec<Alert>, String> {
             b.column_by_name(name)
                 .ok_or_else(|| format!("gold.alerts has no column {name}"))
         };
-        let text = |name: &str| -> Result<&StringArray, String> {
+        let text = |name: &str| {
             col(name)?
                 .as_string_opt::<i32>()
                 .ok_or_else(|| format!("gold.alerts.{name} is not text"))
