@@ -80,7 +80,7 @@ fn viewers_drop_fires_once_for_a_crash_and_never_for_noise() {
         .add("noisy", Some(1000), 60)
         .add("tiny", Some(20), 60);
     run.ticks(30, |r, i| {
-        r.set_viewers("crash", wobble(1000, 10, i));
+        r.set_viewers("crash", 1000);
         r.set_viewers("noisy", wobble(1000, 20, i));
         r.set_viewers("tiny", if i % 2 == 0 { 20 } else { 5 }); // -75%, but tiny
     });

@@ -139,7 +139,7 @@ fn mistakes_are_refused_naming_the_rule_and_the_problem() {
             "alert rule \"w\": `window`: \"10 parsecs\" is not a duration",
         ),
         (
-            "[[rules]]\nname = \"t\"\nkind = \"went_live\"\nwindow = 3",
+            "[[rules]]\nname = \"t\"\nkind = \"went_live\"\nwindow = \"3m\"",
             "alert rule \"t\": `window` does not apply to kind went_live",
         ),
         (
