@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use twitch_monitor::clock::SystemClock;
 use twitch_monitor::config::Secret;
+use twitch_monitor::ingest::CycleInputs;
 use twitch_monitor::ingest::pipeline::Pipeline;
-use twitch_monitor::ingest::plan::Targets;
-use twitch_monitor::ingest::poll::{PollSettings, Poller};
+use twitch_monitor::ingest::poll::{PollSettings, Poller, Targets};
 use twitch_monitor::lake::Lake;
 use twitch_monitor::twitch::{ClientArgs, HelixClient};
 
@@ -136,7 +136,7 @@ fn main() {
         for round in 1..=cycles as i64 {
             reset_peak();
             let t = Instant::now();
-            let polled = poller.poll().await;
+            let mut polled = poller.poll().await;
             let poll_time = t.elapsed();
             let poll_rss = peak_rss_mib();
             if polled.errors > 0 {
@@ -151,14 +151,16 @@ fn main() {
             reset_peak();
             STAGE_RSS.lock().expect("stage rss").clear();
             let t = Instant::now();
-            let report = pipeline.commit(round, &polled.responses).await.expect("commit");
+            let responses = polled.responses.len();
+            let inputs = CycleInputs { responses: std::mem::take(&mut polled.responses) };
+            let report = pipeline.commit(round, &inputs).await.expect("commit");
             let commit_time = t.elapsed();
             let stage_rss = std::mem::take(&mut *STAGE_RSS.lock().expect("stage rss"));
             let commit_rss = stage_rss.iter().map(|(_, r)| *r).fold(0.0, f64::max);
             println!(
                 "cycle {round}: {} streams in {} responses ({} requests)",
                 polled.streams_seen,
-                polled.responses.len(),
+                responses,
                 polled.requests
             );
             println!("  poll   {:>7.2} s  peak RSS {:>7.1} MiB", poll_time.as_secs_f64(), poll_rss);

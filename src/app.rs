@@ -1,5 +1,7 @@
 //! Composition root: builds every part from the [`Config`] and runs the
-//! chosen subcommand. The only place concrete types are wired together.
+//! chosen subcommand. The only place concrete types are wired together; no
+//! loop, no scheduling, no per-cycle logic lives here (the cycle runner in
+//! [`crate::ingest`] owns those).
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -10,21 +12,22 @@ use anyhow::Context;
 use chrono::{DurationRound, TimeDelta, Utc};
 use tokio::net::TcpListener;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::clock::{ScaledClock, SharedClock, SystemClock};
-use crate::config::{Cli, Command, Config, Source};
+use crate::config::{Cli, Command, Config, Secret, Source};
 use crate::flight::{FlightServer, ServerArgs};
 use crate::http::{HttpServer, HttpState, cycle_freshness};
-use crate::ingest::cycle::Ingestor;
 use crate::ingest::pipeline::Pipeline;
-use crate::ingest::plan::Targets;
-use crate::ingest::poll::{PollSettings, Poller};
-use crate::lake::{Lake, MaintainOptions, MaintainReport};
+use crate::ingest::poll::{PollSettings, Targets};
+use crate::ingest::{CycleRunner, RunnerArgs, after_commit};
+use crate::lake::{Lake, MaintainOptions};
 use crate::live::LiveViews;
-use crate::metrics::{Metrics, Outcome};
+use crate::metrics::Metrics;
 use crate::query::{EngineOptions, LakeAndLive, QueryEngine};
 use crate::sim::server::{RateLimit, SimServer, SimServerArgs};
 use crate::sim::{World, WorldConfig};
-use crate::twitch::{ClientArgs, HelixClient};
+use crate::twitch::ClientArgs;
 
 /// Runs the command line to completion.
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -43,12 +46,12 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The Twitch side: a Helix client, the clock the pipeline runs on, and the
-/// in-process simulator when there are no credentials.
+/// The Twitch side: how to connect to Helix, the clock the pipeline runs
+/// on, and the in-process simulator when there are no credentials.
 #[derive(Debug)]
 pub struct TwitchSource {
-    /// The client.
-    pub helix: Arc<HelixClient>,
+    /// The client's settings (connecting is the runner's job).
+    pub client: ClientArgs,
     /// Wall time, or simulated time in sim mode.
     pub clock: SharedClock,
     /// The in-process simulator, if any.
@@ -86,56 +89,52 @@ pub fn start_sim(
     Ok(SimServer::start(listener, args)?)
 }
 
-/// Connects to Twitch, or starts the simulator on a loopback port and
-/// connects to that. Simulated time resumes after `resume_after` (the last
-/// time the lake saw), so a restarted demo never writes time backwards.
+/// Twitch, or the simulator started on a loopback port. Simulated time
+/// resumes after `resume_after` (the last time the lake saw), so a
+/// restarted demo never writes time backwards.
 pub async fn twitch_source(
     config: &Config,
     resume_after: Option<chrono::DateTime<Utc>>,
 ) -> anyhow::Result<TwitchSource> {
-    let (clock, sim, helix_url, auth_url, client_id, secret): (SharedClock, _, _, _, _, _) = match (
-        config.source,
-        &config.credentials,
-    ) {
-        (Source::Twitch, Some(c)) => (
-            Arc::new(SystemClock),
-            None,
-            config.helix_url.clone(),
-            config.auth_url.clone(),
-            c.client_id.clone(),
-            c.client_secret.clone(),
-        ),
-        _ => {
-            // Whole seconds keep simulated timestamps readable.
-            let now = Utc::now()
-                .duration_trunc(TimeDelta::seconds(1))
-                .unwrap_or_else(|_| Utc::now());
-            let origin = resume_after.map_or(now, |t| now.max(t + TimeDelta::seconds(1)));
-            let clock: SharedClock = Arc::new(ScaledClock::new(origin, config.sim.speed));
-            let listener = TcpListener::bind("127.0.0.1:0").await?;
-            let sim = start_sim(config, listener, clock.clone())?;
-            let (h, a) = (sim.helix_url(), sim.auth_url());
-            let (id, secret) = (sim.client_id().to_owned(), sim.client_secret().into());
-            tracing::info!(helix = %h, speed = config.sim.speed, "no Twitch credentials: using the built-in simulator");
-            (clock, Some(sim), h, a, id, secret)
-        }
-    };
-    let helix = HelixClient::connect(ClientArgs {
+    let client = |helix_url: String,
+                  auth_url: String,
+                  client_id: String,
+                  client_secret: Secret,
+                  clock: &SharedClock| ClientArgs {
         helix_url,
         auth_url,
         client_id,
-        client_secret: secret,
+        client_secret,
         request_timeout: config.request_timeout,
         max_retries: config.max_retries,
         max_pages: config.max_pages,
         clock: clock.clone(),
-    })
-    .await
-    .context("cannot connect to Twitch")?;
+    };
+    if let (Source::Twitch, Some(c)) = (config.source, &config.credentials) {
+        let clock: SharedClock = Arc::new(SystemClock);
+        let (helix, auth) = (config.helix_url.clone(), config.auth_url.clone());
+        let (id, secret) = (c.client_id.clone(), c.client_secret.clone());
+        return Ok(TwitchSource {
+            client: client(helix, auth, id, secret, &clock),
+            clock,
+            sim: None,
+        });
+    }
+    // Whole seconds keep simulated timestamps readable.
+    let now = Utc::now()
+        .duration_trunc(TimeDelta::seconds(1))
+        .unwrap_or_else(|_| Utc::now());
+    let origin = resume_after.map_or(now, |t| now.max(t + TimeDelta::seconds(1)));
+    let clock: SharedClock = Arc::new(ScaledClock::new(origin, config.sim.speed));
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let sim = start_sim(config, listener, clock.clone())?;
+    let (helix, auth) = (sim.helix_url(), sim.auth_url());
+    let (id, secret) = (sim.client_id().to_owned(), sim.client_secret().into());
+    tracing::info!(helix = %helix, speed = config.sim.speed, "no Twitch credentials: using the built-in simulator");
     Ok(TwitchSource {
-        helix: Arc::new(helix),
+        client: client(helix, auth, id, secret, &clock),
         clock,
-        sim,
+        sim: Some(sim),
     })
 }
 
@@ -146,33 +145,18 @@ pub async fn open_lake(config: &Config) -> anyhow::Result<Lake> {
         .with_context(|| format!("cannot open the lake at {}", config.lake))
 }
 
-/// Opens the pipeline over `lake` (repairing an interrupted cycle), and the
-/// poller seeded from what the lake knows.
-pub async fn ingestor(
+/// Opens the cycle runner over `lake` (repairing an interrupted cycle) and
+/// connects it to `source`.
+pub async fn runner(
     config: &Config,
-    lake: Lake,
+    lake: &Lake,
     source: &TwitchSource,
-) -> anyhow::Result<Ingestor> {
-    let (pipeline, repaired) =
-        Pipeline::open(lake, config.poll_interval, config.session_gap).await?;
-    if let Some(r) = repaired {
-        tracing::warn!(
-            silver = r.written.silver,
-            gold = r.written.gold,
-            "repaired the last cycle, which a crash had interrupted"
-        );
-    }
-    let followers_checked = pipeline
-        .state()
-        .followers
-        .iter()
-        .map(|(k, (_, at))| (k.clone(), *at))
-        .collect();
-    let known_games: Vec<String> = pipeline.state().games.keys().cloned().collect();
-    let poller = Poller::new(
-        source.helix.clone(),
-        source.clock.clone(),
-        PollSettings {
+) -> anyhow::Result<CycleRunner> {
+    let (mut runner, repaired) = CycleRunner::open(RunnerArgs {
+        lake: lake.clone(),
+        clock: source.clock.clone(),
+        connect: Arc::new(source.client.clone()),
+        poll: PollSettings {
             targets: Targets {
                 channels: config.channels.clone(),
                 categories: config.categories.clone(),
@@ -184,17 +168,28 @@ pub async fn ingestor(
             follower_interval: config.follower_interval,
             ..Default::default()
         },
-        followers_checked,
-        known_games,
-    );
-    Ok(Ingestor::new(poller, pipeline))
+        session_gap: config.session_gap,
+    })
+    .await?;
+    if let Some(r) = repaired {
+        tracing::warn!(
+            silver = r.written.silver,
+            gold = r.written.gold,
+            "repaired the last cycle, which a crash had interrupted"
+        );
+    }
+    // Bad credentials are reported before anything is served.
+    runner.connect().await?;
+    Ok(runner)
 }
 
 async fn ingest_once(config: Config) -> anyhow::Result<ExitCode> {
     let lake = open_lake(&config).await?;
     let source = twitch_source(&config, Pipeline::last_seen(&lake).await?).await?;
-    let mut ingestor = ingestor(&config, lake, &source).await?;
-    let (summary, _) = ingestor.run_cycle().await?;
+    let mut runner = runner(&config, &lake, &source).await?;
+    let cycle = runner.run_cycle().await;
+    let summary = cycle.summary;
+    cycle.outcome?;
     println!("{summary}");
     // Worked = the cycle committed and every stream query was answered.
     Ok(if summary.requests > 0 && summary.stream_errors == 0 {
@@ -216,15 +211,16 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
 /// How long running queries get to finish at shutdown.
 const QUERY_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// A running service: the ingest loop, the Flight SQL endpoint and the HTTP
-/// endpoint, with the addresses they are bound to.
+/// A running service: the cycle runner, lake maintenance, the Flight SQL
+/// endpoint and the HTTP endpoint, with the addresses they are bound to.
+/// One token stops them all.
 #[derive(Debug)]
 pub struct App {
+    stop: CancellationToken,
     flight: FlightServer,
     http: HttpServer,
     ingest: tokio::task::JoinHandle<()>,
     maintenance: Option<tokio::task::JoinHandle<()>>,
-    stop: tokio::sync::watch::Sender<bool>,
     sim: Option<SimServer>,
     engine: QueryEngine,
     live: LiveViews,
@@ -235,62 +231,46 @@ impl App {
     /// Opens the lake (repairing an interrupted cycle), rebuilds the live
     /// views, binds both listeners and starts ingesting.
     pub async fn start(config: Config) -> anyhow::Result<App> {
+        let stop = CancellationToken::new();
         let lake = open_lake(&config).await?;
         let last_seen = Pipeline::last_seen(&lake).await?;
         let mut source = twitch_source(&config, last_seen).await?;
-        let ingestor = ingestor(&config, lake.clone(), &source).await?;
+        let runner = runner(&config, &lake, &source).await?;
         let live = crate::ingest::live::rebuild(&lake, last_seen).await?;
         let metrics = Metrics::new(env!("CARGO_PKG_VERSION"));
         let options = EngineOptions {
             metrics: metrics.clone(),
             ..EngineOptions::from(&config.query)
         };
-        let engine = QueryEngine::new(
-            Arc::new(LakeAndLive {
-                lake: lake.clone(),
-                live: live.clone(),
-            }),
-            options,
-        )
-        .await?;
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let on_stop = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
+        let tables = LakeAndLive {
+            lake: lake.clone(),
+            live: live.clone(),
         };
+        let engine = QueryEngine::new(Arc::new(tables), options).await?;
 
         let listener = TcpListener::bind(config.flight_addr)
             .await
             .with_context(|| format!("cannot listen on {} (TM_FLIGHT_ADDR)", config.flight_addr))?;
-        let flight = FlightServer::start(
-            listener,
-            ServerArgs {
-                engine: engine.clone(),
-                config: config.flight.clone(),
-                clock: Arc::new(SystemClock),
-            },
-            on_stop(stopped.clone()),
-        )
-        .await?;
+        let args = ServerArgs {
+            engine: engine.clone(),
+            config: config.flight.clone(),
+            clock: Arc::new(SystemClock),
+        };
+        let flight = FlightServer::start(listener, args, stop.clone().cancelled_owned()).await?;
         let listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("cannot listen on {} (TM_HTTP_ADDR)", config.http_addr))?;
         let (probe_live, probe_clock) = (live.clone(), source.clock.clone());
         let max_age = config.poll_interval * 3;
         let readiness = move || {
-            cycle_freshness(
-                probe_live.last_cycle_finished_at(),
-                probe_clock.now(),
-                max_age,
-            )
+            let last = probe_live.last_cycle_finished_at();
+            cycle_freshness(last, probe_clock.now(), max_age)
         };
-        let http = HttpServer::start(
-            listener,
-            HttpState {
-                metrics: metrics.clone(),
-                readiness: Arc::new(readiness),
-            },
-            on_stop(stopped.clone()),
-        )?;
+        let state = HttpState {
+            metrics: metrics.clone(),
+            readiness: Arc::new(readiness),
+        };
+        let http = HttpServer::start(listener, state, stop.clone().cancelled_owned())?;
         tracing::info!(
             "Flight SQL on {} — e.g. python -c \"import adbc_driver_flightsql.dbapi as f; \
              c = f.connect('grpc://{}', autocommit=True).cursor(); \
@@ -300,36 +280,28 @@ impl App {
         );
         tracing::info!("health and metrics on http://{}/metrics", http.local_addr());
 
-        let looping = IngestLoop {
-            ingestor,
-            clock: source.clock.clone(),
-            poll: config.poll_interval,
-            live: live.clone(),
-            engine: engine.clone(),
-            metrics: metrics.clone(),
-        };
-        let ingest = tokio::spawn(looping.run(stopped.clone()));
+        // The consumers of every finished cycle, in the order they hear of it.
+        let catalog = engine.clone();
+        let runner = runner
+            .observe(metrics.clone())
+            .observe(live.clone())
+            .observe(after_commit("query catalog", move || {
+                let engine = catalog.clone();
+                async move { engine.refresh().await }
+            }));
+        let ingest = tokio::spawn(runner.run(stop.child_token()));
         let maintenance = (!config.maintain_interval.is_zero()).then(|| {
-            let (lake, config, clock, mut stopped) =
-                (lake, config.clone(), source.clock.clone(), stopped);
-            tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = clock.sleep(config.maintain_interval) => {}
-                        _ = stopped.wait_for(|s| *s) => return,
-                    }
-                    if let Err(e) = run_maintenance(&lake, &config, clock.now()).await {
-                        tracing::error!("maintenance failed: {e:#}");
-                    }
-                }
-            })
+            let (every, retention) = (config.maintain_interval, config.vacuum_retention);
+            let run =
+                lake.maintain_every(every, retention, source.clock.clone(), stop.child_token());
+            tokio::spawn(run)
         });
         Ok(App {
+            stop,
             flight,
             http,
             ingest,
             maintenance,
-            stop,
             sim: source.sim.take(),
             engine,
             live,
@@ -371,96 +343,19 @@ impl App {
     /// committed finishes), lets running queries end within a grace period,
     /// and stops the servers.
     pub async fn shutdown(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(true);
+        self.stop.cancel();
         if let Err(e) = self.ingest.await {
             tracing::error!("the ingest loop failed: {e}");
         }
         if let Some(m) = self.maintenance {
             let _ = m.await;
         }
-        if tokio::time::timeout(QUERY_GRACE, self.flight.wait())
-            .await
-            .is_err()
-        {
-            tracing::warn!("queries still running after {QUERY_GRACE:?}: closing them");
-        }
+        self.flight.shutdown(QUERY_GRACE).await?;
         self.http.shutdown().await?;
         if let Some(sim) = self.sim {
             sim.shutdown().await?;
         }
         Ok(())
-    }
-}
-
-/// The ingest loop of `serve`: a cycle every poll interval, each committed
-/// cycle pushed to the live views, the catalog and the metrics.
-#[derive(Debug)]
-struct IngestLoop {
-    ingestor: Ingestor,
-    clock: SharedClock,
-    poll: std::time::Duration,
-    live: LiveViews,
-    engine: QueryEngine,
-    metrics: Metrics,
-}
-
-impl IngestLoop {
-    async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            let next =
-                self.clock.now() + TimeDelta::from_std(self.poll).unwrap_or(TimeDelta::minutes(1));
-            // Polling writes nothing: abandoning it leaves no trace.
-            let polled = tokio::select! {
-                p = self.ingestor.poll() => p,
-                _ = stop.wait_for(|s| *s) => return,
-            };
-            for r in &polled.responses {
-                self.metrics
-                    .helix_request(&r.endpoint, (r.http_status != 0).then_some(r.http_status));
-            }
-            // Committing is not interrupted: a cycle ends whole.
-            let real = std::time::Instant::now();
-            match self.ingestor.commit(polled).await {
-                Ok((summary, report)) => {
-                    tracing::info!("{summary}");
-                    self.metrics.cycle_finished(
-                        Outcome::Ok,
-                        std::time::Duration::from_secs_f64(summary.seconds),
-                    );
-                    if let Some(r) = summary.rate_limit_remaining {
-                        self.metrics.rate_limit_remaining(i64::from(r));
-                    }
-                    for (layer, rows) in [
-                        ("bronze", summary.written.bronze),
-                        ("silver", summary.written.silver),
-                        ("gold", summary.written.gold),
-                    ] {
-                        self.metrics.rows_written(layer, rows as u64);
-                    }
-                    if let Err(e) = self
-                        .live
-                        .apply_cycle(crate::ingest::live::update(&summary, &report))
-                    {
-                        tracing::error!("live views not updated: {e}");
-                    }
-                    if let Err(e) = self.engine.refresh().await {
-                        tracing::error!("catalog not refreshed: {e}");
-                    }
-                }
-                Err(e) => {
-                    tracing::error!("cycle failed: {e:#}");
-                    self.metrics.cycle_finished(Outcome::Error, real.elapsed());
-                    // Reload the running state from the lake (and repair).
-                    if let Err(e) = self.ingestor.reopen().await {
-                        tracing::error!("cannot reopen the pipeline: {e:#}");
-                    }
-                }
-            }
-            tokio::select! {
-                _ = self.clock.sleep_until(next) => {}
-                _ = stop.wait_for(|s| *s) => return,
-            }
-        }
     }
 }
 
@@ -514,40 +409,18 @@ async fn rebuild(config: Config) -> anyhow::Result<ExitCode> {
 
 async fn maintain(config: Config) -> anyhow::Result<ExitCode> {
     let lake = open_lake(&config).await?;
-    let report = run_maintenance(&lake, &config, Utc::now()).await?;
+    let opts = MaintainOptions {
+        retention: config.vacuum_retention,
+        now: Utc::now(),
+        ..Default::default()
+    };
+    let report = lake.maintain(&opts).await?;
+    report.log();
     Ok(if report.errors().is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// Compacts closed days, checkpoints and vacuums, logging what it did.
-pub async fn run_maintenance(
-    lake: &Lake,
-    config: &Config,
-    now: chrono::DateTime<Utc>,
-) -> anyhow::Result<MaintainReport> {
-    let opts = MaintainOptions {
-        retention: config.vacuum_retention,
-        now,
-        ..Default::default()
-    };
-    let report = lake.maintain(&opts).await?;
-    for t in &report.tables {
-        match &t.error {
-            Some(e) => tracing::error!(table = %t.table, "maintenance failed: {e}"),
-            None => tracing::info!(
-                table = %t.table,
-                compacted = t.files_compacted,
-                written = t.files_written,
-                checkpoint = ?t.checkpoint_version,
-                vacuumed = t.files_vacuumed,
-                "maintained"
-            ),
-        }
-    }
-    Ok(report)
 }
 
 /// A future that resolves on SIGINT or SIGTERM. The handlers are installed

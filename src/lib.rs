@@ -1,17 +1,18 @@
 //! twitch-monitor: Twitch → Delta Lake medallion tables → Arrow Flight SQL.
 //!
-//! # Layout (data flows top to bottom)
+//! # Layout (data flows top to bottom; `docs/architecture.md` has the map)
 //! - [`config`]: command line, environment and TOML file, validated into [`config::Config`].
 //! - [`clock`]: the [`clock::Clock`] seam: system time, scaled simulator time, manual test time.
-//! - [`schema`]: table names and Arrow schemas — the public data contract.
+//! - [`metrics`]: a dependency-free Prometheus registry (counters, gauges, histograms).
+//! - [`shutdown`]: the one shutdown mechanism (a cancellation token) servers stop on.
+//! - [`schema`]: the data contract — every table and view, by layer.
 //! - [`twitch`]: the Helix client (OAuth, endpoints, pagination, rate limits) and its models.
 //! - [`sim`]: a deterministic Twitch world and a local Helix server over it.
 //! - [`lake`]: Delta tables: open/create, idempotent appends, maintenance.
 //! - [`live`]: in-memory live views, swapped whole at the end of every cycle.
-//! - [`ingest`]: the ingest cycle: poll → bronze → silver → gold (+ live).
+//! - [`ingest`]: the cycle runner: poll → commit plan → bronze, silver, gold → consumers.
 //! - [`query`]: the DataFusion catalog `twitch` over lake and live.
 //! - [`flight`]: the Arrow Flight SQL service.
-//! - [`metrics`]: a dependency-free Prometheus registry (counters, gauges, histograms).
 //! - [`http`]: health, readiness and `/metrics`.
 //! - [`notify`]: Slack, Discord and signed webhook delivery in the background, with retries.
 //! - [`alerts`]: alert rules evaluated over each committed cycle, fired once per episode.
@@ -37,6 +38,7 @@ pub mod metrics;
 pub mod notify;
 pub mod query;
 pub mod schema;
+pub mod shutdown;
 pub mod sim;
 pub mod twitch;
 

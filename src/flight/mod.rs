@@ -22,6 +22,7 @@ use std::sync::Arc;
 use arrow_flight::flight_service_server::FlightServiceServer;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
@@ -46,12 +47,15 @@ pub struct ServerArgs {
     pub clock: SharedClock,
 }
 
-/// A running Flight SQL server.
+/// A running Flight SQL server: knows its address; stops on
+/// [`FlightServer::shutdown`], when its shutdown future completes, or when
+/// dropped.
 #[derive(Debug)]
 pub struct FlightServer {
     addr: SocketAddr,
     tls: bool,
-    task: JoinHandle<Result<()>>,
+    stop: CancellationToken,
+    task: Option<JoinHandle<Result<()>>>,
 }
 
 /// Makes ring rustls' process-wide crypto provider unless one is set: with
@@ -64,9 +68,10 @@ fn install_crypto_provider() {
 }
 
 impl FlightServer {
-    /// Serves Flight SQL on `listener` until `shutdown` completes. Refuses to
-    /// start without authentication on a non-loopback address unless the
-    /// configuration explicitly allows it.
+    /// Serves Flight SQL on `listener` until `shutdown` completes (or the
+    /// server is shut down or dropped). Refuses to start without
+    /// authentication on a non-loopback address unless the configuration
+    /// explicitly allows it.
     pub async fn start(
         listener: TcpListener,
         args: ServerArgs,
@@ -114,14 +119,21 @@ impl FlightServer {
             .max_encoding_message_size(MAX_MESSAGE_SIZE);
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         let router = builder.add_service(service);
+        let stop = CancellationToken::new();
+        let signal = crate::shutdown::signal(shutdown, &stop);
         let task = tokio::spawn(async move {
             router
-                .serve_with_incoming_shutdown(incoming, shutdown)
+                .serve_with_incoming_shutdown(incoming, signal)
                 .await
                 .map_err(Error::Transport)
         });
         tracing::info!(%addr, tls, auth = ?config.auth, "Flight SQL server listening");
-        Ok(Self { addr, tls, task })
+        Ok(Self {
+            addr,
+            tls,
+            stop,
+            task: Some(task),
+        })
     }
 
     /// The address the server listens on.
@@ -137,9 +149,35 @@ impl FlightServer {
 
     /// Waits until the server has stopped (after the shutdown future
     /// completed and open calls finished) and reports how it ended.
-    pub async fn wait(self) -> Result<()> {
-        self.task
-            .await
-            .map_err(|e| Error::Startup(format!("server task failed: {e}")))?
+    pub async fn wait(mut self) -> Result<()> {
+        match self.task.take() {
+            Some(task) => task
+                .await
+                .map_err(|e| Error::Startup(format!("server task failed: {e}")))?,
+            None => Ok(()),
+        }
+    }
+
+    /// Stops accepting calls, lets the open ones finish within `grace`,
+    /// then closes them; reports how the server ended.
+    pub async fn shutdown(mut self, grace: std::time::Duration) -> Result<()> {
+        self.stop.cancel();
+        let Some(mut task) = self.task.take() else {
+            return Ok(());
+        };
+        match tokio::time::timeout(grace, &mut task).await {
+            Ok(ended) => ended.map_err(|e| Error::Startup(format!("server task failed: {e}")))?,
+            Err(_) => {
+                tracing::warn!("Flight calls still open after {grace:?}: closing them");
+                task.abort();
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for FlightServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
     }
 }

@@ -16,8 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::metrics::{self, Metrics};
 
@@ -140,7 +140,7 @@ pub async fn serve(
 #[derive(Debug)]
 pub struct HttpServer {
     addr: SocketAddr,
-    stop: Option<oneshot::Sender<()>>,
+    stop: CancellationToken,
     task: Option<JoinHandle<Result<()>>>,
 }
 
@@ -154,19 +154,13 @@ impl HttpServer {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<Self> {
         let addr = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let signal = async move {
-            tokio::select! {
-                () = shutdown => {}
-                // Either an explicit stop or the handle dropped.
-                _ = stopped => {}
-            }
-        };
+        let stop = CancellationToken::new();
+        let signal = crate::shutdown::signal(shutdown, &stop);
         let task = tokio::spawn(serve(listener, state, signal));
         tracing::info!(%addr, "HTTP health and metrics listening");
         Ok(Self {
             addr,
-            stop: Some(stop),
+            stop,
             task: Some(task),
         })
     }
@@ -179,9 +173,7 @@ impl HttpServer {
     /// Stops accepting, waits for requests in flight, and reports how the
     /// server ended.
     pub async fn shutdown(mut self) -> Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.stop.cancel();
         match self.task.take() {
             Some(task) => task.await?,
             None => Ok(()),
@@ -191,9 +183,7 @@ impl HttpServer {
 
 impl Drop for HttpServer {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.stop.cancel();
     }
 }
 

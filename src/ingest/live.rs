@@ -1,15 +1,35 @@
-//! Silver → live: what a committed cycle tells the in-memory live views, and
-//! the views rebuilt from recent silver at start-up.
+//! Silver → live: what a finished cycle tells the in-memory live views (a
+//! committed one its live set, a failed one its `live.ingest_status` row with
+//! the error), and the views rebuilt from recent silver at start-up.
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::Int64Type;
+use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::Result;
-use super::cycle::CycleSummary;
+use super::observe::{CycleObserver, FinishedCycle, ObserverError};
 use super::pipeline::{CommitReport, run};
 use super::state::{self, Cols, time};
+use super::summary::CycleSummary;
 use crate::lake::Lake;
 use crate::live::{CycleStatus, CycleUpdate, FollowerSample, LiveStream, LiveViews};
+
+/// The live views follow every cycle: a committed one replaces the live set,
+/// a failed one is a row of `live.ingest_status` with its error.
+#[async_trait]
+impl CycleObserver for LiveViews {
+    fn name(&self) -> &str {
+        "live views"
+    }
+
+    async fn on_cycle(&self, cycle: &FinishedCycle) -> Result<(), ObserverError> {
+        match &cycle.outcome {
+            Ok(report) => self.apply_cycle(update(&cycle.summary, report))?,
+            Err(e) => self.record_status(status(&cycle.summary, Some(e.to_string())))?,
+        }
+        Ok(())
+    }
+}
 
 /// The `live.ingest_status` row of a cycle.
 pub fn status(s: &CycleSummary, last_error: Option<String>) -> CycleStatus {

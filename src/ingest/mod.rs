@@ -1,31 +1,51 @@
-//! The ingest cycle: poll Twitch → bronze → silver → gold (+ live).
+//! The ingest cycle: poll Twitch → bronze → silver → gold (+ live), every
+//! poll interval, exactly once per cycle.
 //!
-//! - [`plan`]: what to poll within the rate-limit budget (pure);
-//! - [`poll`]: carries out the plan through the [`crate::twitch::Helix`] seam;
-//! - [`sessions`]: time-weighted samples and stream sessions (pure);
-//! - [`silver`]: bronze payloads → silver rows (pure; shared by cycles, repair and rebuild);
-//! - [`gold`]: the gold of the days a cycle touched, folded in memory cycle by cycle;
-//! - [`pipeline`]: commits a cycle layer by layer, exactly once, and repairs after a crash;
-//! - [`rebuild`]: silver and gold recomputed from bronze alone;
-//! - [`live`]: what a committed cycle tells the live views; their start-up rebuild;
-//! - [`cycle`]: one whole cycle (poll + commit) and its summary line;
-//! - [`rows`], [`tables`], [`state`]: rows ↔ Arrow batches of the contract schemas.
-pub mod cycle;
+//! The one path a cycle takes, top to bottom (`docs/architecture.md` draws it):
+//!
+//! 1. [`runner`]: the [`CycleRunner`] schedules cycles, connects through the
+//!    [`source`] seam, polls ([`poll`]: what to ask within the rate-limit
+//!    budget, and asking it) into [`CycleInputs`];
+//! 2. [`plan`]: the commit plan, a pure function from a cycle's inputs (and
+//!    the running state) to its ordered table writes, deriving silver on the
+//!    way ([`silver`], [`sessions`]; gold folds in [`gold`]);
+//! 3. [`pipeline`]: commits the plan's writes to Delta in order, exactly once
+//!    each, and repairs an interrupted cycle at start-up;
+//! 4. [`observe`]: the finished cycle — committed or failed — goes to every
+//!    consumer (metrics, the live views via [`live`], the query catalog).
+//!
+//! [`rebuild`] replays every bronze cycle through the same plan into an
+//! in-memory [`image`] of the tables; [`rows`], [`tables`], [`state`] turn
+//! rows into Arrow batches of the contract schemas and back.
 pub mod gold;
+mod image;
+pub mod inputs;
 pub mod live;
+pub mod observe;
 pub mod pipeline;
 pub mod plan;
 pub mod poll;
 pub mod rebuild;
 pub mod rows;
+pub mod runner;
 pub mod sessions;
 pub mod silver;
+pub mod source;
 pub mod state;
+pub mod summary;
 pub mod tables;
 
-/// What can stop a cycle from committing.
+pub use inputs::CycleInputs;
+pub use observe::{CycleObserver, FinishedCycle, after_commit};
+pub use runner::{CycleRunner, RunnerArgs};
+pub use summary::CycleSummary;
+
+/// What can stop a cycle.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Twitch could not be reached or refused the credentials.
+    #[error("cannot connect to Twitch: {0}")]
+    Connect(#[source] crate::twitch::Error),
     /// The lake refused a read or a commit.
     #[error(transparent)]
     Lake(#[from] crate::lake::Error),
@@ -35,6 +55,9 @@ pub enum Error {
     /// Rows did not fit the contract schema (a bug).
     #[error("building a batch failed: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// The in-memory query engine refused a table or plan (a bug).
+    #[error("query engine: {0}")]
+    Engine(#[from] datafusion::error::DataFusionError),
     /// A gold or state query failed.
     #[error("query failed: {source}\n{sql}")]
     Sql {

@@ -1,9 +1,8 @@
-//! Committing a cycle: bronze → silver → gold, each table one Delta commit
-//! carrying the cycle's txn marker, in a fixed order that makes a crash at
-//! any point repairable: at start-up the last bronze cycle is simply
-//! committed again — tables that already hold it skip (txn marker), the rest
-//! are derived from bronze's raw payloads, with no new API calls.
-use std::collections::BTreeSet;
+//! The live executor of the commit plan: holds the running state between
+//! cycles and commits each planned write to Delta, in order, exactly once
+//! (txn marker per write). Opening it repairs a cycle a crash interrupted:
+//! the last bronze cycle is planned and committed again; writes the lake
+//! already holds skip.
 use std::time::Duration;
 
 use arrow::array::{Array, AsArray};
@@ -11,13 +10,14 @@ use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, NaiveDate, Utc};
 use datafusion::prelude::SessionContext;
 
-use super::gold::{self, OpenDays};
-use super::silver::{SilverRows, SilverState, derive};
-use super::{Error, Result, state, tables};
+use super::gold::{DayTables, OpenDays};
+use super::inputs::CycleInputs;
+use super::plan::{self, Op, Rows, Write};
+use super::silver::{SilverRows, SilverState};
+use super::{Error, Result, state};
 use crate::lake::read::session_config;
-use crate::lake::{CommitOutcome, Lake, in_list};
-use crate::schema::Table;
-use crate::twitch::RawResponse;
+use crate::lake::{CommitOutcome, Lake};
+use crate::schema::{Layer, Table};
 
 /// Rows committed per layer by one cycle.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -28,6 +28,16 @@ pub struct Written {
     pub silver: usize,
     /// Gold rows.
     pub gold: usize,
+}
+
+impl Written {
+    fn add(&mut self, layer: Layer, rows: usize) {
+        match layer {
+            Layer::Bronze => self.bronze += rows,
+            Layer::Silver => self.silver += rows,
+            Layer::Gold | Layer::Live => self.gold += rows,
+        }
+    }
 }
 
 /// What committing one cycle did.
@@ -41,46 +51,51 @@ pub struct CommitReport {
     pub silver: SilverRows,
     /// Days whose gold was recomputed.
     pub days: Vec<NaiveDate>,
+    /// Days this cycle closed: cycles have moved past them and their gold is
+    /// final (day-close consumers hook here). Only days open in this process.
+    pub closed_days: Vec<NaiveDate>,
     /// Wall time of each stage: bronze, silver, gold.
     pub stages: Vec<(&'static str, Duration)>,
 }
 
-/// The medallion writer: holds the running silver state between cycles.
+/// The medallion writer: the lake and the running state between cycles.
 #[derive(Debug)]
 pub struct Pipeline {
     lake: Lake,
     state: SilverState,
-    poll_interval: Duration,
-    session_gap: Duration,
-    poll_secs: f64,
     /// The running gold of the days recent cycles touched.
     gold: OpenDays,
+    poll_interval: Duration,
+    session_gap: Duration,
+    next_cycle_id: i64,
     /// Called as each commit stage ends (benchmarks measure memory with it).
     stage_hook: Option<fn(&'static str)>,
 }
 
 impl Pipeline {
     /// Opens the pipeline over `lake`: rebuilds the running state from silver
-    /// and repairs the last cycle if a crash interrupted it.
+    /// and repairs the last cycle if a crash interrupted it (the report of
+    /// that repair, when it wrote anything).
     pub async fn open(
         lake: Lake,
         poll_interval: Duration,
         session_gap: Duration,
     ) -> Result<(Self, Option<CommitReport>)> {
         let state = load_state(&lake, session_gap).await?;
+        let next_cycle_id = lake.max_committed_cycle().await?.map_or(1, |c| c + 1);
         let mut p = Self {
             lake,
             state,
+            gold: OpenDays::default(),
             poll_interval,
             session_gap,
-            poll_secs: poll_interval.as_secs_f64(),
-            gold: OpenDays::default(),
+            next_cycle_id,
             stage_hook: None,
         };
         let repaired = match p.lake.last_cycle(Table::HelixResponses, None).await? {
             Some(last) => {
-                let responses = p.bronze_cycle(last).await?;
-                let report = p.commit(last, &responses).await?;
+                let inputs = CycleInputs::from_bronze(&p.lake, last).await?;
+                let report = p.commit(last, &inputs).await?;
                 (report.written.silver + report.written.gold > 0).then_some(report)
             }
             None => None,
@@ -126,230 +141,131 @@ impl Pipeline {
         &self.state
     }
 
-    /// The id the next cycle must use: one past the last in bronze.
-    pub async fn next_cycle_id(&self) -> Result<i64> {
-        Ok(self.lake.max_committed_cycle().await?.map_or(1, |c| c + 1))
+    /// The id the next cycle must use: one past the last committed.
+    pub fn next_cycle_id(&self) -> i64 {
+        self.next_cycle_id
     }
 
-    /// Commits cycle `cycle_id`: bronze, then silver, then gold of the days
-    /// it touched. Idempotent: committing a cycle again changes nothing.
-    pub async fn commit(
-        &mut self,
-        cycle_id: i64,
-        responses: &[RawResponse],
-    ) -> Result<CommitReport> {
+    /// Commits cycle `cycle_id` as [`plan::plan`] lays it out: bronze, then
+    /// silver, then the gold of the days it touched. Idempotent: committing
+    /// a cycle again changes nothing.
+    pub async fn commit(&mut self, cycle_id: i64, inputs: &CycleInputs) -> Result<CommitReport> {
+        let mut stages = Stages::new(self.stage_hook);
+        let plan = plan::plan(cycle_id, inputs, &mut self.state)?;
+        let (silver, days) = (plan.silver, plan.days);
         let mut report = CommitReport::default();
-        let mut clock = std::time::Instant::now();
-        let hook = self.stage_hook;
-        let mut stage = |name, report: &mut CommitReport| {
-            report.stages.push((name, clock.elapsed()));
-            if let Some(hook) = hook {
-                hook(name);
-            }
-            clock = std::time::Instant::now();
-        };
-        let bronze = tables::bronze(&Table::HelixResponses.schema(), cycle_id, responses)?;
-        let outcome = self
-            .lake
-            .append(Table::HelixResponses, vec![bronze], cycle_id)
-            .await?;
-        report.written.bronze = self.count(Table::HelixResponses, &outcome, &mut report.skipped);
-        stage("bronze", &mut report);
-
-        // The cycle's "now" comes from bronze so that repair and rebuild agree.
-        let now = responses.iter().map(|r| r.fetched_at).max();
-        let rows = derive(
-            cycle_id,
-            responses,
-            now.unwrap_or(DateTime::UNIX_EPOCH),
-            &mut self.state,
-        );
-        self.write_silver(cycle_id, &rows, &mut report).await?;
-        stage("silver", &mut report);
-
-        let mut days: BTreeSet<NaiveDate> = rows
-            .snapshots
-            .iter()
-            .map(|r| r.observed_at.date_naive())
-            .collect();
-        days.extend(rows.followers.iter().map(|r| r.observed_at.date_naive()));
+        // Each write's batches are dropped once committed.
+        let mut writes = plan.writes.into_iter().peekable();
+        while let Some(write) = writes.next_if(|w| w.table.layer() != Layer::Gold) {
+            stages.enter(write.table.layer(), &mut report);
+            self.write(&write, None, cycle_id, &mut report).await?;
+        }
+        stages.enter(Layer::Gold, &mut report);
+        // The only read of a cycle: days not open yet (after a start-up) load
+        // from silver, which holds this cycle's rows by now.
         for &day in &days {
-            self.gold.update(&self.lake, day, cycle_id, &rows).await?;
-            report.written.gold += self.write_gold(cycle_id, day, &mut report.skipped).await?;
+            self.gold.update(&self.lake, day, cycle_id, &silver).await?;
         }
+        let poll_secs = self.poll_interval.as_secs_f64();
+        let mut day_tables = self.gold.tables(&self.state.streamers, poll_secs);
+        for write in writes {
+            self.write(&write, Some(&mut day_tables), cycle_id, &mut report)
+                .await?;
+        }
+        stages.finish(&mut report);
         if let Some(&first) = days.first() {
-            self.gold.close_before(first);
+            report.closed_days = self.gold.close_before(first);
         }
-        stage("gold", &mut report);
-        report.days = days.into_iter().collect();
-        report.silver = rows;
+        self.next_cycle_id = self.next_cycle_id.max(cycle_id + 1);
+        report.days = days;
+        report.silver = silver;
         Ok(report)
     }
 
-    async fn write_silver(
-        &mut self,
+    /// Resolves one write's rows and commits them.
+    async fn write(
+        &self,
+        write: &Write,
+        days: Option<&mut DayTables<'_>>,
         cycle_id: i64,
-        rows: &SilverRows,
         report: &mut CommitReport,
     ) -> Result<()> {
-        let lake = &self.lake;
-        // Order matters for repair: snapshots before sessions (see module docs).
-        let batch = tables::snapshots(&Table::StreamSnapshots.schema(), &rows.snapshots)?;
-        let o = lake
-            .append(Table::StreamSnapshots, vec![batch], cycle_id)
-            .await?;
-        report.written.silver += self.count(Table::StreamSnapshots, &o, &mut report.skipped);
-
-        let batch = tables::followers(&Table::FollowerSnapshots.schema(), &rows.followers)?;
-        let o = lake
-            .append(Table::FollowerSnapshots, vec![batch], cycle_id)
-            .await?;
-        report.written.silver += self.count(Table::FollowerSnapshots, &o, &mut report.skipped);
-
-        if !rows.new_streamers.is_empty() {
-            let batch = tables::streamers(&Table::Streamers.schema(), rows.new_streamers.iter())?;
-            let o = lake
-                .upsert_scd2(Table::Streamers, vec![batch], cycle_id)
-                .await?;
-            report.written.silver += self.count(Table::Streamers, &o, &mut report.skipped);
-        }
-
-        let schema = Table::StreamSessions.schema();
-        let ended = tables::sessions(&schema, &rows.ended_sessions, cycle_id)?;
-        let o = lake
-            .append_as(Table::StreamSessions, vec![ended], cycle_id, Some("ended"))
-            .await?;
-        report.written.silver += self.count(Table::StreamSessions, &o, &mut report.skipped);
-        let open: Vec<_> = self.state.sessions.open().cloned().collect();
-        let live = tables::sessions(&schema, &open, cycle_id)?;
-        let o = lake
-            .replace(
-                Table::StreamSessions,
-                &in_list("status", ["live"]),
-                vec![live],
-                cycle_id,
-                Some("live"),
-            )
-            .await?;
-        report.written.silver += self.count(Table::StreamSessions, &o, &mut report.skipped);
-        if rows.games_changed {
-            let batch = tables::games(&Table::Games.schema(), self.state.games.values(), cycle_id)?;
-            let o = lake
-                .replace(Table::Games, "true", vec![batch], cycle_id, None)
-                .await?;
-            report.written.silver += self.count(Table::Games, &o, &mut report.skipped);
+        let (lake, table, suffix) = (&self.lake, write.table, write.suffix.as_deref());
+        let batches = match (&write.rows, days) {
+            (Rows::Batch(b), _) => vec![b.clone()],
+            (Rows::Day(day), Some(days)) => vec![days.batch(table, *day)?],
+            (Rows::Day(day), None) => {
+                let what = format!("{table}: rows of {day} before the gold stage");
+                return Err(arrow::error::ArrowError::InvalidArgumentError(what).into());
+            }
+            // Over the streamer rows the plan committed just before.
+            (Rows::Sql(sql), _) => {
+                let ctx = SessionContext::new_with_config(session_config());
+                lake.register(&ctx, &[Table::StreamerDaily, Table::Streamers])
+                    .await?;
+                run(&ctx, sql).await?
+            }
+        };
+        let outcome = match &write.op {
+            Op::Append => lake.append_as(table, batches, cycle_id, suffix).await?,
+            Op::Replace(scope) => {
+                let predicate = scope.predicate();
+                lake.replace(table, &predicate, batches, cycle_id, suffix)
+                    .await?
+            }
+            Op::Upsert => lake.upsert_scd2(table, batches, cycle_id).await?,
+        };
+        match outcome {
+            CommitOutcome::Committed { rows, .. } => report.written.add(table.layer(), rows),
+            CommitOutcome::Skipped { .. } if !report.skipped.contains(&table) => {
+                report.skipped.push(table)
+            }
+            _ => {}
         }
         Ok(())
     }
+}
 
-    /// Writes the gold of `day` (open, and folded up to this cycle): the
-    /// daily tables from memory, then the weekly and 7-day figures by SQL
-    /// over the streamer rows just written.
-    async fn write_gold(
-        &self,
-        cycle_id: i64,
-        day: NaiveDate,
-        skipped: &mut Vec<Table>,
-    ) -> Result<usize> {
-        let Some(open) = self.gold.get(day) else {
-            return Ok(0);
-        };
-        let next = gold::day_start(day + chrono::Days::new(1));
-        let daily = open.streamer_rows(|id| gold::login_before(&self.state.streamers, id, next));
-        let on_day = format!("day = '{day}'");
-        let in_memory = [
-            (
-                Table::StreamerDaily,
-                on_day.clone(),
-                tables::streamer_daily(&Table::StreamerDaily.schema(), day, &daily)?,
-            ),
-            (
-                Table::CategoryDaily,
-                on_day.clone(),
-                tables::category_daily(
-                    &Table::CategoryDaily.schema(),
-                    day,
-                    &open.category_rows(self.poll_secs),
-                )?,
-            ),
-            (
-                Table::HourlyViewership,
-                on_day.clone(),
-                tables::hourly_viewership(
-                    &Table::HourlyViewership.schema(),
-                    day,
-                    &open.hourly_rows(),
-                )?,
-            ),
-            (
-                Table::LeaderboardDaily,
-                format!("period_start = '{day}'"),
-                tables::leaderboard(
-                    &Table::LeaderboardDaily.schema(),
-                    day,
-                    &gold::leaderboard(&daily),
-                )?,
-            ),
-        ];
-        drop(daily);
-        let suffix = day.to_string();
-        let mut written = 0;
-        for (table, predicate, batch) in in_memory {
-            let o = self
-                .lake
-                .replace(table, &predicate, vec![batch], cycle_id, Some(&suffix))
-                .await?;
-            written += self.count(table, &o, skipped);
-        }
-        // Both read the streamer rows committed above.
-        let ctx = SessionContext::new_with_config(session_config());
-        self.lake
-            .register(&ctx, &[Table::StreamerDaily, Table::Streamers])
-            .await?;
-        let by_sql = [
-            (
-                Table::LeaderboardWeekly,
-                gold::sql::leaderboard_weekly(day),
-                format!("period_start = '{}'", gold::week_start(day)),
-            ),
-            (Table::RisingStars, gold::sql::rising_stars(day), on_day),
-        ];
-        for (table, sql, predicate) in by_sql {
-            let batches = run(&ctx, &sql).await?;
-            let o = self
-                .lake
-                .replace(table, &predicate, batches, cycle_id, Some(&suffix))
-                .await?;
-            written += self.count(table, &o, skipped);
-        }
-        Ok(written)
-    }
+/// Stage timing of one commit: bronze, silver, gold, each ended when the
+/// writes move past it (a stage without writes takes no time).
+struct Stages {
+    hook: Option<fn(&'static str)>,
+    clock: std::time::Instant,
+    /// Index in [`Layer::LAKE`] of the stage running now.
+    current: usize,
+}
 
-    fn count(&self, table: Table, outcome: &CommitOutcome, skipped: &mut Vec<Table>) -> usize {
-        match outcome {
-            CommitOutcome::Committed { rows, .. } => *rows,
-            CommitOutcome::Skipped { .. } => {
-                if !skipped.contains(&table) {
-                    skipped.push(table);
-                }
-                0
-            }
-            CommitOutcome::Unchanged => 0,
+impl Stages {
+    fn new(hook: Option<fn(&'static str)>) -> Self {
+        Self {
+            hook,
+            clock: std::time::Instant::now(),
+            current: 0,
         }
     }
 
-    /// The raw responses bronze holds for `cycle_id`, in arrival order.
-    pub async fn bronze_cycle(&self, cycle_id: i64) -> Result<Vec<RawResponse>> {
-        let batches = self
-            .lake
-            .scan(
-                Table::HelixResponses,
-                Some(&format!("cycle_id = {cycle_id}")),
-            )
-            .await?;
-        let mut out = state::responses(&batches)?;
-        out.sort_by(|a, b| a.fetched_at.cmp(&b.fetched_at).then(a.page.cmp(&b.page)));
-        Ok(out)
+    /// Ends the stages before `layer`'s.
+    fn enter(&mut self, layer: Layer, report: &mut CommitReport) {
+        while self.current + 1 < Layer::LAKE.len() && Layer::LAKE[self.current] != layer {
+            self.end(report);
+        }
+    }
+
+    /// Ends every stage left.
+    fn finish(&mut self, report: &mut CommitReport) {
+        while self.current < Layer::LAKE.len() {
+            self.end(report);
+        }
+    }
+
+    fn end(&mut self, report: &mut CommitReport) {
+        let name = Layer::LAKE[self.current].as_str();
+        report.stages.push((name, self.clock.elapsed()));
+        if let Some(hook) = self.hook {
+            hook(name);
+        }
+        self.clock = std::time::Instant::now();
+        self.current += 1;
     }
 }
 

@@ -4,13 +4,14 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int64Array, ListBuilder, StringArray,
-    StringBuilder, TimestampMicrosecondArray, new_null_array,
+    StringBuilder, TimestampMicrosecondArray,
 };
-use arrow::compute::cast;
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::schema::string_list_item;
 
 /// Days since the Unix epoch, as Arrow's `Date32`.
 pub fn date32(t: DateTime<Utc>) -> i32 {
@@ -62,13 +63,14 @@ pub fn dates<I: IntoIterator<Item = i32>>(it: I) -> ArrayRef {
     Arc::new(Date32Array::from_iter_values(it))
 }
 
-/// A `List<Utf8>` array.
+/// A `List<Utf8>` array, its item field the contract's
+/// ([`crate::schema::string_list_item`]).
 pub fn string_lists<'a, I, L>(it: I) -> ArrayRef
 where
     I: IntoIterator<Item = L>,
     L: IntoIterator<Item = &'a String>,
 {
-    let mut b = ListBuilder::new(StringBuilder::new());
+    let mut b = ListBuilder::new(StringBuilder::new()).with_field(string_list_item());
     for list in it {
         for s in list {
             b.values().append_value(s);
@@ -78,9 +80,11 @@ where
     Arc::new(b.finish())
 }
 
-/// Builds a batch of `schema` asking `column` for each field by name, and
-/// casting where the produced type differs only in representation (e.g. a
-/// list's inner field name or nullability).
+/// Builds a batch of `schema` asking `column` for each field by name.
+/// Strict, as the lake's own conform step is: a contract column the encoder
+/// does not fill, or fills with another type or length, is an error naming
+/// it — never a column of nulls or a lossy cast, which would turn a misspelt
+/// name in an encoder into silently missing data.
 pub fn build(
     schema: &SchemaRef,
     rows: usize,
@@ -90,36 +94,77 @@ pub fn build(
         .fields()
         .iter()
         .map(|f| {
-            let a = match column(f.name()) {
-                Some(a) => a,
-                // Columns added to the contract later are nullable: fill them.
-                None if f.is_nullable() => new_null_array(f.data_type(), rows),
-                None => {
-                    return Err(ArrowError::SchemaError(format!(
-                        "no value for column {} of the contract",
-                        f.name()
-                    )));
-                }
-            };
-            debug_assert_eq!(a.len(), rows);
-            conform_array(a, f.data_type())
+            let name = f.name();
+            let a = column(name).ok_or_else(|| {
+                ArrowError::SchemaError(format!("no value for column {name} of the contract"))
+            })?;
+            if a.data_type() != f.data_type() {
+                return Err(ArrowError::SchemaError(format!(
+                    "column {name} is {} where the contract says {}",
+                    a.data_type(),
+                    f.data_type()
+                )));
+            }
+            if a.len() != rows {
+                return Err(ArrowError::SchemaError(format!(
+                    "column {name} has {} values for {rows} rows",
+                    a.len()
+                )));
+            }
+            Ok(a)
         })
         .collect::<Result<Vec<_>, _>>()?;
     RecordBatch::try_new(schema.clone(), columns)
 }
 
-fn conform_array(a: ArrayRef, to: &DataType) -> Result<ArrayRef, ArrowError> {
-    if a.data_type() == to {
-        Ok(a)
-    } else {
-        cast(&a, to)
-    }
-}
+#[cfg(test)]
+mod tests {
+    use arrow::datatypes::{DataType, Field, Schema};
 
-/// Casts a query result to a table's schema, matching columns by name (SQL
-/// output types differ in width or nullability from the contract).
-pub fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
-    build(schema, batch.num_rows(), |name| {
-        batch.column_by_name(name).cloned()
-    })
+    use super::*;
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new("user_id", DataType::Utf8, false),
+            Field::new("login", DataType::Utf8, true),
+            Field::new("followers", DataType::Int64, true),
+        ]))
+    }
+
+    #[test]
+    fn a_column_the_encoder_does_not_fill_is_an_error_not_nulls() {
+        // "logni": a misspelt column name in an encoder.
+        let built = build(&schema(), 1, |c| match c {
+            "user_id" => Some(utf8(["u1"])),
+            "logni" => Some(utf8(["alice"])),
+            "followers" => Some(i64s([Some(7)])),
+            _ => None,
+        });
+        let err = built.expect_err("a contract column was silently filled with nulls");
+        assert!(err.to_string().contains("login"), "{err}");
+    }
+
+    #[test]
+    fn a_column_of_the_wrong_type_is_an_error_not_nulls() {
+        let built = build(&schema(), 1, |c| match c {
+            "user_id" => Some(utf8(["u1"])),
+            "login" => Some(utf8(["alice"])),
+            "followers" => Some(utf8(["1.2k"])),
+            _ => None,
+        });
+        let err = built.expect_err("a mistyped column was silently cast to nulls");
+        assert!(err.to_string().contains("followers"), "{err}");
+    }
+
+    #[test]
+    fn every_column_filled_with_its_type_builds() {
+        let batch = build(&schema(), 2, |c| match c {
+            "user_id" => Some(utf8(["u1", "u2"])),
+            "login" => Some(utf8_opt([Some("alice"), None])),
+            "followers" => Some(i64s([Some(7), None])),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!((batch.num_rows(), batch.schema()), (2, schema()));
+    }
 }

@@ -2,7 +2,7 @@
 //! samples and stream sessions, merging restarts within the gap the way the
 //! big statistics sites count them.
 //!
-//! Definitions (DESIGN.md "Metric definitions"):
+//! Definitions (`docs/data-contract.md`, "Metric definitions"):
 //! - a sample's `interval` is the time since the previous sample of the same
 //!   session (for a session's first sample: since the stream's `started_at`),
 //!   capped at the merge gap so an outage is not counted as watched time;

@@ -1,9 +1,9 @@
 //! Bronze → silver: derives one cycle's typed, deduplicated rows from the raw
 //! Helix responses of that cycle and the running state. The same function
 //! serves live cycles, crash repair and `rebuild`, so all three agree.
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use url::form_urlencoded;
 
 use super::sessions::{Observation, Session, SessionUpdate, Sessionizer};
@@ -106,6 +106,22 @@ pub struct SilverRows {
     pub duplicates: usize,
 }
 
+impl SilverRows {
+    /// The UTC days whose gold these rows change: those of the stream
+    /// samples, of the follower totals, and of the new profile versions (a
+    /// streamer's daily login comes from the profile valid on the day).
+    pub fn days(&self) -> BTreeSet<NaiveDate> {
+        let samples = self.snapshots.iter().map(|r| r.observed_at);
+        let follows = self.followers.iter().map(|r| r.observed_at);
+        let profiles = self.new_streamers.iter().map(|r| r.valid_from);
+        samples
+            .chain(follows)
+            .chain(profiles)
+            .map(|t| t.date_naive())
+            .collect()
+    }
+}
+
 /// Derives cycle `cycle_id`'s silver rows from its raw responses, advancing
 /// `state`. `now` closes sessions unseen for longer than the merge gap.
 pub fn derive(
@@ -140,10 +156,7 @@ pub fn derive(
             }),
             "users" => parse_page::<User>(body).map(|page| {
                 for u in page.data {
-                    if let Some(row) = upsert_streamer(state, u, r.fetched_at, cycle_id) {
-                        rows.new_streamers.push(row);
-                        rows.streamers_changed = true;
-                    }
+                    upsert_streamer(state, &mut rows.new_streamers, u, r.fetched_at, cycle_id);
                 }
             }),
             "channels/followers" => parse_page::<Follower>(body).map(|page| {
@@ -197,6 +210,7 @@ pub fn derive(
             game_name: s.game_name.clone(),
         })
         .collect();
+    rows.streamers_changed = !rows.new_streamers.is_empty();
     let SessionUpdate { samples, ended } = state.sessions.apply(&observations, now);
     rows.ended_sessions = ended;
     rows.snapshots = streams
@@ -216,19 +230,35 @@ pub fn derive(
     rows
 }
 
-/// Records `u` as observed at `at`; returns the new current version if the
-/// profile is new or changed (the previous version is closed at `at`).
+/// Records `u` as observed at `at`; a new or changed profile becomes the
+/// current version (the previous one is closed at `at`) and goes to `new`.
 fn upsert_streamer(
     state: &mut SilverState,
+    new: &mut Vec<StreamerRow>,
     u: User,
     at: DateTime<Utc>,
     cycle_id: i64,
-) -> Option<StreamerRow> {
+) {
     let history = state.streamers.entry(u.id.clone()).or_default();
+    // The lake's SCD2 merge keeps one version per key and commit: a second
+    // change within one cycle replaces this cycle's version, as it will.
+    let this_cycle = |r: &StreamerRow| r.is_current && r.cycle_id == cycle_id && r.valid_from < at;
+    if history.last().is_some_and(this_cycle)
+        && let Some(undone) = history.pop()
+    {
+        new.retain(|r| r.user.id != undone.user.id);
+        if let Some(previous) = history
+            .last_mut()
+            .filter(|p| p.valid_to == Some(undone.valid_from))
+        {
+            previous.is_current = true;
+            previous.valid_to = None;
+        }
+    }
     if let Some(current) = history.iter_mut().rev().find(|r| r.is_current) {
         // Unchanged, or already applied by a replayed cycle.
         if current.same_profile(&u) || current.valid_from >= at {
-            return None;
+            return;
         }
         current.is_current = false;
         current.valid_to = Some(at);
@@ -242,7 +272,7 @@ fn upsert_streamer(
         cycle_id,
     };
     history.push(row.clone());
-    Some(row)
+    new.push(row);
 }
 
 /// Parses an RFC 3339 timestamp into UTC.
@@ -285,6 +315,15 @@ mod tests {
             "game_name":"Chess","type":"live","title":"t","tags":["x"],"viewer_count":{viewers},
             "started_at":"2026-01-05T00:00:00Z","language":"en","thumbnail_url":"","tag_ids":[],
             "is_mature":false}}"#
+        )
+    }
+
+    /// A `/users` page with profile `u1` under `login`.
+    fn user(login: &str) -> String {
+        format!(
+            r#"{{"data":[{{"id":"u1","login":"{login}","display_name":"A","type":"",
+            "broadcaster_type":"","description":"","profile_image_url":"","offline_image_url":"",
+            "view_count":0,"created_at":"2020-01-01T00:00:00Z"}}]}}"#
         )
     }
 
@@ -354,13 +393,6 @@ mod tests {
     #[test]
     fn a_rename_closes_the_old_profile_version() {
         let mut state = SilverState::default();
-        let user = |login: &str| {
-            format!(
-                r#"{{"data":[{{"id":"u1","login":"{login}","display_name":"A","type":"",
-                "broadcaster_type":"","description":"","profile_image_url":"","offline_image_url":"",
-                "view_count":0,"created_at":"2020-01-01T00:00:00Z"}}]}}"#
-            )
-        };
         let r1 = derive(
             1,
             &[resp("users", "id=u1", 200, 1, &user("alice"))],
@@ -389,6 +421,42 @@ mod tests {
         assert_eq!(
             (history[1].user.login.as_str(), history[1].is_current),
             ("alicia", true)
+        );
+    }
+
+    #[test]
+    fn two_changes_in_one_cycle_leave_one_version_as_the_lake_merge_does() {
+        let mut state = SilverState::default();
+        let one = |cycle: i64, logins: &[(&str, i64)], state: &mut SilverState| {
+            let rs: Vec<RawResponse> = logins
+                .iter()
+                .map(|&(l, t)| resp("users", "id=u1", 200, t, &user(l)))
+                .collect();
+            derive(cycle, &rs, at(logins[logins.len() - 1].1), state)
+        };
+        one(1, &[("alice", 1)], &mut state);
+        let r2 = one(2, &[("alicia", 2), ("ally", 3)], &mut state);
+        let r3 = one(3, &[("bob", 4), ("ally", 5)], &mut state);
+        assert_eq!(r2.new_streamers.len(), 1);
+        assert_eq!(r2.new_streamers[0].user.login, "ally");
+        assert!(r3.new_streamers.is_empty() && !r3.streamers_changed);
+        let history: Vec<_> = state.streamers["u1"]
+            .iter()
+            .map(|r| {
+                (
+                    r.user.login.as_str(),
+                    r.valid_from,
+                    r.valid_to,
+                    r.is_current,
+                )
+            })
+            .collect();
+        assert_eq!(
+            history,
+            [
+                ("alice", at(1), Some(at(3)), false),
+                ("ally", at(3), None, true),
+            ]
         );
     }
 }

@@ -8,7 +8,10 @@ use chrono::{DateTime, Utc};
 use deltalake::operations::vacuum::Clock as VacuumClock;
 use deltalake::{DeltaTable, FilterLiteral, FilterOp, FilterValue, checkpoints};
 
+use tokio_util::sync::CancellationToken;
+
 use super::{Lake, Result, Slot};
+use crate::clock::SharedClock;
 use crate::schema::Table;
 
 /// What [`Lake::maintain`] does and when "now" is.
@@ -92,6 +95,23 @@ impl MaintainReport {
             .filter_map(|t| t.error.as_deref().map(|e| (t.table, e)))
             .collect()
     }
+
+    /// Logs what was done to each table, or why it failed.
+    pub fn log(&self) {
+        for t in &self.tables {
+            match &t.error {
+                Some(e) => tracing::error!(table = %t.table, "maintenance failed: {e}"),
+                None => tracing::info!(
+                    table = %t.table,
+                    compacted = t.files_compacted,
+                    written = t.files_written,
+                    checkpoint = ?t.checkpoint_version,
+                    vacuumed = t.files_vacuumed,
+                    "maintained"
+                ),
+            }
+        }
+    }
 }
 
 /// Vacuum's notion of "now", from [`MaintainOptions::now`].
@@ -105,6 +125,34 @@ impl VacuumClock for FixedClock {
 }
 
 impl Lake {
+    /// Maintains the lake every `every` on `clock` (the first run one
+    /// interval from now) until `stop`; a failed run is logged and the next
+    /// one still comes. Runs beside the ingest cycles: both take each
+    /// table's writer lock in turn.
+    pub async fn maintain_every(
+        self,
+        every: Duration,
+        retention: Duration,
+        clock: SharedClock,
+        stop: CancellationToken,
+    ) {
+        loop {
+            tokio::select! {
+                () = clock.sleep(every) => {}
+                () = stop.cancelled() => return,
+            }
+            let opts = MaintainOptions {
+                retention,
+                now: clock.now(),
+                ..Default::default()
+            };
+            match self.maintain(&opts).await {
+                Ok(report) => report.log(),
+                Err(e) => tracing::error!("maintenance failed: {e}"),
+            }
+        }
+    }
+
     /// Compacts closed partitions (days before `now`'s date; the `ended`
     /// sessions; unpartitioned tables whole), checkpoints, removes expired
     /// logs and vacuums every table, one table at a time. A failing table is

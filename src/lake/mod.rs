@@ -259,7 +259,7 @@ async fn create(delta: &DeltaTable, def: &TableDef) -> Result<DeltaTable, DeltaT
         .map_err(|e| DeltaTableError::Generic(format!("contract schema: {e}")))?;
     let mut create = delta
         .create()
-        .with_table_name(def.qualified)
+        .with_table_name(def.qualified.as_str())
         .with_comment(format!("twitch-monitor {}", def.qualified))
         .with_columns(schema.fields().cloned())
         .with_partition_columns(def.partition_columns.iter().copied())

@@ -79,7 +79,7 @@ impl Lake {
                 "no default catalog".into(),
             )),
         })?;
-        for layer in [Layer::Bronze, Layer::Silver, Layer::Gold] {
+        for layer in Layer::LAKE {
             if catalog.schema(layer.as_str()).is_none() {
                 // Only fails for duplicate names, which the check above rules out.
                 let _ =

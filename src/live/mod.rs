@@ -15,12 +15,12 @@ use datafusion::catalog::{SchemaProvider, TableProvider};
 
 mod provider;
 mod snapshot;
-mod views;
 mod windows;
 
+/// The views' names and schemas live in the contract, beside the Delta tables.
+pub use crate::schema::View;
 pub use provider::{LiveSchema, LiveTable};
 pub use snapshot::Snapshot;
-pub use views::View;
 
 use snapshot::SnapshotInput;
 use windows::Tracked;
@@ -257,9 +257,10 @@ impl LiveViews {
         self.shared.current.load_full()
     }
 
-    /// When the newest recorded cycle finished (readiness probes use it).
+    /// When the newest cycle that committed finished (readiness probes use
+    /// it). Read from the current snapshot: never waits on the writer.
     pub fn last_cycle_finished_at(&self) -> Option<DateTime<Utc>> {
-        self.lock().statuses.front().map(|s| s.finished_at)
+        self.shared.current.load().last_committed_at()
     }
 
     /// The DataFusion table for one view; register it once, it always shows
@@ -304,12 +305,14 @@ impl State {
     }
 
     fn push_status(&mut self, status: CycleStatus) {
-        // A replayed cycle replaces its earlier row instead of duplicating it.
-        self.statuses.retain(|s| s.cycle_id != status.cycle_id);
+        // A replayed cycle replaces its earlier row instead of duplicating it;
+        // a failed attempt and the retry that reuses its id are two rows.
+        let key = |s: &CycleStatus| (s.cycle_id, s.started_at);
+        self.statuses.retain(|s| key(s) != key(&status));
         let at = self
             .statuses
             .iter()
-            .position(|s| s.cycle_id < status.cycle_id)
+            .position(|s| key(s) < key(&status))
             .unwrap_or(self.statuses.len());
         self.statuses.insert(at, status);
         self.statuses.truncate(STATUS_HISTORY);

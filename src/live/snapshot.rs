@@ -16,6 +16,7 @@ use super::{CycleStatus, LiveStream, Result, View};
 pub struct Snapshot {
     cycle_id: Option<i64>,
     observed_at: Option<DateTime<Utc>>,
+    last_committed_at: Option<DateTime<Utc>>,
     batches: [RecordBatch; 5],
 }
 
@@ -25,6 +26,7 @@ impl Snapshot {
         Self {
             cycle_id: None,
             observed_at: None,
+            last_committed_at: None,
             batches: View::ALL.map(|v| RecordBatch::new_empty(v.schema())),
         }
     }
@@ -37,6 +39,11 @@ impl Snapshot {
     /// When that cycle observed the streams.
     pub fn observed_at(&self) -> Option<DateTime<Utc>> {
         self.observed_at
+    }
+
+    /// When the newest cycle that committed (no `last_error`) finished.
+    pub fn last_committed_at(&self) -> Option<DateTime<Utc>> {
+        self.last_committed_at
     }
 
     /// The rows of one view (a cheap clone: Arrow buffers are shared).
@@ -96,6 +103,12 @@ impl SnapshotInput<'_> {
         Ok(Snapshot {
             cycle_id: self.cycle_id,
             observed_at: self.observed_at,
+            last_committed_at: self
+                .statuses
+                .iter()
+                .filter(|s| s.last_error.is_none())
+                .map(|s| s.finished_at)
+                .max(),
             batches: [
                 self.streams_batch(&live)?,
                 leaderboard(&live)?,

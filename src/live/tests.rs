@@ -468,3 +468,22 @@ async fn sql_over_the_registered_views_sees_each_new_cycle() {
         ])
     );
 }
+
+#[test]
+fn the_readiness_probe_never_waits_on_the_writer() {
+    let live = LiveViews::new();
+    live.apply_cycle(cycle(1, 0, &[("u1", "Chess", 100)], &[]))
+        .unwrap();
+    // A writer in the middle of an update holds the state lock.
+    let writer = live.lock();
+    let (probe, answer) = std::sync::mpsc::channel();
+    let reader = live.clone();
+    std::thread::spawn(move || {
+        let _ = probe.send(reader.last_cycle_finished_at());
+    });
+    let finished = answer
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the readiness probe waited on the writer's lock");
+    drop(writer);
+    assert_eq!(finished, Some(at(0)));
+}

@@ -13,11 +13,17 @@ use datafusion::catalog::{CatalogProvider, MemTable, SchemaProvider, TableProvid
 use datafusion::error::{DataFusionError, Result as DfResult};
 
 use super::error::SourceError;
+use crate::schema::Layer;
 
 /// The catalog every table lives in.
 pub const CATALOG: &str = "twitch";
-/// The schemas that always exist, even while empty (the medallion layers).
-pub const SCHEMAS: [&str; 4] = ["bronze", "silver", "gold", "live"];
+/// The schemas that always exist, even while empty (the medallion layers and `live`).
+pub const SCHEMAS: [&str; 4] = [
+    Layer::Bronze.as_str(),
+    Layer::Silver.as_str(),
+    Layer::Gold.as_str(),
+    Layer::Live.as_str(),
+];
 
 /// One table offered by a [`TableSource`].
 #[derive(Debug, Clone)]

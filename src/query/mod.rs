@@ -147,7 +147,7 @@ impl QueryEngine {
     /// An engine over `source`'s tables; reads them once before returning.
     pub async fn new(source: Arc<dyn TableSource>, options: EngineOptions) -> Result<Self> {
         let config = SessionConfig::new()
-            .with_default_catalog_and_schema(CATALOG, "gold")
+            .with_default_catalog_and_schema(CATALOG, crate::schema::Layer::Gold.as_str())
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(true)
             // Results carry Utf8/Binary: casting happens in our own output

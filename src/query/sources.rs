@@ -7,7 +7,7 @@ use super::catalog::{SourceTable, TableSource};
 use super::error::SourceError;
 use crate::lake::Lake;
 use crate::live::LiveViews;
-use crate::schema::Table;
+use crate::schema::{Layer, Table};
 
 /// The lake's tables plus the live views.
 #[derive(Debug, Clone)]
@@ -31,7 +31,7 @@ impl TableSource for LakeAndLive {
             ));
         }
         for (name, provider) in self.live.views() {
-            out.push(SourceTable::new("live", name, provider));
+            out.push(SourceTable::new(Layer::Live.as_str(), name, provider));
         }
         Ok(out)
     }

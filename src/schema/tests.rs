@@ -1,4 +1,4 @@
-//! The contract's own consistency, and DESIGN.md's columns all present.
+//! The contract's own consistency, and `docs/data-contract.md`'s columns all present.
 use super::*;
 
 #[test]
@@ -7,7 +7,7 @@ fn defs_are_indexed_by_table_and_consistent() {
         let d = t.def();
         assert_eq!(d.table, t, "DEFS order must follow the enum");
         assert_eq!(d.qualified, format!("{}.{}", d.layer, d.name));
-        assert_eq!(Table::from_name(d.qualified), Some(t));
+        assert_eq!(Table::from_name(&d.qualified), Some(t));
         for p in d.partition_columns {
             assert!(d.schema.field_with_name(p).is_ok(), "{t}: partition {p}");
         }
@@ -29,7 +29,7 @@ fn defs_are_indexed_by_table_and_consistent() {
 
 #[test]
 fn contract_columns_are_present() {
-    // The columns DESIGN.md promises; the lists are copied from it on purpose.
+    // The columns docs/data-contract.md promises; the lists are copied from it on purpose.
     let contract: &[(Table, &str)] = &[
         (
             Table::HelixResponses,
@@ -87,6 +87,11 @@ fn contract_columns_are_present() {
             Table::HourlyViewership,
             "hour game_id game_name streams viewers",
         ),
+        (
+            Table::Alerts,
+            "alert_id rule kind user_id login fired_at details status attempts delivered_at",
+        ),
+        (Table::Exports, "day target sent_at status"),
     ];
     for (t, cols) in contract {
         for c in cols.split_whitespace() {
@@ -106,4 +111,34 @@ fn day_partitions() {
     assert_eq!(Table::StreamSessions.def().day_partition(), None);
     assert!(Table::HelixResponses.def().append_only);
     assert!(!Table::Streamers.def().append_only);
+}
+
+#[test]
+fn origins_follow_layers_except_the_state_tables() {
+    let state: Vec<Table> = Table::ALL
+        .into_iter()
+        .filter(|t| t.origin() == Origin::State)
+        .collect();
+    assert_eq!(state, [Table::Alerts, Table::Exports]);
+    for t in Table::ALL {
+        let source = t.layer() == Layer::Bronze;
+        assert_eq!(t.origin() == Origin::Source, source, "{t}");
+        assert_eq!(t.def().append_only, source, "{t}");
+    }
+}
+
+#[test]
+fn layer_names_and_views() {
+    let names: Vec<&str> = Layer::ALL.iter().map(|l| l.as_str()).collect();
+    assert_eq!(names, ["bronze", "silver", "gold", "live"]);
+    assert!(Table::ALL.iter().all(|t| t.layer() != Layer::Live));
+    for v in View::ALL {
+        assert_eq!(View::from_name(v.name()), Some(v));
+        assert_eq!(v.to_string(), format!("live.{}", v.name()));
+        for f in v.schema().fields() {
+            if let DataType::Timestamp(unit, tz) = f.data_type() {
+                assert_eq!((unit, tz.as_deref()), (&TimeUnit::Microsecond, Some("UTC")));
+            }
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! Python; arrow-flight's Rust client emulating the JDBC driver) against the
 //! server on 127.0.0.1 serving in-memory tables.
 mod clients;
+mod lifecycle;
 mod python;
 mod rpc;
 

@@ -12,6 +12,7 @@ mod live;
 mod notify;
 mod pipeline;
 mod rig;
+mod runner;
 mod serving;
 
 /// The Python interpreter of the test venv (`scripts/venv`).

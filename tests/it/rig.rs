@@ -10,10 +10,10 @@ use tempfile::TempDir;
 use tokio::net::TcpListener;
 use twitch_monitor::clock::{Clock, ManualClock};
 use twitch_monitor::config::Secret;
-use twitch_monitor::ingest::cycle::{CycleSummary, Ingestor};
-use twitch_monitor::ingest::pipeline::{CommitReport, Pipeline};
-use twitch_monitor::ingest::plan::Targets;
-use twitch_monitor::ingest::poll::{PollSettings, Poller};
+use twitch_monitor::ingest::pipeline::CommitReport;
+use twitch_monitor::ingest::poll::{PollSettings, Targets};
+use twitch_monitor::ingest::source::Connected;
+use twitch_monitor::ingest::{CycleRunner, CycleSummary, RunnerArgs};
 use twitch_monitor::lake::Lake;
 use twitch_monitor::sim::{SimServer, SimServerArgs, World};
 use twitch_monitor::twitch::{ClientArgs, HelixClient};
@@ -31,7 +31,7 @@ pub struct Rig {
     /// Keeps the lake's directory alive.
     pub _dir: TempDir,
     pub lake: Lake,
-    pub ingestor: Option<Ingestor>,
+    pub runner: Option<CycleRunner>,
     /// What the poller watches (a full sweep unless a test says otherwise).
     pub targets: Targets,
 }
@@ -65,7 +65,7 @@ impl Rig {
             helix: Arc::new(helix),
             _dir: dir,
             lake,
-            ingestor: None,
+            runner: None,
             targets: Targets {
                 full_sweep: true,
                 ..Default::default()
@@ -75,13 +75,13 @@ impl Rig {
         rig
     }
 
-    /// Reopens the pipeline over the same lake (a process restart).
+    /// Reopens the runner over the same lake (a process restart).
     pub async fn reopen(&mut self) {
-        let (pipeline, _) = Pipeline::open(self.lake.clone(), POLL, GAP).await.unwrap();
-        let poller = Poller::new(
-            self.helix.clone(),
-            Arc::new(self.clock.clone()),
-            PollSettings {
+        let (mut runner, _) = CycleRunner::open(RunnerArgs {
+            lake: self.lake.clone(),
+            clock: Arc::new(self.clock.clone()),
+            connect: Arc::new(Connected(self.helix.clone())),
+            poll: PollSettings {
                 targets: self.targets.clone(),
                 poll_interval: POLL,
                 // Every cycle, so scripted changes show at once.
@@ -89,10 +89,12 @@ impl Rig {
                 profile_interval: POLL,
                 concurrency: 4,
             },
-            HashMap::new(),
-            Vec::new(),
-        );
-        self.ingestor = Some(Ingestor::new(poller, pipeline));
+            session_gap: GAP,
+        })
+        .await
+        .unwrap();
+        runner.connect().await.unwrap();
+        self.runner = Some(runner);
     }
 
     /// Changes the simulated world (at the rig's current time).
@@ -111,7 +113,8 @@ impl Rig {
     /// [`Rig::cycle`], with what the commit did.
     pub async fn cycle_report(&mut self) -> (CycleSummary, CommitReport) {
         self.clock.advance(POLL);
-        self.ingestor.as_mut().unwrap().run_cycle().await.unwrap()
+        let cycle = self.runner.as_mut().unwrap().run_cycle().await;
+        (cycle.summary, cycle.outcome.unwrap())
     }
 
     /// Now.

@@ -1,114 +1,19 @@
 //! One day's gold, folded from silver rows as cycles commit: per-streamer,
 //! per-category and per-hour accumulators whose cost is the cycle's rows,
-//! not the day's. The figures are DESIGN.md's: hours watched = Σ viewers ×
-//! interval; average viewers = hours watched / hours live; peak = highest
-//! sample.
+//! not the day's. The figures are those of `docs/data-contract.md`: hours
+//! watched = Σ viewers × interval; average viewers = hours watched / hours
+//! live; peak = highest sample.
 //!
-//! Folding is order-independent within a cycle and cycles are sealed in id
-//! order, so a day folded cycle by cycle and the same day loaded from its
-//! silver partition in one scan give the same rows.
+//! Folding is order-independent: time-weighted sums are kept in integer
+//! microseconds (exact, so no float rounding depends on the order samples
+//! arrive in) and per-cycle figures are sealed in cycle order. A day folded
+//! cycle by cycle (live cycles, `rebuild`) and the same day loaded from its
+//! silver partition in one scan (after a restart) give bit-identical rows.
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-/// One `silver.stream_snapshots` row, as gold needs it.
-#[derive(Debug, Clone, Copy)]
-pub struct Sample<'a> {
-    /// When observed.
-    pub observed_at: DateTime<Utc>,
-    /// Cycle.
-    pub cycle_id: i64,
-    /// Broadcaster id.
-    pub user_id: &'a str,
-    /// Broadcaster login at the time.
-    pub user_login: &'a str,
-    /// Category id ('' when none).
-    pub game_id: &'a str,
-    /// Category name.
-    pub game_name: &'a str,
-    /// Viewers.
-    pub viewer_count: i64,
-    /// The stream session.
-    pub session_id: &'a str,
-    /// Seconds the sample stands for.
-    pub interval_seconds: f64,
-}
-
-/// One `silver.follower_snapshots` row, as gold needs it.
-#[derive(Debug, Clone, Copy)]
-pub struct FollowSample<'a> {
-    /// When observed.
-    pub observed_at: DateTime<Utc>,
-    /// Cycle.
-    pub cycle_id: i64,
-    /// Broadcaster id.
-    pub user_id: &'a str,
-    /// Total followers.
-    pub total: i64,
-    /// Change since the previous snapshot.
-    pub delta: Option<i64>,
-}
-
-/// A `gold.streamer_daily` row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DailyRow {
-    /// Broadcaster id.
-    pub user_id: String,
-    /// Login (the last seen that day, else the profile's at the day's end).
-    pub login: String,
-    /// Minutes live.
-    pub minutes_streamed: f64,
-    /// Time-weighted average viewers.
-    pub avg_viewers: f64,
-    /// Highest sample.
-    pub peak_viewers: i64,
-    /// Σ viewers × interval, in hours.
-    pub hours_watched: f64,
-    /// Distinct sessions.
-    pub sessions: i64,
-    /// First follower total of the day.
-    pub followers_start: Option<i64>,
-    /// Last follower total of the day.
-    pub followers_end: Option<i64>,
-    /// Σ follower deltas.
-    pub followers_gained: Option<i64>,
-    /// The category streamed longest.
-    pub main_game: Option<String>,
-}
-
-/// A `gold.category_daily` row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CategoryRow {
-    /// Category id.
-    pub game_id: String,
-    /// Its latest name.
-    pub game_name: String,
-    /// Distinct channels.
-    pub channels: i64,
-    /// Σ viewers × interval, in hours.
-    pub hours_watched: f64,
-    /// Hours watched over the part of the day observed.
-    pub avg_viewers: f64,
-    /// Highest viewers summed over one cycle.
-    pub peak_viewers: i64,
-    /// Average viewers over average concurrent channels.
-    pub viewers_per_channel: f64,
-}
-
-/// A `gold.hourly_viewership` row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HourRow {
-    /// Start of the hour.
-    pub hour: DateTime<Utc>,
-    /// Category id.
-    pub game_id: String,
-    /// Its name in the hour's last cycle.
-    pub game_name: String,
-    /// Average concurrent streams over the hour's cycles.
-    pub streams: i64,
-    /// Average concurrent viewers over the hour's cycles.
-    pub viewers: i64,
-}
+pub use super::rows::{CategoryRow, DailyRow, FollowSample, HourRow, Sample};
 
 /// The newest value seen, by observation time (ties: the greater value, so
 /// the result never depends on fold order).
@@ -142,13 +47,13 @@ struct UserDay {
     id: Box<str>,
     /// `None` until the user's first stream sample of the day.
     login: Option<Latest>,
-    secs: f64,
-    viewer_secs: f64,
+    micros: i64,
+    viewer_micros: i128,
     peak: i64,
     /// Sessions are few per day: a list beats a set.
     sessions: Vec<Box<str>>,
-    /// Seconds per category name ('' excluded).
-    games: Vec<(Box<str>, f64)>,
+    /// Microseconds per category name ('' excluded).
+    games: Vec<(Box<str>, i64)>,
     followers: Option<Follows>,
 }
 
@@ -163,7 +68,7 @@ struct Follows {
 struct GameDay {
     id: Box<str>,
     name: Option<Latest>,
-    viewer_secs: f64,
+    viewer_micros: i128,
     /// Highest Σ viewers of one cycle.
     peak: i64,
     /// Σ over cycles of the channels in the category, and those cycles.
@@ -208,6 +113,17 @@ pub struct Day {
 
 const HOUR_MICROS: i64 = 3_600_000_000;
 
+/// Whole microseconds of a sample's interval (silver keeps seconds as a
+/// float; intervals come from timestamps, so this is exact).
+fn micros(seconds: f64) -> i64 {
+    (seconds * 1e6).round() as i64
+}
+
+/// Seconds of an exact microsecond sum, rounded once.
+fn seconds(micros: impl Into<i128>) -> f64 {
+    micros.into() as f64 / 1e6
+}
+
 impl Day {
     /// An empty day.
     pub fn new(day: NaiveDate) -> Self {
@@ -249,8 +165,8 @@ impl Day {
             self.user_days.push(UserDay {
                 id: id.into(),
                 login: None,
-                secs: 0.0,
-                viewer_secs: 0.0,
+                micros: 0,
+                viewer_micros: 0,
                 peak: 0,
                 sessions: Vec::new(),
                 games: Vec::new(),
@@ -267,7 +183,7 @@ impl Day {
             self.game_days.push(GameDay {
                 id: id.into(),
                 name: None,
-                viewer_secs: 0.0,
+                viewer_micros: 0,
                 peak: 0,
                 channel_sum: 0,
                 cycles: 0,
@@ -290,23 +206,24 @@ impl Day {
             self.span
                 .map_or((secs, secs), |(lo, hi)| (lo.min(secs), hi.max(secs))),
         );
-        let weighted = s.viewer_count as f64 * s.interval_seconds;
+        let interval = micros(s.interval_seconds);
+        let weighted = i128::from(s.viewer_count) * i128::from(interval);
 
         let u = self.user(s.user_id);
         match &mut u.login {
             Some(l) => l.offer(s.observed_at, s.user_login),
             None => u.login = Some(Latest::new(s.observed_at, s.user_login)),
         }
-        u.secs += s.interval_seconds;
-        u.viewer_secs += weighted;
+        u.micros += interval;
+        u.viewer_micros += weighted;
         u.peak = u.peak.max(s.viewer_count);
         if !u.sessions.iter().any(|x| **x == *s.session_id) {
             u.sessions.push(s.session_id.into());
         }
         if !s.game_name.is_empty() {
             match u.games.iter_mut().find(|(g, _)| **g == *s.game_name) {
-                Some((_, t)) => *t += s.interval_seconds,
-                None => u.games.push((s.game_name.into(), s.interval_seconds)),
+                Some((_, t)) => *t += interval,
+                None => u.games.push((s.game_name.into(), interval)),
             }
         }
         let user = self.users[s.user_id];
@@ -333,7 +250,7 @@ impl Day {
         e.1 += 1;
         self.game_users.insert((game, user));
         let g = &mut self.game_days[game as usize];
-        g.viewer_secs += weighted;
+        g.viewer_micros += weighted;
         match &mut g.name {
             Some(n) => n.offer(s.observed_at, s.game_name),
             None => g.name = Some(Latest::new(s.observed_at, s.game_name)),
@@ -403,8 +320,8 @@ impl Day {
         self.user_days
             .iter()
             .map(|u| {
-                let minutes = u.secs / 60.0;
-                let hours_watched = u.viewer_secs / 3600.0;
+                let minutes = seconds(u.micros) / 60.0;
+                let hours_watched = seconds(u.viewer_micros) / 3600.0;
                 let login = match &u.login {
                     Some(l) => l.value.to_string(),
                     None => login_at_end(&u.id).unwrap_or_default().to_owned(),
@@ -412,7 +329,7 @@ impl Day {
                 let main_game = u
                     .games
                     .iter()
-                    .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+                    .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
                     .map(|(g, _)| g.to_string());
                 DailyRow {
                     user_id: u.id.to_string(),
@@ -451,7 +368,7 @@ impl Day {
             .enumerate()
             .filter(|(_, g)| !g.id.is_empty() && g.cycles > 0)
             .map(|(i, g)| {
-                let hours_watched = g.viewer_secs / 3600.0;
+                let hours_watched = seconds(g.viewer_micros) / 3600.0;
                 let avg_viewers = hours_watched * 3600.0 / covered;
                 let avg_channels = g.channel_sum as f64 / g.cycles as f64;
                 CategoryRow {

@@ -8,20 +8,34 @@
 //! - [`sql`]: the figures spanning several days (weekly leaderboard, rising
 //!   stars), as SQL over `gold.streamer_daily`.
 //!
-//! Metric definitions are DESIGN.md's: hours watched = Σ viewers × interval;
-//! average viewers = hours watched / hours live.
+//! Metric definitions are those of `docs/data-contract.md`: hours watched =
+//! Σ viewers × interval; average viewers = hours watched / hours live.
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Datelike, Duration as Days, NaiveDate, Utc};
 
 use super::silver::{SilverRows, StreamerRow};
+use super::tables;
+use crate::schema::Table;
 
 pub mod day;
 mod load;
+mod rows;
 pub mod sql;
 
 pub use day::{CategoryRow, DailyRow, Day, FollowSample, HourRow, Sample};
+
+/// The gold tables built in memory from one open day, in the order a cycle
+/// writes them; the tables spanning days ([`sql`]) follow them.
+pub const DAILY_TABLES: [Table; 4] = [
+    Table::StreamerDaily,
+    Table::CategoryDaily,
+    Table::HourlyViewership,
+    Table::LeaderboardDaily,
+];
 
 /// How many ranks each leaderboard keeps.
 pub const LEADERBOARD_SIZE: usize = 100;
@@ -163,13 +177,7 @@ impl OpenDays {
     /// Folds one cycle's rows into every day they touch, opening days as
     /// needed (for `rebuild`, which replays every cycle from the first).
     pub fn fold(&mut self, cycle_id: i64, rows: &SilverRows) {
-        let days = rows
-            .snapshots
-            .iter()
-            .map(|r| r.observed_at)
-            .chain(rows.followers.iter().map(|r| r.observed_at))
-            .map(|t| t.date_naive());
-        for d in days.collect::<std::collections::BTreeSet<_>>() {
+        for d in rows.days() {
             let day = self.days.entry(d).or_insert_with(|| Day::new(d));
             fold_into(day, cycle_id, rows);
         }
@@ -203,9 +211,72 @@ impl OpenDays {
         self.days.values()
     }
 
-    /// Closes the days before `day`: cycles have moved past them.
-    pub fn close_before(&mut self, day: NaiveDate) {
-        self.days = self.days.split_off(&day);
+    /// Closes the days before `day` (cycles have moved past them, their
+    /// gold is final) and returns them, oldest first.
+    pub fn close_before(&mut self, day: NaiveDate) -> Vec<NaiveDate> {
+        let open = self.days.split_off(&day);
+        let closed = std::mem::replace(&mut self.days, open);
+        closed.into_keys().collect()
+    }
+
+    /// The [`DAILY_TABLES`] rows of the open days, for writing.
+    pub fn tables<'a>(
+        &'a self,
+        streamers: &'a BTreeMap<String, Vec<StreamerRow>>,
+        poll_secs: f64,
+    ) -> DayTables<'a> {
+        DayTables {
+            days: self,
+            streamers,
+            poll_secs,
+            daily: None,
+        }
+    }
+}
+
+/// Builds the [`DAILY_TABLES`] batches of open days; a day's streamer rows
+/// (behind two of them) are computed once.
+#[derive(Debug)]
+pub struct DayTables<'a> {
+    days: &'a OpenDays,
+    streamers: &'a BTreeMap<String, Vec<StreamerRow>>,
+    poll_secs: f64,
+    daily: Option<(NaiveDate, Vec<DailyRow>)>,
+}
+
+impl DayTables<'_> {
+    /// `table`'s rows of `day`: empty for a day that is not open.
+    pub fn batch(&mut self, table: Table, day: NaiveDate) -> Result<RecordBatch, ArrowError> {
+        let (days, streamers) = (self.days, self.streamers);
+        let empty;
+        let open = match days.get(day) {
+            Some(d) => d,
+            None => {
+                empty = Day::new(day);
+                &empty
+            }
+        };
+        if self.daily.as_ref().is_none_or(|(d, _)| *d != day) {
+            let next = day_start(day + chrono::Days::new(1));
+            let rows = open.streamer_rows(|id| login_before(streamers, id, next));
+            self.daily = Some((day, rows));
+        }
+        let daily = self
+            .daily
+            .as_ref()
+            .map_or(&[][..], |(_, rows)| rows.as_slice());
+        let schema = table.schema();
+        match table {
+            Table::StreamerDaily => tables::streamer_daily(&schema, day, daily),
+            Table::CategoryDaily => {
+                tables::category_daily(&schema, day, &open.category_rows(self.poll_secs))
+            }
+            Table::HourlyViewership => tables::hourly_viewership(&schema, day, &open.hourly_rows()),
+            Table::LeaderboardDaily => tables::leaderboard(&schema, day, &leaderboard(daily)),
+            other => Err(ArrowError::InvalidArgumentError(format!(
+                "{other} is not built from one day in memory"
+            ))),
+        }
     }
 }
 

@@ -1,9 +1,19 @@
 //! The gold figures that span several days, as SQL over `gold.streamer_daily`
 //! (one row per streamer and day, so the cost is bounded by streamers × days,
 //! not by samples) and `silver.streamers`.
+//!
+//! Float columns are summed as `DECIMAL(38, 10)`: an exact sum, so the result
+//! does not depend on the order DataFusion's parallel aggregation meets the
+//! rows in — live cycles and `rebuild` lay the files out differently, and
+//! must still write the same figures.
 use chrono::{Duration as Days, NaiveDate};
 
 use super::{LEADERBOARD_SIZE, METRICS, RISING_STAR_MAX_AGE_DAYS, week_start};
+
+/// `SUM(column)` of a `Float64` column, exact and order-independent.
+fn exact_sum(column: &str) -> String {
+    format!("CAST(SUM(CAST({column} AS DECIMAL(38, 10))) AS DOUBLE)")
+}
 
 fn lit(d: NaiveDate) -> String {
     format!("DATE '{}'", d.format("%Y-%m-%d"))
@@ -31,13 +41,14 @@ fn leaderboard(source: &str, period: NaiveDate) -> String {
 /// `gold.leaderboard_weekly` for the ISO week holding `day`.
 pub fn leaderboard_weekly(day: NaiveDate) -> String {
     let start = week_start(day);
+    let (hours, minutes) = (exact_sum("hours_watched"), exact_sum("minutes_streamed"));
     let source = format!(
         "(SELECT user_id, last_value(login ORDER BY day) AS login,
-                 SUM(hours_watched) AS hours_watched,
-                 SUM(minutes_streamed) AS minutes_streamed,
+                 {hours} AS hours_watched,
+                 {minutes} AS minutes_streamed,
                  SUM(followers_gained) AS followers_gained,
-                 CASE WHEN SUM(minutes_streamed) > 0
-                      THEN SUM(hours_watched) / (SUM(minutes_streamed) / 60.0) ELSE 0.0 END AS avg_viewers
+                 CASE WHEN {minutes} > 0
+                      THEN {hours} / ({minutes} / 60.0) ELSE 0.0 END AS avg_viewers
           FROM gold.streamer_daily WHERE day >= {} AND day < {}
           GROUP BY user_id)",
         lit(start),
@@ -53,19 +64,20 @@ pub fn rising_stars(day: NaiveDate) -> String {
     let next = lit(day + Days::days(1));
     let a_start = lit(day - Days::days(6));
     let b_start = lit(day - Days::days(13));
+    let (hours, minutes) = (exact_sum("hours_watched"), exact_sum("minutes_streamed"));
     format!(
         "WITH a AS (
             SELECT user_id, last_value(login ORDER BY day) AS login,
                    SUM(followers_gained) AS followers_gained_7d,
                    first_value(followers_start ORDER BY day) FILTER (WHERE followers_start IS NOT NULL) AS followers_first,
-                   CASE WHEN SUM(minutes_streamed) > 0
-                        THEN SUM(hours_watched) / (SUM(minutes_streamed) / 60.0) END AS avg_viewers_7d
+                   CASE WHEN {minutes} > 0
+                        THEN {hours} / ({minutes} / 60.0) END AS avg_viewers_7d
             FROM gold.streamer_daily WHERE day >= {a_start} AND day <= {d} GROUP BY user_id
          ),
          b AS (
             SELECT user_id,
-                   CASE WHEN SUM(minutes_streamed) > 0
-                        THEN SUM(hours_watched) / (SUM(minutes_streamed) / 60.0) END AS avg_viewers_prev
+                   CASE WHEN {minutes} > 0
+                        THEN {hours} / ({minutes} / 60.0) END AS avg_viewers_prev
             FROM gold.streamer_daily WHERE day >= {b_start} AND day < {a_start} GROUP BY user_id
          ),
          age AS (

@@ -1,5 +1,6 @@
-//! The polling half of a cycle: carries out the plan against the [`Helix`]
-//! seam and collects every raw response for bronze.
+//! The polling half of a cycle: plans what to ask within the rate-limit
+//! budget ([`targets`], pure), carries it out against the [`Helix`] seam and
+//! collects every raw response for bronze.
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,9 +8,13 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::StreamExt;
 
-use super::plan::{FollowUpInput, Targets, cycle_budget, plan_follow_up};
 use crate::clock::SharedClock;
 use crate::twitch::{Helix, RawResponse};
+
+pub mod targets;
+
+pub use targets::Targets;
+use targets::{FollowUpInput, cycle_budget, plan_follow_up};
 
 /// How often things are refreshed.
 #[derive(Debug, Clone)]

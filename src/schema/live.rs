@@ -1,10 +1,12 @@
-//! The names and fixed Arrow schemas of the `live.*` views (DESIGN.md's data
-//! contract). Kept here until `schema.rs` takes them over; nothing else in
-//! `live` spells a column name.
+//! Live: the names and fixed Arrow schemas of the in-memory `live.*` views,
+//! recomputed at the end of every cycle (and rebuilt from silver at
+//! start-up). Nothing in `crate::live` spells a column name.
 use std::fmt;
 use std::sync::{Arc, LazyLock};
 
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use super::{Layer, timestamp_type};
 
 /// One of the in-memory views under schema `live`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -17,7 +19,7 @@ pub enum View {
     Categories,
     /// `live.streamer_trends`: 1 h and 24 h rolling windows per streamer.
     StreamerTrends,
-    /// `live.ingest_status`: one row per recent ingest cycle.
+    /// `live.ingest_status`: one row per recent ingest cycle, failed ones too.
     IngestStatus,
 }
 
@@ -49,24 +51,19 @@ impl View {
 
     /// The view's fixed schema (the same `Arc` on every call).
     pub fn schema(self) -> SchemaRef {
-        let schemas = &*SCHEMAS;
-        Arc::clone(&schemas[self.index()])
+        Arc::clone(&SCHEMAS[self.index()])
     }
 
-    pub(crate) fn index(self) -> usize {
+    /// Its position in [`View::ALL`] (snapshots keep one batch per view).
+    pub fn index(self) -> usize {
         self as usize
     }
 }
 
 impl fmt::Display for View {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "live.{}", self.name())
+        write!(f, "{}.{}", Layer::Live, self.name())
     }
-}
-
-/// The contract's timestamp type: microseconds, UTC.
-pub(crate) fn timestamp() -> DataType {
-    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
 fn field(name: &str, data_type: DataType, nullable: bool) -> Field {
@@ -75,7 +72,7 @@ fn field(name: &str, data_type: DataType, nullable: bool) -> Field {
 
 static SCHEMAS: LazyLock<[SchemaRef; 5]> = LazyLock::new(|| {
     use DataType::{Float64, Int64, Utf8};
-    let ts = timestamp;
+    let ts = timestamp_type;
     [
         Arc::new(Schema::new(vec![
             field("user_id", Utf8, false),

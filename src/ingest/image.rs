@@ -1,0 +1,246 @@
+//! An in-memory image of the derived tables, for `rebuild`: every cycle's
+//! planned writes applied the way Delta applies them — append, replace a
+//! partition, SCD type 2 upsert — so the tables `rebuild` commits are the
+//! ones the live cycles committed. A day's gold rows and the SQL steps stay
+//! descriptions until [`Image::finish`] builds them once, at the end.
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Scalar, TimestampMicrosecondArray, UInt32Array,
+};
+use arrow::compute::kernels::cmp::eq;
+use arrow::compute::{concat_batches, take_record_batch};
+use arrow::datatypes::{Schema, TimestampMicrosecondType};
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
+use arrow::util::display::array_value_to_string;
+use chrono::NaiveDate;
+use datafusion::catalog::{MemTable, MemorySchemaProvider, SchemaProvider};
+use datafusion::prelude::SessionContext;
+
+use super::gold::OpenDays;
+use super::pipeline::run;
+use super::plan::{Op, Rows, Scope, Write};
+use super::silver::StreamerRow;
+use super::{Error, Result};
+use crate::lake::read::session_config;
+use crate::schema::{Origin, Table, scd2};
+
+/// What a partition holds until the end.
+#[derive(Debug)]
+enum Part {
+    Rows(RecordBatch),
+    Day(NaiveDate),
+    Sql(String),
+}
+
+/// One table: its parts by partition value ("" when unpartitioned).
+type Parts = BTreeMap<String, Vec<Part>>;
+
+/// The derived tables as the writes applied so far leave them.
+#[derive(Debug, Default)]
+pub(super) struct Image {
+    tables: BTreeMap<Table, Parts>,
+}
+
+fn bug(table: Table, what: impl std::fmt::Display) -> Error {
+    Error::Arrow(ArrowError::InvalidArgumentError(format!(
+        "rebuild cannot apply a write to {table}: {what}"
+    )))
+}
+
+impl Image {
+    /// Applies one planned write. Bronze is the input, not an output: its
+    /// writes are skipped; a state table in a plan is a bug.
+    pub(super) fn apply(&mut self, write: Write) -> Result<()> {
+        let table = write.table;
+        match table.origin() {
+            Origin::Source => return Ok(()),
+            Origin::State => return Err(bug(table, "state tables are never planned")),
+            Origin::Derived => {}
+        }
+        let parts = self.tables.entry(table).or_default();
+        match (write.op, write.rows) {
+            (Op::Append, Rows::Batch(b)) => add(parts, table, b),
+            (Op::Replace(Scope::All), Rows::Batch(b)) => {
+                parts.clear();
+                add(parts, table, b)
+            }
+            (Op::Replace(Scope::Partition { column, value }), rows) => {
+                if table.def().partition_columns != [column] {
+                    return Err(bug(table, format!("{column} is not its partition column")));
+                }
+                parts.remove(&value);
+                // Built at the end, from the state the last write would see.
+                let later = match rows {
+                    Rows::Batch(b) => return add(parts, table, b),
+                    Rows::Day(day) => Part::Day(day),
+                    Rows::Sql(sql) => Part::Sql(sql),
+                };
+                parts.insert(value, vec![later]);
+                Ok(())
+            }
+            (Op::Upsert, Rows::Batch(b)) => upsert(parts, table, b),
+            (op, _) => Err(bug(table, format!("{op:?} of rows built later"))),
+        }
+    }
+
+    /// Every derived table's rows: a day's gold built from `days` (folded up
+    /// to the last cycle), then the SQL steps over the gold just built.
+    /// Tables no write reached come back empty.
+    pub(super) async fn finish(
+        mut self,
+        days: &OpenDays,
+        streamers: &BTreeMap<String, Vec<StreamerRow>>,
+        poll_secs: f64,
+    ) -> Result<Vec<(Table, Vec<RecordBatch>)>> {
+        let mut daily = days.tables(streamers, poll_secs);
+        for (&table, parts) in &mut self.tables {
+            for part in parts.values_mut().flatten() {
+                if let Part::Day(day) = part {
+                    *part = Part::Rows(daily.batch(table, *day)?);
+                }
+            }
+        }
+        // The SQL steps read the gold just built, as live cycles read the lake.
+        let ctx = SessionContext::new_with_config(session_config());
+        let catalog = ctx
+            .catalog("datafusion")
+            .ok_or_else(|| bug(Table::StreamerDaily, "no default catalog"))?;
+        for table in [Table::StreamerDaily, Table::Streamers] {
+            let layer = table.layer().as_str();
+            let schema: Arc<dyn SchemaProvider> = match catalog.schema(layer) {
+                Some(s) => s,
+                None => {
+                    let s = Arc::new(MemorySchemaProvider::new());
+                    catalog.register_schema(layer, s.clone())?;
+                    s
+                }
+            };
+            let mem = MemTable::try_new(table.schema(), vec![self.rows(table)])?;
+            schema.register_table(table.name().to_owned(), Arc::new(mem))?;
+        }
+        for parts in self.tables.values_mut() {
+            for part in parts.values_mut().flatten() {
+                if let Part::Sql(sql) = part {
+                    let batches = run(&ctx, sql).await?;
+                    *part = Part::Rows(match batches.first() {
+                        Some(b) => concat_batches(&b.schema(), &batches)?,
+                        None => RecordBatch::new_empty(Arc::new(Schema::empty())),
+                    });
+                }
+            }
+        }
+        Ok(Table::ALL
+            .into_iter()
+            .filter(|t| t.origin() == Origin::Derived)
+            .map(|t| (t, self.rows(t)))
+            .collect())
+    }
+
+    /// The built rows of `table` (parts still to build are left out).
+    fn rows(&self, table: Table) -> Vec<RecordBatch> {
+        let parts = self.tables.get(&table).into_iter().flat_map(|p| p.values());
+        parts
+            .flatten()
+            .filter_map(|p| match p {
+                Part::Rows(b) if b.num_rows() > 0 => Some(b.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Adds `batch` to its partitions.
+fn add(parts: &mut Parts, table: Table, batch: RecordBatch) -> Result<()> {
+    if batch.num_rows() == 0 {
+        return Ok(());
+    }
+    let Some(&column) = table.def().partition_columns.first() else {
+        parts
+            .entry(String::new())
+            .or_default()
+            .push(Part::Rows(batch));
+        return Ok(());
+    };
+    let values = batch
+        .column_by_name(column)
+        .ok_or_else(|| bug(table, format!("no partition column {column}")))?;
+    // Most batches hold one partition (a cycle, a day): check that at once.
+    let first = Scalar::new(values.slice(0, 1));
+    if eq(values, &first)?.true_count() == batch.num_rows() {
+        let value = array_value_to_string(values, 0)?;
+        parts.entry(value).or_default().push(Part::Rows(batch));
+        return Ok(());
+    }
+    let mut rows: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for i in 0..batch.num_rows() {
+        rows.entry(array_value_to_string(values, i)?)
+            .or_default()
+            .push(i as u32);
+    }
+    for (value, indices) in rows {
+        let part = take_record_batch(&batch, &UInt32Array::from(indices))?;
+        parts.entry(value).or_default().push(Part::Rows(part));
+    }
+    Ok(())
+}
+
+/// SCD type 2 upsert of `new` (one new current version per key, each a
+/// change): the key's current row is closed at the new row's `valid_from`.
+fn upsert(parts: &mut Parts, table: Table, new: RecordBatch) -> Result<()> {
+    let key = table
+        .def()
+        .scd2_key
+        .ok_or_else(|| bug(table, "not an SCD type 2 table"))?;
+    let strings = |b: &RecordBatch, c: &str| {
+        b.column_by_name(c)
+            .and_then(|a| a.as_string_opt::<i32>().cloned())
+            .ok_or_else(|| bug(table, format!("no text column {c}")))
+    };
+    let (keys, from) = (strings(&new, key)?, valid_from(table, &new)?);
+    let opened: HashMap<&str, i64> = (0..new.num_rows())
+        .map(|i| (keys.value(i), from.value(i)))
+        .collect();
+    let rows = parts.entry(String::new()).or_default();
+    for part in rows.iter_mut() {
+        let Part::Rows(batch) = part else { continue };
+        let old_keys = strings(batch, key)?;
+        let schema = batch.schema();
+        let (Ok(cur), Ok(to)) = (
+            schema.index_of(scd2::IS_CURRENT),
+            schema.index_of(scd2::VALID_TO),
+        ) else {
+            return Err(bug(table, "no SCD type 2 columns"));
+        };
+        let current = batch.column(cur).as_boolean().clone();
+        let closes = |i: usize| current.value(i).then(|| opened.get(old_keys.value(i)))?;
+        if !(0..batch.num_rows()).any(|i| closes(i).is_some()) {
+            continue;
+        }
+        let valid_to = batch.column(to).as_primitive::<TimestampMicrosecondType>();
+        let is_current: BooleanArray = (0..batch.num_rows())
+            .map(|i| Some(current.value(i) && closes(i).is_none()))
+            .collect();
+        let valid_to: TimestampMicrosecondArray = (0..batch.num_rows())
+            .map(|i| {
+                closes(i)
+                    .copied()
+                    .or(valid_to.is_valid(i).then(|| valid_to.value(i)))
+            })
+            .collect();
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        columns[cur] = Arc::new(is_current);
+        columns[to] = Arc::new(valid_to.with_timezone("UTC"));
+        *batch = RecordBatch::try_new(schema, columns)?;
+    }
+    rows.push(Part::Rows(new));
+    Ok(())
+}
+
+fn valid_from(table: Table, b: &RecordBatch) -> Result<TimestampMicrosecondArray> {
+    b.column_by_name(scd2::VALID_FROM)
+        .and_then(|a| a.as_primitive_opt::<TimestampMicrosecondType>().cloned())
+        .ok_or_else(|| bug(table, "no valid_from column"))
+}

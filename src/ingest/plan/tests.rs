@@ -1,0 +1,93 @@
+//! The plan as data: which tables a cycle writes, how, and in what order.
+use chrono::DateTime;
+
+use super::*;
+use crate::twitch::RawResponse;
+
+fn response(endpoint: &str, query: &str, fetched: &str, payload: &str) -> RawResponse {
+    RawResponse {
+        endpoint: endpoint.into(),
+        request_query: query.into(),
+        page: 0,
+        http_status: 200,
+        fetched_at: DateTime::parse_from_rfc3339(fetched).unwrap().to_utc(),
+        payload: payload.into(),
+    }
+}
+
+/// One cycle just before midnight whose follower totals arrive just after:
+/// a live stream, its profile, its category and its followers.
+fn inputs() -> CycleInputs {
+    let stream = r#"{"data":[{"id":"s1","user_id":"u1","user_login":"alice","user_name":"Alice",
+        "game_id":"7","game_name":"Chess","type":"live","title":"t","tags":[],"viewer_count":10,
+        "started_at":"2026-01-05T23:00:00Z","language":"en","thumbnail_url":"","tag_ids":[],
+        "is_mature":false}],"pagination":{}}"#;
+    let user = r#"{"data":[{"id":"u1","login":"alice","display_name":"Alice","type":"",
+        "broadcaster_type":"","description":"","profile_image_url":"","offline_image_url":"",
+        "view_count":0,"created_at":"2025-01-01T00:00:00Z"}]}"#;
+    let game = r#"{"data":[{"id":"7","name":"Chess","box_art_url":"","igdb_id":""}]}"#;
+    let followers = r#"{"data":[],"total":42,"pagination":{}}"#;
+    CycleInputs {
+        responses: vec![
+            response("streams", "first=100", "2026-01-05T23:59:58Z", stream),
+            response("games", "id=7", "2026-01-05T23:59:59Z", game),
+            response("users", "id=u1", "2026-01-05T23:59:59Z", user),
+            response(
+                "channels/followers",
+                "broadcaster_id=u1",
+                "2026-01-06T00:00:01Z",
+                followers,
+            ),
+        ],
+    }
+}
+
+#[test]
+fn a_cycle_writes_bronze_then_silver_then_the_gold_of_each_day_it_touched() {
+    let mut state = SilverState::default();
+    let plan = plan(7, &inputs(), &mut state).unwrap();
+    let writes: Vec<String> = plan.writes.iter().map(Write::describe).collect();
+    let mut want = vec![
+        "bronze.helix_responses append".to_owned(),
+        "silver.stream_snapshots append".into(),
+        "silver.follower_snapshots append".into(),
+        "silver.streamers upsert".into(),
+        "silver.stream_sessions append [ended]".into(),
+        "silver.stream_sessions replace status = 'live' [live]".into(),
+        "silver.games replace true".into(),
+    ];
+    for (day, week) in [("2026-01-05", "2026-01-05"), ("2026-01-06", "2026-01-05")] {
+        want.extend([
+            format!("gold.streamer_daily replace day = '{day}' [{day}] <- day {day}"),
+            format!("gold.category_daily replace day = '{day}' [{day}] <- day {day}"),
+            format!("gold.hourly_viewership replace day = '{day}' [{day}] <- day {day}"),
+            format!("gold.leaderboard_daily replace period_start = '{day}' [{day}] <- day {day}"),
+            format!("gold.leaderboard_weekly replace period_start = '{week}' [{day}] <- sql"),
+            format!("gold.rising_stars replace day = '{day}' [{day}] <- sql"),
+        ]);
+    }
+    assert_eq!(writes, want);
+    assert_eq!(plan.days.len(), 2);
+    assert!(
+        plan.writes
+            .iter()
+            .all(|w| w.table.origin() != crate::schema::Origin::State),
+        "state tables are written by their own consumers, never by the plan"
+    );
+}
+
+#[test]
+fn planning_a_cycle_again_writes_no_second_version_of_anything() {
+    // A replay (start-up repair) of a cycle the running state already holds:
+    // the same bronze and sessions writes, no profile or category change.
+    let mut state = SilverState::default();
+    plan(7, &inputs(), &mut state).unwrap();
+    let again = plan(7, &inputs(), &mut state).unwrap();
+    let tables: Vec<Table> = again.writes.iter().map(|w| w.table).collect();
+    assert!(!tables.contains(&Table::Streamers) && !tables.contains(&Table::Games));
+    assert!(
+        again.silver.followers.is_empty(),
+        "{:?}",
+        again.silver.followers
+    );
+}

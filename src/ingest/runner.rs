@@ -1,0 +1,269 @@
+//! The cycle runner: the one loop of ingest. Every poll interval it runs a
+//! cycle — connect if needed, poll, commit through the pipeline — and hands
+//! the finished cycle, committed or failed, to its consumers in order.
+//!
+//! ```text
+//! run ── every poll interval ──┐
+//!   connect (once; the source's seam)          ┐ abandoned on shutdown:
+//!   poll  ── Helix ──> CycleInputs              ┘ nothing written yet
+//!   commit ── plan::plan ──> pipeline ──> Delta  (never interrupted)
+//!          └ on failure: the pipeline is reopened from the lake (and the
+//!            interrupted cycle repaired) before the next commit
+//!   notify ──> consumers (metrics, live views, query catalog, …)
+//! ```
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio_util::sync::CancellationToken;
+
+use super::inputs::CycleInputs;
+use super::observe::{CycleObserver, FinishedCycle};
+use super::pipeline::{CommitReport, Pipeline};
+use super::poll::{PollSettings, Polled, Poller};
+use super::source::Connect;
+use super::summary::CycleSummary;
+use super::{Error, Result};
+use crate::clock::SharedClock;
+use crate::lake::Lake;
+
+/// Everything a runner is built from.
+#[derive(Debug, Clone)]
+pub struct RunnerArgs {
+    /// The lake cycles commit to.
+    pub lake: Lake,
+    /// The time cycles are scheduled and stamped on (simulated in sim mode).
+    pub clock: SharedClock,
+    /// How to reach Twitch.
+    pub connect: Arc<dyn Connect>,
+    /// What to poll and how often (its `poll_interval` is the cycle period).
+    pub poll: PollSettings,
+    /// Restarts within this gap continue a stream session.
+    pub session_gap: Duration,
+}
+
+/// Runs cycles and tells its consumers about each.
+pub struct CycleRunner {
+    args: RunnerArgs,
+    poller: Option<Poller>,
+    /// `None` after a failed commit, until reopened from the lake.
+    pipeline: Option<Pipeline>,
+    /// The id of the next cycle, as far as the runner knows.
+    next_cycle_id: i64,
+    observers: Vec<Arc<dyn CycleObserver>>,
+}
+
+impl fmt::Debug for CycleRunner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let observers: Vec<&str> = self.observers.iter().map(|o| o.name()).collect();
+        f.debug_struct("CycleRunner")
+            .field("connected", &self.poller.is_some())
+            .field("next_cycle_id", &self.next_cycle_id)
+            .field("observers", &observers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A cycle's poll phase: what it brought, and when it began.
+struct Poll {
+    started: Instant,
+    started_at: DateTime<Utc>,
+    result: Result<Polled>,
+}
+
+impl CycleRunner {
+    /// Opens the pipeline over the lake — rebuilding the running state and
+    /// repairing a cycle a crash interrupted (returned when it wrote
+    /// anything). Needs no Twitch.
+    pub async fn open(args: RunnerArgs) -> Result<(Self, Option<CommitReport>)> {
+        let interval = args.poll.poll_interval;
+        let (pipeline, repaired) =
+            Pipeline::open(args.lake.clone(), interval, args.session_gap).await?;
+        let runner = Self {
+            next_cycle_id: pipeline.next_cycle_id(),
+            args,
+            poller: None,
+            pipeline: Some(pipeline),
+            observers: Vec::new(),
+        };
+        Ok((runner, repaired))
+    }
+
+    /// Adds a consumer of finished cycles; consumers are called in the
+    /// order they were added.
+    pub fn observe(mut self, observer: impl CycleObserver + 'static) -> Self {
+        self.observers.push(Arc::new(observer));
+        self
+    }
+
+    /// Connects to Twitch now (a cycle connects by itself when it must; this
+    /// lets start-up report bad credentials before serving).
+    pub async fn connect(&mut self) -> Result<()> {
+        self.poller = Some(self.new_poller().await?);
+        Ok(())
+    }
+
+    /// A poller over a new connection, seeded from the running state so a
+    /// restart does not fetch everything again at once.
+    async fn new_poller(&self) -> Result<Poller> {
+        let helix = self.args.connect.connect().await.map_err(Error::Connect)?;
+        let (followers, games): (HashMap<_, _>, Vec<_>) = match &self.pipeline {
+            Some(p) => (
+                p.state()
+                    .followers
+                    .iter()
+                    .map(|(k, (_, at))| (k.clone(), *at))
+                    .collect(),
+                p.state().games.keys().cloned().collect(),
+            ),
+            None => Default::default(),
+        };
+        let (poll, clock) = (self.args.poll.clone(), self.args.clock.clone());
+        Ok(Poller::new(helix, clock, poll, followers, games))
+    }
+
+    /// The pipeline (lake and running state), unless a failed commit left
+    /// it to be reopened.
+    pub fn pipeline(&self) -> Option<&Pipeline> {
+        self.pipeline.as_ref()
+    }
+
+    /// Runs one whole cycle now and tells the consumers.
+    pub async fn run_cycle(&mut self) -> FinishedCycle {
+        let poll = self.poll().await;
+        let finished = self.commit(poll).await;
+        self.notify(&finished).await;
+        finished
+    }
+
+    /// Runs a cycle every poll interval until `stop` is cancelled. A cycle
+    /// being polled is abandoned (nothing was written); one being committed
+    /// finishes, and its consumers hear of it.
+    pub async fn run(mut self, stop: CancellationToken) {
+        let period =
+            TimeDelta::from_std(self.args.poll.poll_interval).unwrap_or(TimeDelta::minutes(1));
+        loop {
+            let next = self.args.clock.now() + period;
+            let poll = tokio::select! {
+                poll = self.poll() => poll,
+                () = stop.cancelled() => return,
+            };
+            let finished = self.commit(poll).await;
+            self.notify(&finished).await;
+            tokio::select! {
+                () = self.args.clock.sleep_until(next) => {}
+                () = stop.cancelled() => return,
+            }
+        }
+    }
+
+    /// Connects if needed, then polls. Writes nothing.
+    async fn poll(&mut self) -> Poll {
+        let (started, started_at) = (Instant::now(), self.args.clock.now());
+        let poller = match self.poller.take() {
+            Some(p) => Ok(p),
+            None => self.new_poller().await,
+        };
+        let result = match poller {
+            Ok(p) => Ok(self.poller.insert(p).poll().await),
+            Err(e) => Err(e),
+        };
+        Poll {
+            started,
+            started_at,
+            result,
+        }
+    }
+
+    /// Commits what the poll brought as the next cycle.
+    async fn commit(&mut self, poll: Poll) -> FinishedCycle {
+        let (mut summary, outcome) = match poll.result {
+            Err(e) => {
+                let summary = CycleSummary {
+                    cycle_id: self.next_cycle_id,
+                    started_at: poll.started_at,
+                    finished_at: self.args.clock.now(),
+                    ..Default::default()
+                };
+                (summary, Err(e))
+            }
+            Ok(mut polled) => {
+                // Everything the sources delivered since the last cycle: more
+                // sources (chat lines buffered between cycles) join here, to
+                // land in this same exactly-once commit.
+                let inputs = CycleInputs {
+                    responses: std::mem::take(&mut polled.responses),
+                };
+                let mut summary = CycleSummary::polled(self.next_cycle_id, &polled, &inputs);
+                let outcome = self.commit_inputs(&inputs, &mut summary).await;
+                if let Ok(report) = &outcome {
+                    summary.errors = summary.errors.max(report.silver.errors);
+                    summary.duplicates = report.silver.duplicates;
+                    summary.written = report.written;
+                }
+                summary.finished_at = self.args.clock.now();
+                (summary, outcome)
+            }
+        };
+        // The whole cycle: a failed one's poll time counts too.
+        summary.seconds = poll.started.elapsed().as_secs_f64();
+        FinishedCycle { summary, outcome }
+    }
+
+    async fn commit_inputs(
+        &mut self,
+        inputs: &CycleInputs,
+        summary: &mut CycleSummary,
+    ) -> Result<CommitReport> {
+        let pipeline = match self.pipeline.take() {
+            Some(p) => p,
+            None => {
+                let interval = self.args.poll.poll_interval;
+                let lake = self.args.lake.clone();
+                let (p, repaired) = Pipeline::open(lake, interval, self.args.session_gap).await?;
+                if let Some(r) = repaired {
+                    tracing::warn!(
+                        silver = r.written.silver,
+                        gold = r.written.gold,
+                        "repaired the cycle the failed commit interrupted"
+                    );
+                }
+                p
+            }
+        };
+        let pipeline = self.pipeline.insert(pipeline);
+        let cycle_id = pipeline.next_cycle_id();
+        summary.cycle_id = cycle_id;
+        self.next_cycle_id = cycle_id;
+        match pipeline.commit(cycle_id, inputs).await {
+            Ok(report) => {
+                self.next_cycle_id = pipeline.next_cycle_id();
+                Ok(report)
+            }
+            Err(e) => {
+                // Its running state ran ahead of the lake: reload before
+                // the next commit.
+                self.pipeline = None;
+                Err(e)
+            }
+        }
+    }
+
+    async fn notify(&self, cycle: &FinishedCycle) {
+        match &cycle.outcome {
+            Ok(_) => tracing::info!("{}", cycle.summary),
+            Err(e) => tracing::error!(
+                "cycle {} failed after {:.2} s: {e}",
+                cycle.summary.cycle_id,
+                cycle.summary.seconds
+            ),
+        }
+        for observer in &self.observers {
+            if let Err(e) = observer.on_cycle(cycle).await {
+                tracing::error!(consumer = observer.name(), "a cycle consumer failed: {e}");
+            }
+        }
+    }
+}

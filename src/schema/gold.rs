@@ -1,0 +1,136 @@
+//! Gold: daily and weekly aggregates derived from silver for the days a
+//! cycle touched, and the state tables — what the service did (alerts fired,
+//! exports sent), written by their own consumers and never rebuilt.
+use super::Layer::Gold;
+use super::{Spec, Table, cycle_id, date, float, int, text, ts};
+
+fn leaderboard(table: Table, name: &'static str) -> Spec {
+    Spec::new(
+        table,
+        Gold,
+        name,
+        vec![
+            date("period_start"),
+            text("metric", false),
+            int("rank", false),
+            text("user_id", false),
+            text("login", true),
+            float("value", true),
+        ],
+    )
+    .partitioned(&["period_start"])
+}
+
+pub(super) fn specs() -> Vec<Spec> {
+    vec![
+        Spec::new(
+            Table::StreamerDaily,
+            Gold,
+            "streamer_daily",
+            vec![
+                date("day"),
+                text("user_id", false),
+                text("login", true),
+                float("minutes_streamed", false),
+                float("avg_viewers", true),
+                int("peak_viewers", false),
+                float("hours_watched", false),
+                int("sessions", false),
+                int("followers_start", true),
+                int("followers_end", true),
+                int("followers_gained", true),
+                text("main_game", true),
+            ],
+        )
+        .partitioned(&["day"]),
+        Spec::new(
+            Table::CategoryDaily,
+            Gold,
+            "category_daily",
+            vec![
+                date("day"),
+                text("game_id", false),
+                text("game_name", true),
+                int("channels", false),
+                float("hours_watched", false),
+                float("avg_viewers", true),
+                int("peak_viewers", false),
+                float("viewers_per_channel", true),
+            ],
+        )
+        .partitioned(&["day"]),
+        leaderboard(Table::LeaderboardDaily, "leaderboard_daily"),
+        leaderboard(Table::LeaderboardWeekly, "leaderboard_weekly"),
+        Spec::new(
+            Table::RisingStars,
+            Gold,
+            "rising_stars",
+            vec![
+                date("day"),
+                text("user_id", false),
+                text("login", true),
+                int("account_age_days", true),
+                int("followers_gained_7d", true),
+                float("follower_growth_pct_7d", true),
+                float("avg_viewers_7d", true),
+                float("viewer_growth_pct_7d", true),
+                float("score", false),
+                int("rank", false),
+            ],
+        )
+        .partitioned(&["day"]),
+        Spec::new(
+            Table::HourlyViewership,
+            Gold,
+            "hourly_viewership",
+            vec![
+                ts("hour", false),
+                text("game_id", false),
+                text("game_name", true),
+                int("streams", false),
+                int("viewers", false),
+                // The UTC day of `hour`: the partition.
+                date("day"),
+            ],
+        )
+        .partitioned(&["day"]),
+        Spec::new(
+            Table::Alerts,
+            Gold,
+            "alerts",
+            vec![
+                // The idempotency key receivers dedupe on.
+                text("alert_id", false),
+                text("rule", false),
+                text("kind", false),
+                text("user_id", true),
+                text("login", true),
+                ts("fired_at", false),
+                // JSON with the figures behind the alert.
+                text("details", true),
+                // Delivery, per target: one row per (alert, target).
+                text("target", false),
+                text("status", false),
+                int("attempts", false),
+                ts("delivered_at", true),
+                // The cycle whose evaluation fired it (the commit's txn key).
+                cycle_id(),
+            ],
+        )
+        .state(),
+        Spec::new(
+            Table::Exports,
+            Gold,
+            "exports",
+            vec![
+                date("day"),
+                text("target", false),
+                ts("sent_at", true),
+                text("status", false),
+                // The cycle that committed the row, if a cycle did.
+                int("cycle_id", true),
+            ],
+        )
+        .state(),
+    ]
+}

@@ -1,0 +1,69 @@
+//! The cycle runner against the local Helix server: a cycle that cannot
+//! reach Twitch is still a finished cycle its consumers hear of.
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{Array, AsArray};
+use chrono::{DateTime, Utc};
+use twitch_monitor::config::Secret;
+use twitch_monitor::ingest::poll::PollSettings;
+use twitch_monitor::ingest::{CycleRunner, Error, RunnerArgs};
+use twitch_monitor::live::{LiveViews, View};
+use twitch_monitor::sim::World;
+use twitch_monitor::twitch::ClientArgs;
+
+use crate::rig::{GAP, POLL, Rig};
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cycle_that_cannot_connect_reaches_its_consumers() {
+    let rig = Rig::start(World::with_live_streams(1, 5, at("2026-01-05T10:00:00Z"))).await;
+    let client = ClientArgs {
+        helix_url: rig.server.helix_url(),
+        auth_url: rig.server.auth_url(),
+        client_id: rig.server.client_id().to_owned(),
+        client_secret: Secret::from("not the secret"),
+        request_timeout: Duration::from_secs(10),
+        max_retries: 0,
+        max_pages: 10,
+        clock: Arc::new(rig.clock.clone()),
+    };
+    let live = LiveViews::new();
+    let (runner, _) = CycleRunner::open(RunnerArgs {
+        lake: rig.lake.clone(),
+        clock: Arc::new(rig.clock.clone()),
+        connect: Arc::new(client),
+        poll: PollSettings {
+            poll_interval: POLL,
+            ..Default::default()
+        },
+        session_gap: GAP,
+    })
+    .await
+    .unwrap();
+    let mut runner = runner.observe(live.clone());
+
+    let cycle = runner.run_cycle().await;
+    assert!(
+        matches!(cycle.error(), Some(Error::Connect(_))),
+        "{:?}",
+        cycle.outcome
+    );
+    assert_eq!(cycle.summary.cycle_id, 1);
+    let status = live.snapshot().batch(View::IngestStatus).clone();
+    assert_eq!(status.num_rows(), 1);
+    let error = status
+        .column_by_name("last_error")
+        .unwrap()
+        .as_string::<i32>();
+    assert!(
+        error.is_valid(0) && error.value(0).contains("refused the app credentials"),
+        "{:?}",
+        error
+    );
+    // Nothing was written, and no cycle id was used up.
+    assert_eq!(rig.lake.max_committed_cycle().await.unwrap(), None);
+}
