@@ -131,7 +131,7 @@ impl Synth {
             game_id: format!("{}", i % 40),
             game_name: format!("Game {}", i % 40),
             title: "a stream title of ordinary length".into(),
-            language: if i % 9 == 0 { "de" } else { "en" }.into(),
+            language: if i.is_multiple_of(9) { "de" } else { "en" }.into(),
             viewer_count: (200_000 / (i % 100_000 + 1)) as i64 + 3,
             started_at: started,
             observed_at: started,

@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::alerts::{self, AlertService, AlertServiceArgs, RecentAlerts};
 use crate::clock::{ScaledClock, SharedClock, SystemClock};
 use crate::config::{Cli, Command, Config, Secret, Source};
 use crate::flight::{FlightServer, ServerArgs};
@@ -24,7 +25,7 @@ use crate::ingest::{CycleRunner, RunnerArgs, after_commit};
 use crate::lake::{Lake, MaintainOptions};
 use crate::live::LiveViews;
 use crate::metrics::Metrics;
-use crate::query::{EngineOptions, LakeAndLive, QueryEngine};
+use crate::query::{EngineOptions, LakeAndLive, QueryEngine, WithTables};
 use crate::sim::server::{RateLimit, SimServer, SimServerArgs};
 use crate::sim::{World, WorldConfig};
 use crate::twitch::ClientArgs;
@@ -232,6 +233,8 @@ impl App {
     /// views, binds both listeners and starts ingesting.
     pub async fn start(config: Config) -> anyhow::Result<App> {
         let stop = CancellationToken::new();
+        // A bad rule file stops start-up before anything else happens.
+        let alerts = alerts::load(&config.alerts)?;
         let lake = open_lake(&config).await?;
         let last_seen = Pipeline::last_seen(&lake).await?;
         let mut source = twitch_source(&config, last_seen).await?;
@@ -242,11 +245,25 @@ impl App {
             metrics: metrics.clone(),
             ..EngineOptions::from(&config.query)
         };
-        let tables = LakeAndLive {
-            lake: lake.clone(),
-            live: live.clone(),
+        let recent = RecentAlerts::default();
+        let tables = WithTables {
+            source: LakeAndLive {
+                lake: lake.clone(),
+                live: live.clone(),
+            },
+            extra: vec![recent.source_table()],
         };
         let engine = QueryEngine::new(Arc::new(tables), options).await?;
+        let alerts = AlertService::start(AlertServiceArgs {
+            config: alerts,
+            lake: lake.clone(),
+            engine: engine.clone(),
+            live: live.clone(),
+            metrics: metrics.clone(),
+            clock: source.clock.clone(),
+            recent,
+        })
+        .await?;
 
         let listener = TcpListener::bind(config.flight_addr)
             .await
@@ -288,7 +305,8 @@ impl App {
             .observe(after_commit("query catalog", move || {
                 let engine = catalog.clone();
                 async move { engine.refresh().await }
-            }));
+            }))
+            .observe(alerts);
         let ingest = tokio::spawn(runner.run(stop.child_token()));
         let maintenance = (!config.maintain_interval.is_zero()).then(|| {
             let (every, retention) = (config.maintain_interval, config.vacuum_retention);

@@ -62,6 +62,10 @@ struct Inner {
     queries: Counter,
     query_duration: Histogram,
     active_queries: AtomicI64,
+    alerts_fired: Counter,
+    alert_deliveries: Counter,
+    alert_rule_errors: Counter,
+    alerts_pending: AtomicI64,
 }
 
 impl Default for Metrics {
@@ -84,6 +88,10 @@ impl Metrics {
             queries: Counter::new(&["outcome"]),
             query_duration: Histogram::new(QUERY_BUCKETS),
             active_queries: AtomicI64::new(0),
+            alerts_fired: Counter::new(&["rule"]),
+            alert_deliveries: Counter::new(&["target", "status"]),
+            alert_rule_errors: Counter::new(&["rule"]),
+            alerts_pending: AtomicI64::new(0),
         };
         // Known outcomes start at 0 so rate() sees the first increment.
         for o in outcomes {
@@ -118,6 +126,27 @@ impl Metrics {
     /// `rows` rows were committed to `table` (e.g. `silver.stream_snapshots`).
     pub fn rows_written(&self, table: &str, rows: u64) {
         self.inner.rows_written.add(&[table], rows);
+    }
+
+    /// Rule `rule` fired an alert.
+    pub fn alert_fired(&self, rule: &str) {
+        self.inner.alerts_fired.add(&[rule], 1);
+    }
+
+    /// A delivery to `target` ended: `delivered` or `failed`.
+    pub fn alert_delivery(&self, target: &str, status: &str) {
+        self.inner.alert_deliveries.add(&[target, status], 1);
+    }
+
+    /// Rule `rule` could not be evaluated (a SQL rule's query failed).
+    pub fn alert_rule_failed(&self, rule: &str) {
+        self.inner.alert_rule_errors.add(&[rule], 1);
+    }
+
+    /// Alert deliveries waiting to be delivered now (queued or retrying).
+    pub fn alerts_pending(&self, pending: usize) {
+        let n = i64::try_from(pending).unwrap_or(i64::MAX);
+        self.inner.alerts_pending.store(n, Ordering::Relaxed);
     }
 
     /// A query starts; the guard counts it as active until it is finished
@@ -196,6 +225,34 @@ impl Metrics {
             &name,
             &[],
             &i.active_queries.load(Ordering::Relaxed).to_string(),
+        );
+        i.alerts_fired.render(
+            &mut out,
+            &format!("{p}_alerts_fired_total"),
+            "Alerts fired, by rule.",
+        );
+        i.alert_deliveries.render(
+            &mut out,
+            &format!("{p}_alert_deliveries_total"),
+            "Alert deliveries that ended, by target and status (delivered, failed).",
+        );
+        i.alert_rule_errors.render(
+            &mut out,
+            &format!("{p}_alert_rule_errors_total"),
+            "Alert rule evaluations that failed (a SQL rule's query), by rule.",
+        );
+        let name = format!("{p}_alerts_pending");
+        header(
+            &mut out,
+            &name,
+            "gauge",
+            "Alert deliveries not delivered yet (queued or retrying).",
+        );
+        sample(
+            &mut out,
+            &name,
+            &[],
+            &i.alerts_pending.load(Ordering::Relaxed).to_string(),
         );
         out
     }

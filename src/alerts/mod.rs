@@ -3,11 +3,14 @@
 //! chat swings, and SQL rules), evaluated by a pure function that fires
 //! once per episode, and turned into notifications for `notify`.
 //!
-//! After each committed cycle the runner builds an [`Observation`] (the live
-//! set and follower totals, plus rising stars, chat and [`run_sql`] rows when
-//! it has them), calls [`evaluate`] with the previous [`AlertState`], records
-//! the fired [`Alert`]s in `gold.alerts` (the outbox) and hands each alert's
-//! [`Alert::message`] to a [`crate::notify::Dispatcher`] per target.
+//! [`AlertService`] is the consumer of cycles: after each committed cycle
+//! it builds an [`Observation`] (the live set and follower totals, plus
+//! rising stars and [`run_sql`] rows; chat once chat is ingested — until
+//! then chat rules stay idle), calls [`evaluate`] with the previous
+//! [`AlertState`], records the fired [`Alert`]s in `gold.alerts` (the
+//! outbox) and hands each alert's [`Alert::message`] to a
+//! [`crate::notify::Dispatcher`] per target. [`RecentAlerts`] is
+//! `live.alerts`.
 //!
 //! Rules and targets are read once at start-up ([`load`]); a bad rule stops
 //! start-up with a message naming it.
@@ -16,9 +19,11 @@ use std::path::{Path, PathBuf};
 mod eval;
 mod figures;
 mod input;
+mod outbox;
 mod parse;
 mod record;
 mod rules;
+mod service;
 mod sql;
 mod state;
 mod target;
@@ -27,9 +32,11 @@ mod tests;
 
 pub use eval::{Evaluation, alert_id, evaluate};
 pub use input::{ChatActivity, Observation, RisingStar, SqlRow};
+pub use outbox::{RECENT_ALERTS, RecentAlerts};
 pub use parse::{AlertsConfig, default_cooldown};
 pub use record::{Alert, Delivery, DeliveryStatus, from_batches, schema, to_batch};
 pub use rules::{Change, Condition, Direction, Rule, RuleKind, RuleSet, Scope};
+pub use service::{AlertService, AlertServiceArgs};
 pub use sql::{MAX_SQL_ROWS, SqlRun, run_sql, validate_sql};
 pub use state::AlertState;
 
@@ -79,6 +86,9 @@ pub enum Error {
     /// A setting of the alerts section is invalid.
     #[error("alerts: {0}")]
     Invalid(String),
+    /// Delivery could not be set up.
+    #[error("alert delivery: {0}")]
+    Delivery(#[source] crate::notify::Error),
 }
 
 /// Result with this module's [`Error`].

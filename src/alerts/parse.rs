@@ -317,13 +317,13 @@ fn condition(
         if raw.percent.is_none() && raw.by.is_none() {
             return Err("needs `percent`, `by` or both".into());
         }
-        if let Some(p) = raw.percent {
-            if !(p.is_finite() && p > 0.0) || max_percent.is_some_and(|m| p > m) {
-                return Err(match max_percent {
-                    Some(m) => format!("`percent` must be above 0 and at most {m}"),
-                    None => "`percent` must be above 0".into(),
-                });
-            }
+        if let Some(p) = raw.percent
+            && (!(p.is_finite() && p > 0.0) || max_percent.is_some_and(|m| p > m))
+        {
+            return Err(match max_percent {
+                Some(m) => format!("`percent` must be above 0 and at most {m}"),
+                None => "`percent` must be above 0".into(),
+            });
         }
         if raw.by.is_some_and(|b| b <= 0) {
             return Err("`by` must be at least 1".into());

@@ -2,15 +2,16 @@
 //! one row per alert and target, with that target's delivery status — and
 //! the notification each alert becomes.
 use std::fmt;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::SchemaRef;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::rules::RuleKind;
 use crate::notify::{self, Message, Outcome, OutcomeStatus};
+use crate::schema::Table;
 
 /// Where one alert stands with one target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -204,41 +205,21 @@ impl Alert {
     }
 }
 
-fn timestamp() -> DataType {
-    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-}
-
-static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    use DataType::{Int64, Utf8};
-    Arc::new(Schema::new(vec![
-        Field::new("alert_id", Utf8, false),
-        Field::new("cycle_id", Int64, false),
-        Field::new("rule", Utf8, false),
-        Field::new("kind", Utf8, false),
-        Field::new("key", Utf8, false),
-        Field::new("user_id", Utf8, false),
-        Field::new("login", Utf8, false),
-        Field::new("fired_at", timestamp(), false),
-        Field::new("details", Utf8, false),
-        Field::new("target", Utf8, true),
-        Field::new("status", Utf8, true),
-        Field::new("attempts", Int64, false),
-        Field::new("delivered_at", timestamp(), true),
-        Field::new("last_error", Utf8, true),
-    ]))
-});
-
-/// The Arrow schema of `gold.alerts` rows (the contract's columns, plus
-/// `cycle_id`, `key` and `last_error`). One row per alert and target; an
-/// alert with no target has one row with a null `target` and `status`.
+/// The Arrow schema of `gold.alerts` rows (and of `live.alerts`): one row
+/// per alert and target; an alert with no target has one row with a null
+/// `target` and `status`.
 pub fn schema() -> SchemaRef {
-    Arc::clone(&SCHEMA)
+    Table::Alerts.schema()
 }
+
+/// One row of `gold.alerts`: an alert and one of its deliveries (none for
+/// an alert without targets).
+type Row<'a> = (&'a Alert, Option<&'a Delivery>);
 
 /// `alerts` as `gold.alerts` rows.
 pub fn to_batch(alerts: &[Alert]) -> Result<RecordBatch, arrow::error::ArrowError> {
     let none = [None];
-    let rows: Vec<(&Alert, Option<&Delivery>)> = alerts
+    let rows: Vec<Row<'_>> = alerts
         .iter()
         .flat_map(|a| {
             let ds: Vec<Option<&Delivery>> = if a.deliveries.is_empty() {
@@ -249,10 +230,10 @@ pub fn to_batch(alerts: &[Alert]) -> Result<RecordBatch, arrow::error::ArrowErro
             ds.into_iter().map(move |d| (a, d))
         })
         .collect();
-    let s = |f: &dyn Fn(&(&Alert, Option<&Delivery>)) -> Option<String>| -> ArrayRef {
+    let s = |f: &dyn Fn(&Row<'_>) -> Option<String>| -> ArrayRef {
         Arc::new(rows.iter().map(f).collect::<StringArray>())
     };
-    let t = |f: &dyn Fn(&(&Alert, Option<&Delivery>)) -> Option<i64>| -> ArrayRef {
+    let t = |f: &dyn Fn(&Row<'_>) -> Option<i64>| -> ArrayRef {
         Arc::new(
             rows.iter()
                 .map(f)
@@ -262,10 +243,8 @@ pub fn to_batch(alerts: &[Alert]) -> Result<RecordBatch, arrow::error::ArrowErro
     };
     let columns: Vec<ArrayRef> = vec![
         s(&|r| Some(r.0.alert_id.clone())),
-        Arc::new(rows.iter().map(|r| r.0.cycle_id).collect::<Int64Array>()),
         s(&|r| Some(r.0.rule.clone())),
         s(&|r| Some(r.0.kind.as_str().to_owned())),
-        s(&|r| Some(r.0.key.clone())),
         s(&|r| Some(r.0.user_id.clone())),
         s(&|r| Some(r.0.login.clone())),
         t(&|r| Some(r.0.fired_at.timestamp_micros())),
@@ -281,15 +260,17 @@ pub fn to_batch(alerts: &[Alert]) -> Result<RecordBatch, arrow::error::ArrowErro
             r.1.and_then(|d| d.delivered_at)
                 .map(|t| t.timestamp_micros())
         }),
+        Arc::new(rows.iter().map(|r| r.0.cycle_id).collect::<Int64Array>()),
+        s(&|r| Some(r.0.key.clone())),
         s(&|r| r.1.and_then(|d| d.last_error.clone())),
     ];
     RecordBatch::try_new(schema(), columns)
 }
 
 /// `gold.alerts` rows read back into alerts (rows of one alert grouped, in
-/// first-seen order), e.g. at start-up to restore cooldowns and re-send
-/// what is still pending. A row that does not fit the schema is an error
-/// naming the column.
+/// first-seen order; the rows of one delivery merged into the furthest),
+/// e.g. at start-up to restore cooldowns and re-send what is still pending.
+/// A row that does not fit the schema is an error naming the column.
 pub fn from_batches(batches: &[RecordBatch]) -> super::Result<Vec<Alert>> {
     read_rows(batches).map_err(super::Error::Record)
 }
@@ -351,7 +332,7 @@ fn read_rows(batches: &[RecordBatch]) -> Result<Vec<Alert>, String> {
                         cycle_id: cycle.value(i),
                         rule: rule.value(i).to_owned(),
                         kind,
-                        key: key.value(i).to_owned(),
+                        key: opt(key, i).unwrap_or_else(|| user.value(i).to_owned()),
                         user_id: user.value(i).to_owned(),
                         login: login.value(i).to_owned(),
                         fired_at: at(fired.value(i)),
@@ -368,16 +349,34 @@ fn read_rows(batches: &[RecordBatch]) -> Result<Vec<Alert>, String> {
             let status = opt(status, i)
                 .and_then(|s| DeliveryStatus::from_name(&s))
                 .ok_or_else(|| format!("alert {alert_id}: unknown delivery status"))?;
-            out[n].deliveries.push(Delivery {
+            let row = Delivery {
                 target,
                 status,
                 attempts: attempts.value(i),
                 delivered_at: (!delivered.is_null(i)).then(|| at(delivered.value(i))),
                 last_error: opt(error, i),
-            });
+            };
+            let deliveries = &mut out[n].deliveries;
+            match deliveries.iter_mut().find(|d| d.target == row.target) {
+                // A later state of the same delivery: the most advanced wins.
+                Some(d) if progress(&row) > progress(d) => *d = row,
+                Some(_) => {}
+                None => deliveries.push(row),
+            }
         }
     }
     Ok(out)
+}
+
+/// How far a delivery got: rows of one (alert, target) are appended as it
+/// moves, and the furthest one is where it stands.
+fn progress(d: &Delivery) -> (u8, i64) {
+    let rank = match d.status {
+        DeliveryStatus::Pending => 0,
+        DeliveryStatus::Failed => 1,
+        DeliveryStatus::Delivered => 2,
+    };
+    (rank, d.attempts)
 }
 
 #[cfg(test)]
@@ -419,7 +418,14 @@ mod tests {
         };
         let batch = to_batch(&[a.clone(), quiet.clone()]).unwrap();
         assert_eq!(batch.num_rows(), 3);
-        let back = from_batches(&[batch]).unwrap();
+        // The outbox appends: the pending rows first, the outcomes later.
+        let mut fired = a.clone();
+        fired.deliveries = vec![Delivery::pending("slack"), Delivery::pending("hook")];
+        let first = to_batch(std::slice::from_ref(&fired)).unwrap();
+        let back = from_batches(&[first.clone(), batch.clone()]).unwrap();
+        assert_eq!(back, vec![a.clone(), quiet.clone()]);
+        // Read in any order, the furthest state of each delivery wins.
+        let back = from_batches(&[batch, first]).unwrap();
         assert_eq!(back, vec![a.clone(), quiet]);
         assert_eq!(back[0].deliveries[0].status, DeliveryStatus::Delivered);
         assert_eq!(

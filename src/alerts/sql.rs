@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use futures::TryStreamExt;
 use serde_json::{Map, Value};
 
-use super::input::SqlRow;
+use super::input::{RisingStar, SqlRow};
 use super::rules::{Condition, RuleSet};
 use super::{Error, Result};
 use crate::query::QueryEngine;
@@ -79,7 +79,11 @@ pub async fn run_sql(rules: &RuleSet, engine: &QueryEngine) -> SqlRun {
     out
 }
 
-async fn run_one(engine: &QueryEngine, query: &str) -> std::result::Result<Vec<SqlRow>, String> {
+/// The rows of `query` as JSON objects (at most [`MAX_SQL_ROWS`]).
+pub(super) async fn json_rows(
+    engine: &QueryEngine,
+    query: &str,
+) -> std::result::Result<Vec<Map<String, Value>>, String> {
     let mut stream = engine
         .execute(query, &[])
         .await
@@ -106,8 +110,11 @@ async fn run_one(engine: &QueryEngine, query: &str) -> std::result::Result<Vec<S
     if bytes.is_empty() {
         return Ok(Vec::new());
     }
-    let objects: Vec<Map<String, Value>> =
-        serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+}
+
+async fn run_one(engine: &QueryEngine, query: &str) -> std::result::Result<Vec<SqlRow>, String> {
+    let objects = json_rows(engine, query).await?;
     let text = |v: Option<&Value>| match v {
         Some(Value::String(s)) => Some(s.clone()),
         Some(Value::Null) | None => None,
@@ -123,6 +130,36 @@ async fn run_one(engine: &QueryEngine, query: &str) -> std::result::Result<Vec<S
                 user_id,
                 login: text(details.get("login")),
                 details,
+            })
+        })
+        .collect())
+}
+
+/// The latest day of `gold.rising_stars`, for rising-star rules.
+pub(super) async fn rising_stars(
+    engine: &QueryEngine,
+) -> std::result::Result<Vec<RisingStar>, String> {
+    let rows = json_rows(
+        engine,
+        "SELECT user_id, login, rank, score, followers_gained_7d, avg_viewers_7d \
+         FROM twitch.gold.rising_stars \
+         WHERE day = (SELECT max(day) FROM twitch.gold.rising_stars) ORDER BY rank",
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(RisingStar {
+                user_id: r.get("user_id")?.as_str()?.to_owned(),
+                login: r
+                    .get("login")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                rank: r.get("rank")?.as_i64()?,
+                score: r.get("score")?.as_f64()?,
+                followers_gained_7d: r.get("followers_gained_7d").and_then(Value::as_i64),
+                avg_viewers_7d: r.get("avg_viewers_7d").and_then(Value::as_f64),
             })
         })
         .collect())

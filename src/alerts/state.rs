@@ -197,10 +197,10 @@ impl AlertState {
             }
         }
         for (user_id, login) in &obs.logins {
-            if let Some(c) = self.channels.get_mut(user_id) {
-                if c.login.is_empty() {
-                    login.clone_into(&mut c.login);
-                }
+            if let Some(c) = self.channels.get_mut(user_id)
+                && c.login.is_empty()
+            {
+                login.clone_into(&mut c.login);
             }
         }
         self.channels.retain(|_, c| {

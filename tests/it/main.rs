@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 use std::path::PathBuf;
 
+mod alerting;
 mod alerts;
 mod app;
 mod crash;

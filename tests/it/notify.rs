@@ -32,6 +32,8 @@ pub struct Received {
     pub body: Bytes,
     /// The shared manual clock's time when it arrived.
     pub at: DateTime<Utc>,
+    /// The HTTP status it was answered with.
+    pub status: u16,
 }
 
 impl Received {
@@ -48,12 +50,17 @@ impl Received {
     }
 }
 
+/// A scripted answer: status and headers.
+type Answer = (StatusCode, Vec<(&'static str, String)>);
+
 #[derive(Default)]
 struct Shared {
     got: Mutex<Vec<Received>>,
     /// Scripted answers, in order; 200 once they run out.
-    answers: Mutex<VecDeque<(StatusCode, Vec<(&'static str, String)>)>>,
+    answers: Mutex<VecDeque<Answer>>,
     clock: Mutex<Option<ManualClock>>,
+    /// While set, every request is answered 503 (after the scripted answers).
+    down: std::sync::atomic::AtomicBool,
 }
 
 /// A webhook receiver on 127.0.0.1:0 that records every request and answers
@@ -76,13 +83,18 @@ async fn handle(
         .unwrap()
         .as_ref()
         .map_or_else(Utc::now, |c| c.now());
+    let answer = s.answers.lock().unwrap().pop_front().or_else(|| {
+        s.down
+            .load(std::sync::atomic::Ordering::SeqCst)
+            .then(|| (StatusCode::SERVICE_UNAVAILABLE, Vec::new()))
+    });
     s.got.lock().unwrap().push(Received {
         path: uri.path().to_owned(),
         headers,
         body,
         at,
+        status: answer.as_ref().map_or(200, |a| a.0.as_u16()),
     });
-    let answer = s.answers.lock().unwrap().pop_front();
     match answer {
         Some((status, headers)) => {
             let mut r = (status, "scripted answer").into_response();
@@ -129,6 +141,13 @@ impl Receiver {
             StatusCode::from_u16(status).unwrap(),
             headers.iter().map(|(k, v)| (*k, v.to_string())).collect(),
         ));
+    }
+
+    /// Answers 503 to everything (after the scripted answers) while `down`.
+    pub fn set_down(&self, down: bool) {
+        self.shared
+            .down
+            .store(down, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Stamps requests with this clock's time.
