@@ -162,12 +162,14 @@ fn verify_signature(dir: &Path, r: &Received) -> String {
 async fn a_crash_and_a_raid_reach_slack_discord_and_a_signed_webhook_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let rx = Receiver::start().await;
+    // Windows in simulated time: a debug-build cycle on a busy machine can
+    // take several simulated minutes.
     let rules = "[[rules]]\nname = \"crash\"\nkind = \"viewers_drop\"\npercent = 50\n\
-                 min_uptime = \"0s\"\nchannels = [\"victim\"]\n\
+                 window = \"1d\"\nmin_uptime = \"0s\"\nchannels = [\"victim\"]\n\
                  [[rules]]\nname = \"raided\"\nkind = \"viewers_gain\"\npercent = 100\nby = 500\n\
-                 min_uptime = \"0s\"\nchannels = [\"target\"]\n\
+                 window = \"1d\"\nmin_uptime = \"0s\"\nchannels = [\"target\"]\n\
                  [[rules]]\nname = \"quiet\"\nkind = \"viewers_drop\"\npercent = 50\n\
-                 min_uptime = \"0s\"\nchannels = [\"steady\"]\n";
+                 window = \"1d\"\nmin_uptime = \"0s\"\nchannels = [\"steady\"]\n";
     let app = start(dir.path(), &format!("{rules}{}", targets(&rx)))
         .await
         .unwrap();
@@ -303,7 +305,7 @@ async fn a_receiver_down_then_429_gets_everything_later_in_order_and_a_restart_r
     // runs on the service's clock).
     let alerts = format!(
         "max_attempts = 1000\nmax_backoff = \"20s\"\n\
-         [[rules]]\nname = \"on\"\nkind = \"went_live\"\nchannels = [\"first\", \"second\", \"third\"]\n\
+         [[rules]]\nname = \"on\"\nkind = \"went_live\"\nmax_uptime = \"1d\"\nchannels = [\"first\", \"second\", \"third\"]\n\
          [[targets]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"http://{}/hook\"\nsecret = \"{SECRET}\"\n",
         rx.addr
     );
