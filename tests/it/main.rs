@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area.
 use std::path::PathBuf;
 
+mod alert_crash;
 mod alerting;
 mod alerts;
 mod app;
