@@ -3,7 +3,6 @@
 //! loop, no scheduling, no per-cycle logic lives here (the cycle runner in
 //! [`crate::ingest`] owns those).
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,11 +17,11 @@ use crate::alerts::{self, AlertService, AlertServiceArgs, RecentAlerts};
 use crate::clock::{ScaledClock, SharedClock, SystemClock};
 use crate::config::{Cli, Command, Config, Secret, Source};
 use crate::flight::{FlightServer, ServerArgs};
-use crate::http::{HttpServer, HttpState, cycle_freshness};
+use crate::http::{CycleFeed, DataApi, HttpServer, HttpState, cycle_freshness};
 use crate::ingest::pipeline::Pipeline;
 use crate::ingest::poll::{PollSettings, Targets};
 use crate::ingest::{CycleRunner, RunnerArgs, after_commit};
-use crate::lake::{Lake, MaintainOptions};
+use crate::lake::Lake;
 use crate::live::LiveViews;
 use crate::metrics::Metrics;
 use crate::query::{EngineOptions, LakeAndLive, QueryEngine, WithTables};
@@ -30,8 +29,17 @@ use crate::sim::server::{RateLimit, SimServer, SimServerArgs};
 use crate::sim::{World, WorldConfig};
 use crate::twitch::ClientArgs;
 
+mod commands;
+pub mod web;
+
+use commands::{maintain, rebuild, sim};
+
 /// Runs the command line to completion.
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(Command::HashPassword { name }) = &cli.command {
+        println!("{}", crate::config::hash_password_command(name.as_deref())?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = cli.settings.resolve()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -43,6 +51,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Sim => sim(config).await,
             Command::Rebuild => rebuild(config).await,
             Command::Maintain => maintain(config).await,
+            Command::HashPassword { .. } => Ok(ExitCode::SUCCESS),
         }
     })
 }
@@ -146,12 +155,16 @@ pub async fn open_lake(config: &Config) -> anyhow::Result<Lake> {
         .with_context(|| format!("cannot open the lake at {}", config.lake))
 }
 
-/// Opens the cycle runner over `lake` (repairing an interrupted cycle) and
-/// connects it to `source`.
+/// Opens the cycle runner over `lake` (repairing an interrupted cycle);
+/// with `connect_now` it also connects to `source` at once, so bad
+/// credentials end the command (`ingest --once`). `serve` does not: it
+/// serves the lake whatever Twitch's health, and the runner connects (and
+/// retries) by itself.
 pub async fn runner(
     config: &Config,
     lake: &Lake,
     source: &TwitchSource,
+    connect_now: bool,
 ) -> anyhow::Result<CycleRunner> {
     let (mut runner, repaired) = CycleRunner::open(RunnerArgs {
         lake: lake.clone(),
@@ -179,15 +192,16 @@ pub async fn runner(
             "repaired the last cycle, which a crash had interrupted"
         );
     }
-    // Bad credentials are reported before anything is served.
-    runner.connect().await?;
+    if connect_now {
+        runner.connect().await?;
+    }
     Ok(runner)
 }
 
 async fn ingest_once(config: Config) -> anyhow::Result<ExitCode> {
     let lake = open_lake(&config).await?;
     let source = twitch_source(&config, Pipeline::last_seen(&lake).await?).await?;
-    let mut runner = runner(&config, &lake, &source).await?;
+    let mut runner = runner(&config, &lake, &source, true).await?;
     let cycle = runner.run_cycle().await;
     let summary = cycle.summary;
     cycle.outcome?;
@@ -207,6 +221,33 @@ async fn serve(config: Config) -> anyhow::Result<ExitCode> {
     tracing::info!("shutting down: finishing the current commit, letting queries end");
     app.shutdown().await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Adds the consumers of every finished cycle, in the order they hear of it.
+pub fn observe_cycles(
+    runner: CycleRunner,
+    metrics: &Metrics,
+    live: &LiveViews,
+    engine: &QueryEngine,
+    alerts: Option<AlertService>,
+    feed: CycleFeed,
+) -> CycleRunner {
+    let catalog = engine.clone();
+    let mut runner = runner
+        .observe(metrics.clone())
+        .observe(live.clone())
+        .observe(after_commit("query catalog", move || {
+            let engine = catalog.clone();
+            async move { engine.refresh().await }
+        }));
+    // After the catalog (SQL rules read it), before the dashboard's event (a
+    // page reloading on it finds the cycle's alerts).
+    if let Some(alerts) = alerts {
+        runner = runner.observe(alerts);
+    }
+    runner
+        // Last: a page told of a cycle finds its views and tables in the catalog.
+        .observe(after_commit("dashboard events", move || feed.publish()))
 }
 
 /// How long running queries get to finish at shutdown.
@@ -238,7 +279,7 @@ impl App {
         let lake = open_lake(&config).await?;
         let last_seen = Pipeline::last_seen(&lake).await?;
         let mut source = twitch_source(&config, last_seen).await?;
-        let runner = runner(&config, &lake, &source).await?;
+        let runner = runner(&config, &lake, &source, false).await?;
         let live = crate::ingest::live::rebuild(&lake, last_seen).await?;
         let metrics = Metrics::new(env!("CARGO_PKG_VERSION"));
         let options = EngineOptions {
@@ -281,11 +322,28 @@ impl App {
         let max_age = config.poll_interval * 3;
         let readiness = move || {
             let last = probe_live.last_cycle_finished_at();
-            cycle_freshness(last, probe_clock.now(), max_age)
+            cycle_freshness(last, probe_clock.now(), max_age).map_err(|why| match last_cycle_error(
+                &probe_live,
+            ) {
+                Some(error) => format!("{why}; the last cycle failed: {error}"),
+                None => why,
+            })
+        };
+        let (feed, cycles) = CycleFeed::new(live.clone());
+        let data = DataApi {
+            engine: engine.clone(),
+            live: live.clone(),
+            cycles,
+            access: web::access(
+                &config.flight,
+                listener.local_addr()?,
+                Arc::new(SystemClock),
+            ),
         };
         let state = HttpState {
             metrics: metrics.clone(),
             readiness: Arc::new(readiness),
+            data: Some(data),
         };
         let http = HttpServer::start(listener, state, stop.clone().cancelled_owned())?;
         tracing::info!(
@@ -295,18 +353,13 @@ impl App {
             flight.url(),
             flight.addr()
         );
-        tracing::info!("health and metrics on http://{}/metrics", http.local_addr());
+        tracing::info!(
+            "dashboard on {} — health and metrics on http://{}/metrics",
+            http.url(),
+            http.local_addr()
+        );
 
-        // The consumers of every finished cycle, in the order they hear of it.
-        let catalog = engine.clone();
-        let runner = runner
-            .observe(metrics.clone())
-            .observe(live.clone())
-            .observe(after_commit("query catalog", move || {
-                let engine = catalog.clone();
-                async move { engine.refresh().await }
-            }))
-            .observe(alerts);
+        let runner = observe_cycles(runner, &metrics, &live, &engine, Some(alerts), feed);
         let ingest = tokio::spawn(runner.run(stop.child_token()));
         let maintenance = (!config.maintain_interval.is_zero()).then(|| {
             let (every, retention) = (config.maintain_interval, config.vacuum_retention);
@@ -377,70 +430,6 @@ impl App {
     }
 }
 
-async fn sim(config: Config) -> anyhow::Result<ExitCode> {
-    let clock: SharedClock = Arc::new(ScaledClock::new(Utc::now(), config.sim.speed));
-    let listener = TcpListener::bind(config.sim.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.sim.addr))?;
-    let server = start_sim(&config, listener, clock)?;
-    let stop = shutdown_signal();
-    let logins = server
-        .world()
-        .lock()
-        .map(|w| w.logins())
-        .unwrap_or_default();
-    // One write, and a closed stdout (`sim | head -4`) is not a reason to stop serving.
-    let banner = format!(
-        "TWITCH_HELIX_URL={}\nTWITCH_AUTH_URL={}\nTWITCH_CLIENT_ID={}\nTWITCH_CLIENT_SECRET={}\n\
-         # {} channels in the world, e.g. TM_CHANNELS={}\n",
-        server.helix_url(),
-        server.auth_url(),
-        server.client_id(),
-        server.client_secret(),
-        logins.len(),
-        logins.iter().take(5).cloned().collect::<Vec<_>>().join(",")
-    );
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(banner.as_bytes()).and_then(|()| out.flush());
-    drop(out);
-    stop.await;
-    server.shutdown().await?;
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn rebuild(config: Config) -> anyhow::Result<ExitCode> {
-    let lake = open_lake(&config).await?;
-    let started = std::time::Instant::now();
-    let report =
-        crate::ingest::rebuild::rebuild(&lake, config.poll_interval, config.session_gap, |p| {
-            eprintln!("rebuild: {p}");
-        })
-        .await?;
-    println!(
-        "rebuilt {} tables from {} bronze cycles in {:.1} s",
-        report.tables.len(),
-        report.cycles,
-        started.elapsed().as_secs_f64()
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn maintain(config: Config) -> anyhow::Result<ExitCode> {
-    let lake = open_lake(&config).await?;
-    let opts = MaintainOptions {
-        retention: config.vacuum_retention,
-        now: Utc::now(),
-        ..Default::default()
-    };
-    let report = lake.maintain(&opts).await?;
-    report.log();
-    Ok(if report.errors().is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
-
 /// A future that resolves on SIGINT or SIGTERM. The handlers are installed
 /// when this is called (not when first polled), so a signal that arrives
 /// while the service is still starting is not lost.
@@ -467,4 +456,17 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+/// The error of the newest cycle in `live.ingest_status`, if it failed.
+fn last_cycle_error(live: &LiveViews) -> Option<String> {
+    use arrow::array::{Array, AsArray};
+    let snapshot = live.snapshot();
+    let errors = snapshot
+        .batch(crate::live::View::IngestStatus)
+        .column_by_name("last_error")?
+        .as_string_opt::<i32>()?
+        .clone();
+    // Newest first.
+    (!errors.is_empty() && errors.is_valid(0)).then(|| errors.value(0).to_owned())
 }

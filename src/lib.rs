@@ -3,9 +3,9 @@
 //! # Layout (data flows top to bottom; `docs/architecture.md` has the map)
 //! - [`config`]: command line, environment and TOML file, validated into [`config::Config`].
 //! - [`clock`]: the [`clock::Clock`] seam: system time, scaled simulator time, manual test time.
-//! - [`metrics`]: a dependency-free Prometheus registry (counters, gauges, histograms).
 //! - [`shutdown`]: the one shutdown mechanism (a cancellation token) servers stop on.
 //! - [`schema`]: the data contract — every table and view, by layer.
+//! - [`metrics`]: the Prometheus metrics (`prometheus-client`), labelled by table name.
 //! - [`twitch`]: the Helix client (OAuth, endpoints, pagination, rate limits) and its models.
 //! - [`sim`]: a deterministic Twitch world and a local Helix server over it.
 //! - [`lake`]: Delta tables: open/create, idempotent appends, maintenance.

@@ -1,10 +1,17 @@
-//! The validated configuration the rest of the program reads, with its
-//! defaults and the checks that need more than one setting.
+//! The configuration the rest of the program reads. Each field that is a
+//! setting carries its whole declaration — flag, environment variable,
+//! default, and its doc comment as the help text — and the TOML key is its
+//! id (the flag name with `_`). Fields marked `skip` are derived from the
+//! settings in [`super::Inputs`] when the configuration is resolved.
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::{ArgAction, Args, FromArgMatches};
+
+use super::values::{byte_size, list, secret_list};
 use super::{FlightAuth, FlightUser, RawTable, Result, Secret, Source, invalid};
+use humantime::parse_duration as duration;
 
 /// Twitch application credentials.
 #[derive(Debug, Clone)]
@@ -13,25 +20,6 @@ pub struct Credentials {
     pub client_id: String,
     /// Client secret (never printed).
     pub client_secret: Secret,
-}
-
-/// Simulator settings.
-#[derive(Debug, Clone)]
-pub struct SimSettings {
-    /// World seed: the same seed gives the same world.
-    pub seed: u64,
-    /// Channels in the world.
-    pub channels: usize,
-    /// Simulated seconds per real second.
-    pub speed: f64,
-    /// Listen address of `twitch-monitor sim`.
-    pub addr: SocketAddr,
-    /// Fraction of Helix requests answered with a 5xx.
-    pub error_rate: f64,
-    /// Rate-limit bucket per minute (0 = unlimited).
-    pub rate_limit: u32,
-    /// Every channel live from the start.
-    pub all_live: bool,
 }
 
 /// TLS certificate and key files (PEM).
@@ -43,152 +31,238 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// Flight SQL server settings.
-#[derive(Debug, Clone)]
-pub struct FlightConfig {
-    /// Authentication mode.
-    pub auth: FlightAuth,
-    /// Users who may log in with a password (mode `basic`).
-    pub users: Vec<FlightUser>,
-    /// Static bearer tokens (modes `basic` and `bearer`).
-    pub tokens: Vec<Secret>,
-    /// Lifetime of issued bearer tokens.
-    pub token_ttl: Duration,
-    /// TLS, if enabled.
-    pub tls: Option<TlsFiles>,
-    /// Allow mode `none` on a non-loopback address.
-    pub allow_unauthenticated: bool,
-}
+// Lists are typed `std::vec::Vec` on purpose: spelt out, clap's derive takes
+// the list as one value split by `list` (empty items dropped), rather than as
+// a flag repeated once per item.
 
-/// Limits of SQL queries.
-#[derive(Debug, Clone)]
-pub struct QueryConfig {
-    /// Longest one query may run.
-    pub timeout: Duration,
-    /// Memory shared by all running queries, in bytes.
-    pub memory_limit: u64,
-    /// Queries that may run at once.
-    pub max_concurrent: usize,
-    /// Longest a query waits for a slot.
-    pub queue_timeout: Duration,
+/// The validated configuration.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Data source (from `--source` and the credentials).
+    #[arg(skip = Source::Sim)]
+    pub source: Source,
+    /// Twitch credentials (None with the simulator).
+    #[arg(skip)]
+    pub credentials: Option<Credentials>,
+    /// Helix base URL.
+    #[arg(long, env = "TWITCH_HELIX_URL")]
+    #[arg(default_value = "https://api.twitch.tv/helix")]
+    pub helix_url: String,
+    /// OAuth base URL.
+    #[arg(long, env = "TWITCH_AUTH_URL")]
+    #[arg(default_value = "https://id.twitch.tv/oauth2")]
+    pub auth_url: String,
+    /// Lake location: a path, or an s3://, az://, abfss://, gs:// URL.
+    #[arg(long, env = "TM_LAKE", default_value = "./data")]
+    pub lake: String,
+    /// Flight SQL listen address.
+    #[arg(long, env = "TM_FLIGHT_ADDR")]
+    #[arg(default_value = "127.0.0.1:50051")]
+    pub flight_addr: SocketAddr,
+    /// HTTP (health, metrics) listen address.
+    #[arg(long, env = "TM_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+    /// Time between ingest cycle starts.
+    #[arg(long, env = "TM_POLL_INTERVAL", default_value = "60s")]
+    #[arg(value_parser = duration)]
+    pub poll_interval: Duration,
+    /// Watched channels (logins, comma-separated).
+    #[arg(long, env = "TM_CHANNELS", default_value = "")]
+    #[arg(value_parser = list)]
+    pub channels: std::vec::Vec<String>,
+    /// Watched categories (game ids or exact names, comma-separated).
+    #[arg(long, env = "TM_CATEGORIES", default_value = "")]
+    #[arg(value_parser = list)]
+    pub categories: std::vec::Vec<String>,
+    /// Watched stream languages (ISO 639-1 codes, comma-separated).
+    #[arg(long, env = "TM_LANGUAGES", default_value = "")]
+    #[arg(value_parser = list)]
+    pub languages: std::vec::Vec<String>,
+    /// Also poll the top N live streams each cycle (0 = off).
+    #[arg(long, env = "TM_TOP_N", default_value = "100")]
+    pub top_n: usize,
+    /// Sweep every live stream each cycle (from `--full-sweep`; default: on for the simulator).
+    #[arg(skip = true)]
+    pub full_sweep: bool,
+    /// Most pages one paginated sweep may read.
+    #[arg(long, env = "TM_MAX_PAGES", default_value = "1500")]
+    pub max_pages: usize,
+    /// Timeout of one Helix HTTP request.
+    #[arg(long, env = "TM_REQUEST_TIMEOUT", default_value = "10s")]
+    #[arg(value_parser = duration)]
+    pub request_timeout: Duration,
+    /// Retries of a request after a 5xx or a timeout.
+    #[arg(long, env = "TM_MAX_RETRIES", default_value = "4")]
+    pub max_retries: u32,
+    /// Follower totals are refreshed this often per channel (round-robin).
+    #[arg(long, env = "TM_FOLLOWER_INTERVAL", default_value = "15m")]
+    #[arg(value_parser = duration)]
+    pub follower_interval: Duration,
+    /// A restart within this gap continues the same stream session.
+    #[arg(long, env = "TM_SESSION_GAP", default_value = "10m")]
+    #[arg(value_parser = duration)]
+    pub session_gap: Duration,
+    /// How often `serve` compacts, checkpoints and vacuums (0s = never).
+    #[arg(long, env = "TM_MAINTAIN_INTERVAL", default_value = "24h")]
+    #[arg(value_parser = duration)]
+    pub maintain_interval: Duration,
+    /// Files removed by compaction are kept this long before vacuum deletes them.
+    #[arg(long, env = "TM_VACUUM_RETENTION", default_value = "7d")]
+    #[arg(value_parser = duration)]
+    pub vacuum_retention: Duration,
+    /// Alert rules and delivery targets, as written.
+    #[command(flatten, next_help_heading = "Alerts")]
+    pub alerts: AlertSources,
+    /// Simulator settings.
+    #[command(flatten, next_help_heading = "Simulator")]
+    pub sim: SimSettings,
+    /// Flight SQL server settings.
+    #[command(flatten, next_help_heading = "Flight SQL")]
+    pub flight: FlightConfig,
+    /// SQL query limits.
+    #[command(flatten, next_help_heading = "Queries")]
+    pub query: QueryConfig,
 }
 
 /// Where alert rules and targets are written: an alerts file, the config
 /// file's `[alerts]` section, or both (the alerts module parses and checks them).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Args)]
 pub struct AlertSources {
-    /// `--alerts-file`.
+    /// TOML file of alert rules and delivery targets (`[[rules]]`, `[[targets]]`).
+    #[arg(id = "alerts_file", long = "alerts-file", env = "TM_ALERTS_FILE")]
     pub file: Option<PathBuf>,
-    /// The config file's `[alerts]` section.
+    /// The config file's `[alerts]` section (same keys as the alerts file);
+    /// only the TOML file can hold it.
+    #[arg(skip)]
     pub inline: Option<RawTable>,
 }
 
-/// The validated configuration.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// Data source.
-    pub source: Source,
-    /// Twitch credentials (None with the simulator).
-    pub credentials: Option<Credentials>,
-    /// Helix base URL.
-    pub helix_url: String,
-    /// OAuth base URL.
-    pub auth_url: String,
-    /// Lake location.
-    pub lake: String,
-    /// Flight SQL listen address.
-    pub flight_addr: SocketAddr,
-    /// HTTP listen address.
-    pub http_addr: SocketAddr,
-    /// Time between cycle starts.
-    pub poll_interval: Duration,
-    /// Watched channel logins.
-    pub channels: Vec<String>,
-    /// Watched categories.
-    pub categories: Vec<String>,
-    /// Watched languages.
-    pub languages: Vec<String>,
-    /// Top N live streams polled each cycle.
-    pub top_n: usize,
-    /// Sweep every live stream each cycle.
-    pub full_sweep: bool,
-    /// Page cap of one sweep.
-    pub max_pages: usize,
-    /// Timeout of one HTTP request.
-    pub request_timeout: Duration,
-    /// Retries after a 5xx or timeout.
-    pub max_retries: u32,
-    /// Follower total refresh interval per channel.
-    pub follower_interval: Duration,
-    /// Restart merge gap of stream sessions.
-    pub session_gap: Duration,
-    /// Maintenance interval of `serve` (zero = never).
-    pub maintain_interval: Duration,
-    /// Vacuum retention.
-    pub vacuum_retention: Duration,
-    /// Alert rules and delivery targets, as written.
-    pub alerts: AlertSources,
-    /// Simulator settings.
-    pub sim: SimSettings,
-    /// Flight SQL server settings.
-    pub flight: FlightConfig,
-    /// SQL query limits.
-    pub query: QueryConfig,
+/// Simulator settings.
+#[derive(Debug, Clone, Args)]
+pub struct SimSettings {
+    /// Simulator: seed of the simulated world (same seed, same world).
+    #[arg(id = "sim_seed", long = "sim-seed", env = "TM_SIM_SEED")]
+    #[arg(default_value = "42")]
+    pub seed: u64,
+    /// Simulator: number of channels in the world.
+    #[arg(id = "sim_channels", long = "sim-channels")]
+    #[arg(env = "TM_SIM_CHANNELS", default_value = "300")]
+    pub channels: usize,
+    /// Simulator: simulated seconds per real second (60 = a minute per second).
+    #[arg(id = "sim_speed", long = "sim-speed", env = "TM_SIM_SPEED")]
+    #[arg(default_value = "1")]
+    pub speed: f64,
+    /// Simulator: listen address of `twitch-monitor sim`.
+    #[arg(id = "sim_addr", long = "sim-addr", env = "TM_SIM_ADDR")]
+    #[arg(default_value = "127.0.0.1:8090")]
+    pub addr: SocketAddr,
+    /// Simulator: fraction of Helix requests answered with a 5xx (0..1).
+    #[arg(id = "sim_error_rate", long = "sim-error-rate")]
+    #[arg(env = "TM_SIM_ERROR_RATE", default_value = "0")]
+    pub error_rate: f64,
+    /// Simulator: Helix rate-limit bucket size per minute (0 = no limit).
+    #[arg(id = "sim_rate_limit", long = "sim-rate-limit")]
+    #[arg(env = "TM_SIM_RATE_LIMIT", default_value = "800")]
+    pub rate_limit: u32,
+    /// Simulator: every channel live from the start (load tests and benchmarks).
+    #[arg(id = "sim_all_live", long = "sim-all-live")]
+    #[arg(env = "TM_SIM_ALL_LIVE", default_value = "false")]
+    #[arg(action = ArgAction::Set)]
+    pub all_live: bool,
+}
+
+/// Flight SQL server settings.
+#[derive(Debug, Clone, Args)]
+pub struct FlightConfig {
+    /// Flight SQL authentication: `none`, `basic` (users + tokens) or `bearer` (tokens).
+    #[arg(id = "flight_auth", long = "flight-auth")]
+    #[arg(env = "TM_FLIGHT_AUTH", default_value = "none")]
+    pub auth: FlightAuth,
+    /// Users who may log in with a password (from `--flight-users`).
+    #[arg(skip)]
+    pub users: Vec<FlightUser>,
+    /// Static Flight SQL bearer tokens, comma-separated (never logged).
+    #[arg(id = "flight_tokens", long = "flight-tokens")]
+    #[arg(env = "TM_FLIGHT_TOKENS", default_value = "")]
+    #[arg(value_parser = secret_list, hide_env_values = true)]
+    pub tokens: std::vec::Vec<Secret>,
+    /// Lifetime of the bearer tokens issued at login.
+    #[arg(id = "flight_token_ttl", long = "flight-token-ttl")]
+    #[arg(env = "TM_FLIGHT_TOKEN_TTL", default_value = "12h")]
+    #[arg(value_parser = duration)]
+    pub token_ttl: Duration,
+    /// TLS, if enabled (from `--flight-tls-cert` and `--flight-tls-key`).
+    #[arg(skip)]
+    pub tls: Option<TlsFiles>,
+    /// Serve Flight SQL without authentication on a non-loopback address.
+    #[arg(id = "flight_allow_unauthenticated")]
+    #[arg(long = "flight-allow-unauthenticated")]
+    #[arg(env = "TM_FLIGHT_ALLOW_UNAUTHENTICATED")]
+    #[arg(default_value = "false", action = ArgAction::Set)]
+    pub allow_unauthenticated: bool,
+}
+
+/// Limits of SQL queries.
+#[derive(Debug, Clone, Args)]
+pub struct QueryConfig {
+    /// Longest one SQL query may run.
+    #[arg(id = "query_timeout", long = "query-timeout")]
+    #[arg(env = "TM_QUERY_TIMEOUT", default_value = "5m")]
+    #[arg(value_parser = duration)]
+    pub timeout: Duration,
+    /// Memory shared by all running queries (e.g. `4GiB`); more fails the query.
+    #[arg(id = "query_memory_limit", long = "query-memory-limit")]
+    #[arg(env = "TM_QUERY_MEMORY_LIMIT", default_value = "4GiB")]
+    #[arg(value_parser = byte_size)]
+    pub memory_limit: u64,
+    /// Queries that may run at once; more wait for a slot.
+    #[arg(id = "max_concurrent_queries")]
+    #[arg(long = "max-concurrent-queries")]
+    #[arg(env = "TM_MAX_CONCURRENT_QUERIES", default_value = "16")]
+    pub max_concurrent: usize,
+    /// Longest a query waits for a slot before it is refused as busy.
+    #[arg(id = "query_queue_timeout", long = "query-queue-timeout")]
+    #[arg(env = "TM_QUERY_QUEUE_TIMEOUT", default_value = "30s")]
+    #[arg(value_parser = duration)]
+    pub queue_timeout: Duration,
+}
+
+/// What the declarations give with no flags, no environment and no file.
+fn declared_defaults<T: Args + FromArgMatches>() -> T {
+    let cmd = T::augment_args(clap::Command::new("defaults").no_binary_name(true))
+        .mut_args(|a| a.env(None::<&'static str>));
+    cmd.try_get_matches_from(std::iter::empty::<&str>())
+        .and_then(|m| T::from_arg_matches(&m))
+        .unwrap_or_else(|e| panic!("a declared default does not parse: {e}"))
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Self {
-            source: Source::Sim,
-            credentials: None,
-            helix_url: "https://api.twitch.tv/helix".into(),
-            auth_url: "https://id.twitch.tv/oauth2".into(),
-            lake: "./data".into(),
-            flight_addr: ([127, 0, 0, 1], 50051).into(),
-            http_addr: ([127, 0, 0, 1], 8080).into(),
-            poll_interval: Duration::from_secs(60),
-            channels: Vec::new(),
-            categories: Vec::new(),
-            languages: Vec::new(),
-            top_n: 100,
-            full_sweep: true,
-            max_pages: 1_500,
-            request_timeout: Duration::from_secs(10),
-            max_retries: 4,
-            follower_interval: Duration::from_secs(15 * 60),
-            session_gap: Duration::from_secs(10 * 60),
-            maintain_interval: Duration::from_secs(24 * 3600),
-            vacuum_retention: Duration::from_secs(7 * 24 * 3600),
-            alerts: AlertSources::default(),
-            sim: SimSettings {
-                seed: 42,
-                channels: 300,
-                speed: 1.0,
-                addr: ([127, 0, 0, 1], 8090).into(),
-                error_rate: 0.0,
-                rate_limit: 800,
-                all_live: false,
-            },
-            flight: FlightConfig {
-                auth: FlightAuth::None,
-                users: Vec::new(),
-                tokens: Vec::new(),
-                token_ttl: Duration::from_secs(12 * 3600),
-                tls: None,
-                allow_unauthenticated: false,
-            },
-            query: QueryConfig {
-                timeout: Duration::from_secs(300),
-                memory_limit: 4 << 30,
-                max_concurrent: 16,
-                queue_timeout: Duration::from_secs(30),
-            },
-        }
+        declared_defaults()
+    }
+}
+
+impl Default for SimSettings {
+    fn default() -> Self {
+        declared_defaults()
+    }
+}
+
+impl Default for FlightConfig {
+    fn default() -> Self {
+        declared_defaults()
+    }
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        declared_defaults()
     }
 }
 
 impl Config {
-    pub(super) fn validate(&self) -> Result<()> {
+    /// Checks the values that cannot work, alone or together.
+    pub fn validate(&self) -> Result<()> {
         if self.poll_interval.is_zero() {
             return Err(invalid("poll-interval", "must be greater than zero"));
         }
@@ -211,9 +285,7 @@ impl Config {
         }
         Ok(())
     }
-}
 
-impl Config {
     fn validate_flight(&self) -> Result<()> {
         let f = &self.flight;
         match f.auth {

@@ -65,7 +65,9 @@ fn half_credentials_and_bad_values_are_refused_with_the_setting_named() {
 #[test]
 fn flight_settings_parse_and_hide_their_secrets() {
     let hash = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"; // "password"
-    let users = format!("alice:{hash},bob:pepper:{hash}");
+    let phc = hash_password("password").unwrap();
+    // The PHC string's own commas (m=…,t=…,p=…) do not split the list.
+    let users = format!("alice:{hash},bob:pepper:{hash}, carol:{phc}");
     let cli = parse(&[
         "--flight-auth",
         "basic",
@@ -80,14 +82,25 @@ fn flight_settings_parse_and_hide_their_secrets() {
     ]);
     let cfg = cli.settings.resolve().unwrap();
     assert_eq!(cfg.flight.auth, FlightAuth::Basic);
-    assert_eq!(cfg.flight.users[1].name, "bob");
-    assert_eq!(cfg.flight.users[1].salt, "pepper");
-    assert_eq!(cfg.flight.users[0].sha256[0], 0x5e);
+    let names: Vec<&str> = cfg.flight.users.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["alice", "bob", "carol"]);
+    let PasswordHash::Sha256 { salt, digest } = &cfg.flight.users[1].password else {
+        panic!("bob has a salted SHA-256 hash");
+    };
+    assert_eq!((salt.as_str(), digest[0]), ("pepper", 0x5e));
+    assert!(cfg.flight.users[0].password.verify("password"));
+    assert!(!cfg.flight.users[0].password.verify("Password"));
+    assert_eq!(
+        cfg.flight.users[2].password,
+        PasswordHash::Argon2(phc.clone())
+    );
+    assert!(cfg.flight.users[2].password.verify("password"));
+    assert!(!cfg.flight.users[2].password.verify("passwort"));
     assert_eq!(cfg.query.memory_limit, 512 << 20);
     assert_eq!(cfg.query.timeout, Duration::from_secs(30));
     let debug = format!("{cfg:?} {:?}", parse(&["--flight-users", &users]).settings);
     assert!(
-        !debug.contains(hash) && !debug.contains("tok-0123"),
+        !debug.contains(hash) && !debug.contains(&phc) && !debug.contains("tok-0123"),
         "{debug}"
     );
 }
@@ -126,8 +139,41 @@ fn unsafe_or_incomplete_flight_settings_are_refused() {
         .resolve()
         .unwrap_err();
     assert!(err.to_string().contains("flight-tls"), "{err}");
-    assert!("12XB".parse::<ByteSize>().is_err());
-    assert_eq!("2G".parse::<ByteSize>().unwrap(), ByteSize(2 << 30));
+    let err = parse(&["--flight-users", "alice:$argon2id$v=19$broken"])
+        .settings
+        .resolve()
+        .unwrap_err();
+    assert!(err.to_string().contains("Argon2"), "{err}");
+    assert!(byte_size("12XB").is_err());
+    assert_eq!(byte_size("2G"), Ok(2 << 30));
+}
+
+#[test]
+fn the_files_alerts_section_is_kept_for_the_alerts_module_and_hidden_in_debug() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tm.toml");
+    let text = "lake = \"/l\"\n[alerts]\n[[alerts.targets]]\nname = \"ops\"\n\
+                kind = \"webhook\"\nurl = \"http://127.0.0.1:1/hook-secret\"\n";
+    std::fs::write(&file, text).unwrap();
+    let cli = parse(&[
+        "--config",
+        file.to_str().unwrap(),
+        "--alerts-file",
+        "/a.toml",
+    ]);
+    let cfg = cli.settings.resolve().unwrap();
+    assert_eq!(cfg.lake, "/l");
+    assert_eq!(cfg.alerts.file.as_deref(), Some(Path::new("/a.toml")));
+    let inline = cfg.alerts.inline.as_ref().expect("the [alerts] section");
+    assert!(inline.0["targets"].as_array().is_some_and(|t| t.len() == 1));
+    assert!(!format!("{cfg:?}").contains("hook-secret"));
+
+    std::fs::write(&file, "alerts = \"not a table\"\n").unwrap();
+    let err = parse(&["--config", file.to_str().unwrap()])
+        .settings
+        .resolve()
+        .unwrap_err();
+    assert!(err.to_string().contains("alerts"), "{err}");
 }
 
 #[test]
@@ -140,4 +186,20 @@ fn unknown_file_keys_are_refused() {
         .resolve()
         .unwrap_err();
     assert!(err.to_string().contains("lakes"), "{err}");
+}
+
+#[test]
+fn hash_password_makes_argon2id_phc_strings_with_fresh_salts() {
+    let a = hash_password("s3cret").unwrap();
+    let b = hash_password("s3cret").unwrap();
+    assert!(a.starts_with("$argon2id$v=19$"), "{a}");
+    assert_ne!(a, b);
+    let user: FlightUser = format!("alice:{a}").parse().unwrap();
+    assert!(user.password.verify("s3cret") && !user.password.is_deprecated());
+    let legacy: FlightUser = "bob:5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"
+        .parse()
+        .unwrap();
+    assert!(legacy.password.is_deprecated() && legacy.password.verify("password"));
+    assert!("no-colon".parse::<FlightUser>().is_err());
+    assert!("bob:a:b:5e88".parse::<FlightUser>().is_err());
 }

@@ -1,14 +1,16 @@
-//! Setting value types that parse (and fail) at the edge: secrets that
-//! never print, human durations, lists, byte sizes, Flight users.
+//! Setting value types and the parsers clap runs on flags, environment and
+//! file values alike: secrets that never print, lists, byte sizes, and the
+//! choices of `--source` and `--flight-auth`.
+use std::convert::Infallible;
 use std::fmt;
 use std::str::FromStr;
-use std::time::Duration;
 
 use clap::ValueEnum;
-use serde::Deserialize;
 
-/// A secret string (client secret, passwords): never printed by `Debug` or `Display`.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
+/// A secret string (client secret, passwords, webhook URLs): never printed
+/// by `Debug` or `Display`. Deserializes from a string (the alerts file's
+/// targets).
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
@@ -20,7 +22,7 @@ impl Secret {
 }
 
 impl FromStr for Secret {
-    type Err = std::convert::Infallible;
+    type Err = Infallible;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(Self(s.to_owned()))
     }
@@ -47,8 +49,7 @@ impl fmt::Display for Secret {
 /// A TOML table kept as written for the module that owns its meaning (the
 /// `[alerts]` section: rules and delivery targets). `Debug` shows only its
 /// keys, because targets carry webhook URLs and secrets.
-#[derive(Clone, Default, PartialEq, Deserialize)]
-#[serde(transparent)]
+#[derive(Clone, Default, PartialEq)]
 pub struct RawTable(pub toml::Table);
 
 impl fmt::Debug for RawTable {
@@ -57,127 +58,52 @@ impl fmt::Debug for RawTable {
     }
 }
 
-/// A duration written for humans: `60s`, `15m`, `1h 30m`, `7d`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HumanDuration(pub Duration);
-
-impl FromStr for HumanDuration {
-    type Err = humantime::DurationError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        humantime::parse_duration(s).map(Self)
-    }
+/// A comma-separated list (`a,b , c`; empty items dropped, so an empty
+/// variable means none). A TOML array arrives joined with commas.
+pub(super) fn list(s: &str) -> Result<Vec<String>, Infallible> {
+    Ok(s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect())
 }
 
-impl<'de> Deserialize<'de> for HumanDuration {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// A comma-separated list (`a,b , c`), also accepted as a TOML array.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct List(pub Vec<String>);
-
-impl FromStr for List {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self(
-            s.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        ))
-    }
-}
-
-impl<'de> Deserialize<'de> for List {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Repr {
-            One(String),
-            Many(Vec<String>),
-        }
-        Ok(match Repr::deserialize(d)? {
-            Repr::One(s) => s.parse().unwrap_or_default(),
-            Repr::Many(v) => Self(v),
-        })
-    }
-}
-
-/// A comma-separated list of secrets (tokens, user entries), also accepted as
-/// a TOML array; `Debug` shows only how many there are.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct SecretList(pub Vec<Secret>);
-
-impl FromStr for SecretList {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let List(items) = s.parse()?;
-        Ok(Self(items.into_iter().map(Secret).collect()))
-    }
-}
-
-impl<'de> Deserialize<'de> for SecretList {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let List(items) = List::deserialize(d)?;
-        Ok(Self(items.into_iter().map(Secret).collect()))
-    }
-}
-
-impl fmt::Debug for SecretList {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretList({} x ***)", self.0.len())
-    }
+/// A comma-separated list of secrets (tokens).
+pub(super) fn secret_list(s: &str) -> Result<Vec<Secret>, Infallible> {
+    Ok(list(s)?.into_iter().map(Secret).collect())
 }
 
 /// A size in bytes: `1048576`, `512MiB`, `4GiB`, `2G` (K, M, G, T are powers of 1024).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ByteSize(pub u64);
-
-impl FromStr for ByteSize {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let s = s.trim();
-        let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-        let (num, unit) = s.split_at(split);
-        let num: u64 = num
-            .parse()
-            .map_err(|_| format!("{s:?} is not a size like 512MiB"))?;
-        let shift = match unit.trim().to_ascii_lowercase().as_str() {
-            "" | "b" => 0,
-            "k" | "kb" | "kib" => 10,
-            "m" | "mb" | "mib" => 20,
-            "g" | "gb" | "gib" => 30,
-            "t" | "tb" | "tib" => 40,
-            other => return Err(format!("unknown size unit {other:?} in {s:?}")),
-        };
-        num.checked_mul(1u64 << shift)
-            .map(Self)
-            .ok_or_else(|| format!("{s:?} is too large"))
-    }
+pub fn byte_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let num: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size like 512MiB"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        other => return Err(format!("unknown size unit {other:?} in {s:?}")),
+    };
+    num.checked_mul(1u64 << shift)
+        .ok_or_else(|| format!("{s:?} is too large"))
 }
 
-impl<'de> Deserialize<'de> for ByteSize {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Repr {
-            Number(u64),
-            Text(String),
-        }
-        match Repr::deserialize(d)? {
-            Repr::Number(n) => Ok(Self(n)),
-            Repr::Text(s) => s.parse().map_err(serde::de::Error::custom),
-        }
-    }
+/// Where Twitch data comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Source {
+    /// The real Helix API (or any Helix-compatible server at `TWITCH_HELIX_URL`).
+    Twitch,
+    /// The built-in simulator, started in-process on a loopback port.
+    Sim,
 }
 
 /// How Flight SQL clients prove who they are.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum FlightAuth {
     /// No authentication; refused on a non-loopback address unless
     /// `--flight-allow-unauthenticated` says otherwise.
@@ -188,50 +114,4 @@ pub enum FlightAuth {
     Basic,
     /// Only the static bearer tokens.
     Bearer,
-}
-
-/// A Flight SQL user: `name:HEX` with HEX = hex(sha256(password)), or
-/// `name:SALT:HEX` with HEX = hex(sha256(SALT followed by password)).
-#[derive(Clone, PartialEq, Eq)]
-pub struct FlightUser {
-    /// Login name.
-    pub name: String,
-    /// Salt prepended to the password before hashing (may be empty).
-    pub salt: String,
-    /// SHA-256 of salt + password.
-    pub sha256: [u8; 32],
-}
-
-impl FromStr for FlightUser {
-    type Err = &'static str;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        const SHAPE: &str = "expected name:sha256hex or name:salt:sha256hex";
-        let parts: Vec<&str> = s.split(':').collect();
-        let (name, salt, hex) = match parts.as_slice() {
-            [name, hex] => (*name, "", *hex),
-            [name, salt, hex] => (*name, *salt, *hex),
-            _ => return Err(SHAPE),
-        };
-        if name.is_empty() || hex.len() != 64 {
-            return Err(SHAPE);
-        }
-        let mut sha256 = [0u8; 32];
-        for (i, byte) in sha256.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2).ok_or(SHAPE)?, 16)
-                .map_err(|_| SHAPE)?;
-        }
-        Ok(Self {
-            name: name.to_owned(),
-            salt: salt.to_owned(),
-            sha256,
-        })
-    }
-}
-
-impl fmt::Debug for FlightUser {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FlightUser")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
 }

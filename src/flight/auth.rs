@@ -2,23 +2,36 @@
 //! Basic), static bearer tokens, and the expiring bearer tokens issued at
 //! Handshake (HMAC-SHA256 signed with a per-process random key, so they die
 //! with the process). Every comparison of secret material is constant-time.
+//!
+//! Argon2 verification is slow on purpose (tens of milliseconds and 19 MiB
+//! with the default parameters), so it runs on the blocking pool, at most
+//! one per two cores at a time: a burst of wrong passwords occupies those
+//! slots, not the async workers that serve queries, and a login that cannot
+//! get a slot within [`LOGIN_WAIT`] is told to retry (`Unavailable`). Clients
+//! send the password once, at Handshake, and the issued token after that.
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::alphabet;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use tokio::sync::Semaphore;
 use tonic::metadata::MetadataMap;
 
 use super::error::{Error, Result};
 use crate::clock::SharedClock;
-use crate::config::{FlightAuth, FlightConfig, FlightUser};
+use crate::config::{FlightAuth, FlightConfig, PasswordHash, hash_password};
 
 const TOKEN_PREFIX: &str = "tm1.";
+
+/// Longest a login waits for a password-check slot.
+pub const LOGIN_WAIT: Duration = Duration::from_secs(5);
 
 /// Base64 for Basic credentials, with or without padding: Go clients (ADBC)
 /// send them unpadded.
@@ -41,12 +54,19 @@ pub enum Principal {
 /// Checks credentials and issues tokens.
 pub struct Authenticator {
     mode: FlightAuth,
-    users: HashMap<String, FlightUser>,
+    users: HashMap<String, PasswordHash>,
+    /// Checked for unknown users, so timing does not tell who exists.
+    decoy: PasswordHash,
     /// SHA-256 of each static token: equal-length values for constant-time compares.
     tokens: Vec<[u8; 32]>,
-    key: [u8; 32],
+    /// Keyed with a fresh random key; cloned for each token.
+    mac: Hmac<Sha256>,
     ttl: Duration,
     clock: SharedClock,
+    /// Password checks that may run at once.
+    slots: Arc<Semaphore>,
+    /// Longest a login waits for a slot ([`LOGIN_WAIT`]).
+    login_wait: Duration,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -61,25 +81,54 @@ impl std::fmt::Debug for Authenticator {
 }
 
 impl Authenticator {
-    /// An authenticator for `config`, with a fresh random signing key.
+    /// An authenticator for `config`, with a fresh random signing key. Warns
+    /// (once, here) about users whose hashes use the deprecated SHA-256 form.
     pub fn new(config: &FlightConfig, clock: SharedClock) -> Self {
-        let mut key = [0u8; 32];
+        let mut key = hmac::digest::Key::<Hmac<Sha256>>::default();
         rand::rng().fill_bytes(&mut key);
+        let deprecated: Vec<&str> = config
+            .users
+            .iter()
+            .filter(|u| u.password.is_deprecated())
+            .map(|u| u.name.as_str())
+            .collect();
+        if !deprecated.is_empty() {
+            tracing::warn!(
+                users = %deprecated.join(","),
+                "TM_FLIGHT_USERS: salted SHA-256 password hashes are deprecated (fast to \
+                 brute-force); replace each with the output of `twitch-monitor hash-password NAME`"
+            );
+        }
+        let mut password = [0u8; 16];
+        rand::rng().fill_bytes(&mut password);
+        let decoy = match config.auth {
+            FlightAuth::Basic => hash_password(&URL_SAFE_NO_PAD.encode(password))
+                .map(PasswordHash::Argon2)
+                .ok(),
+            _ => None,
+        };
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             mode: config.auth,
             users: config
                 .users
                 .iter()
-                .map(|u| (u.name.clone(), u.clone()))
+                .map(|u| (u.name.clone(), u.password.clone()))
                 .collect(),
+            decoy: decoy.unwrap_or(PasswordHash::Sha256 {
+                salt: String::new(),
+                digest: [0; 32],
+            }),
             tokens: config
                 .tokens
                 .iter()
-                .map(|t| sha256(t.expose().as_bytes()))
+                .map(|t| Sha256::digest(t.expose()).into())
                 .collect(),
-            key,
+            mac: <Hmac<Sha256> as KeyInit>::new(&key),
             ttl: config.token_ttl,
             clock,
+            slots: Arc::new(Semaphore::new((cores / 2).max(1))),
+            login_wait: LOGIN_WAIT,
         }
     }
 
@@ -89,30 +138,34 @@ impl Authenticator {
     }
 
     /// Checks the `authorization` header of an ordinary RPC.
-    pub fn check(&self, metadata: &MetadataMap) -> Result<Principal> {
+    pub async fn check(&self, metadata: &MetadataMap) -> Result<Principal> {
         if self.mode == FlightAuth::None {
             return Ok(Principal::Anonymous);
         }
         let header = authorization(metadata)?
             .ok_or_else(|| unauthenticated("missing authorization header (Basic or Bearer)"))?;
-        self.check_header(header)
+        self.check_header(header).await
     }
 
     /// Handshake: accepts a `Basic` or `Bearer` authorization header, or a
     /// Flight `BasicAuth` payload, and returns the bearer token the client
     /// should send from now on (None when authentication is off).
-    pub fn handshake(&self, metadata: &MetadataMap, payload: &[u8]) -> Result<Option<String>> {
+    pub async fn handshake(
+        &self,
+        metadata: &MetadataMap,
+        payload: &[u8],
+    ) -> Result<Option<String>> {
         if self.mode == FlightAuth::None {
             return Ok(None);
         }
         let principal = match authorization(metadata)? {
-            Some(header) => self.check_header(header)?,
+            Some(header) => self.check_header(header).await?,
             None => {
                 let basic = <arrow_flight::BasicAuth as prost::Message>::decode(payload)
                     .ok()
                     .filter(|b| !b.username.is_empty())
                     .ok_or_else(|| unauthenticated("missing credentials"))?;
-                self.check_password(&basic.username, &basic.password)?
+                self.check_password(&basic.username, basic.password).await?
             }
         };
         match principal {
@@ -123,17 +176,13 @@ impl Authenticator {
         }
     }
 
-    fn check_header(&self, header: &str) -> Result<Principal> {
+    async fn check_header(&self, header: &str) -> Result<Principal> {
         if let Some(b64) = strip_scheme(header, "basic") {
-            let decoded = BASIC_B64
-                .decode(b64.trim())
-                .map_err(|_| unauthenticated("malformed Basic credentials"))?;
-            let text = String::from_utf8(decoded)
-                .map_err(|_| unauthenticated("malformed Basic credentials"))?;
-            let (user, password) = text
-                .split_once(':')
-                .ok_or_else(|| unauthenticated("malformed Basic credentials"))?;
-            return self.check_password(user, password);
+            let malformed = || unauthenticated("malformed Basic credentials");
+            let decoded = BASIC_B64.decode(b64.trim()).map_err(|_| malformed())?;
+            let text = String::from_utf8(decoded).map_err(|_| malformed())?;
+            let (user, password) = text.split_once(':').ok_or_else(malformed)?;
+            return self.check_password(user, password.to_owned()).await;
         }
         if let Some(token) = strip_scheme(header, "bearer") {
             return self.check_token(token.trim());
@@ -143,20 +192,32 @@ impl Authenticator {
         ))
     }
 
-    fn check_password(&self, user: &str, password: &str) -> Result<Principal> {
+    async fn check_password(&self, user: &str, password: String) -> Result<Principal> {
         if self.mode != FlightAuth::Basic {
             return Err(unauthenticated(
                 "password login is disabled; use a bearer token",
             ));
         }
-        // Hash even for unknown users, so timing does not reveal who exists.
-        let (salt, expected) = match self.users.get(user) {
-            Some(u) => (u.salt.as_str(), u.sha256),
-            None => ("", [0u8; 32]),
+        let (known, hash) = match self.users.get(user) {
+            Some(hash) => (true, hash.clone()),
+            None => (false, self.decoy.clone()),
         };
-        let actual = sha256(&[salt.as_bytes(), password.as_bytes()].concat());
-        let known = self.users.contains_key(user);
-        if bool::from(actual.ct_eq(&expected)) && known {
+        let slot = tokio::time::timeout(self.login_wait, Arc::clone(&self.slots).acquire_owned())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .ok_or_else(|| {
+                Error::LoginBusy("too many logins at once; retry in a moment".to_owned())
+            })?;
+        // The slot goes with the check, so a client that hangs up does not
+        // free it while the check still runs.
+        let verified = tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            hash.verify(&password)
+        })
+        .await
+        .unwrap_or(false);
+        if verified && known {
             Ok(Principal::User(user.to_owned()))
         } else {
             Err(unauthenticated("invalid user name or password"))
@@ -167,7 +228,7 @@ impl Authenticator {
         if let Some(body) = token.strip_prefix(TOKEN_PREFIX) {
             return self.verify_issued(body);
         }
-        let presented = sha256(token.as_bytes());
+        let presented: [u8; 32] = Sha256::digest(token).into();
         // Compare against every token without stopping early.
         let hit = self
             .tokens
@@ -185,32 +246,32 @@ impl Authenticator {
         let ttl = chrono::TimeDelta::from_std(self.ttl).unwrap_or(chrono::TimeDelta::MAX);
         let expires = (self.clock.now() + ttl).timestamp();
         let payload = URL_SAFE_NO_PAD.encode(format!("{expires}:{user}"));
-        let mac = URL_SAFE_NO_PAD.encode(hmac_sha256(&self.key, payload.as_bytes()));
-        format!("{TOKEN_PREFIX}{payload}.{mac}")
+        let mac = self
+            .mac
+            .clone()
+            .chain_update(&payload)
+            .finalize()
+            .into_bytes();
+        format!("{TOKEN_PREFIX}{payload}.{}", URL_SAFE_NO_PAD.encode(mac))
     }
 
     fn verify_issued(&self, body: &str) -> Result<Principal> {
-        let (payload, mac) = body
-            .split_once('.')
-            .ok_or_else(|| unauthenticated("malformed token"))?;
-        let mac = URL_SAFE_NO_PAD
-            .decode(mac)
-            .map_err(|_| unauthenticated("malformed token"))?;
-        let expected = hmac_sha256(&self.key, payload.as_bytes());
-        if !bool::from(expected.as_slice().ct_eq(&mac)) {
-            return Err(unauthenticated("invalid bearer token"));
-        }
+        let malformed = || unauthenticated("malformed token");
+        let (payload, mac) = body.split_once('.').ok_or_else(malformed)?;
+        let mac = URL_SAFE_NO_PAD.decode(mac).map_err(|_| malformed())?;
+        // `verify_slice` compares in constant time.
+        self.mac
+            .clone()
+            .chain_update(payload)
+            .verify_slice(&mac)
+            .map_err(|_| unauthenticated("invalid bearer token"))?;
         let payload = URL_SAFE_NO_PAD
             .decode(payload)
             .ok()
             .and_then(|p| String::from_utf8(p).ok())
-            .ok_or_else(|| unauthenticated("malformed token"))?;
-        let (expires, user) = payload
-            .split_once(':')
-            .ok_or_else(|| unauthenticated("malformed token"))?;
-        let expires: i64 = expires
-            .parse()
-            .map_err(|_| unauthenticated("malformed token"))?;
+            .ok_or_else(malformed)?;
+        let (expires, user) = payload.split_once(':').ok_or_else(malformed)?;
+        let expires: i64 = expires.parse().map_err(|_| malformed())?;
         if self.clock.now().timestamp() >= expires {
             return Err(unauthenticated("bearer token expired; log in again"));
         }
@@ -243,69 +304,25 @@ fn strip_scheme<'a>(header: &'a str, scheme: &str) -> Option<&'a str> {
     name.eq_ignore_ascii_case(scheme).then_some(rest)
 }
 
-fn sha256(data: &[u8]) -> [u8; 32] {
-    Sha256::digest(data).into()
-}
-
-/// HMAC-SHA256 (RFC 2104) over the `sha2` crate already in the tree.
-fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut block = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block[..32].copy_from_slice(&sha256(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let ipad: Vec<u8> = block.iter().map(|b| b ^ 0x36).collect();
-    let opad: Vec<u8> = block.iter().map(|b| b ^ 0x5c).collect();
-    let inner: [u8; 32] = Sha256::new()
-        .chain_update(&ipad)
-        .chain_update(msg)
-        .finalize()
-        .into();
-    Sha256::new()
-        .chain_update(&opad)
-        .chain_update(inner)
-        .finalize()
-        .into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::ManualClock;
     use crate::config::Secret;
     use chrono::DateTime;
-    use std::sync::Arc;
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    #[test]
-    fn hmac_matches_rfc_4231() {
-        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
-        assert_eq!(
-            hex(&mac),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-        let mac = hmac_sha256(
-            &[0xaa; 131],
-            b"Test Using Larger Than Block-Size Key - Hash Key First",
-        );
-        assert_eq!(
-            hex(&mac),
-            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
-        );
-    }
+    use std::sync::Mutex;
 
     fn auth(clock: &ManualClock) -> Authenticator {
+        let phc = hash_password("secret!").unwrap();
+        let legacy: String = Sha256::digest("saltold-secret")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let config = FlightConfig {
             auth: FlightAuth::Basic,
             users: vec![
-                format!("alice:salt:{}", hex(&sha256(b"saltsecret!")))
-                    .parse()
-                    .unwrap(),
+                format!("alice:{phc}").parse().unwrap(),
+                format!("olga:salt:{legacy}").parse().unwrap(),
             ],
             tokens: vec![Secret::from("static-token-0123456789")],
             token_ttl: Duration::from_secs(60),
@@ -321,14 +338,24 @@ mod tests {
         m
     }
 
-    #[test]
-    fn login_issues_a_token_that_works_until_it_expires() {
-        let clock = ManualClock::new(DateTime::from_timestamp(1_700_000_000, 0).unwrap());
+    fn clock() -> ManualClock {
+        ManualClock::new(DateTime::from_timestamp(1_700_000_000, 0).unwrap())
+    }
+
+    #[tokio::test]
+    async fn login_issues_a_token_that_works_until_it_expires() {
+        let clock = clock();
         let auth = auth(&clock);
         let basic = format!("Basic {}", BASIC_B64.encode("alice:secret!"));
-        let token = auth.handshake(&headers(&basic), &[]).unwrap().unwrap();
+        let token = auth
+            .handshake(&headers(&basic), &[])
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(
-            auth.check(&headers(&format!("Bearer {token}"))).unwrap(),
+            auth.check(&headers(&format!("Bearer {token}")))
+                .await
+                .unwrap(),
             Principal::User("alice".into())
         );
         // A forged user in the payload breaks the signature.
@@ -338,41 +365,66 @@ mod tests {
             1,
         );
         assert_ne!(forged, token);
-        assert!(auth.check(&headers(&format!("Bearer {forged}"))).is_err());
+        assert!(
+            auth.check(&headers(&format!("Bearer {forged}")))
+                .await
+                .is_err()
+        );
+        // So does a token signed by another process (another key).
+        let other = Authenticator::new(&FlightConfig::default(), Arc::new(clock.clone()));
+        assert!(
+            auth.verify_issued(&other.issue("alice")[TOKEN_PREFIX.len()..])
+                .is_err()
+        );
         clock.advance(Duration::from_secs(61));
         let err = auth
             .check(&headers(&format!("Bearer {token}")))
+            .await
             .unwrap_err();
         assert!(err.to_string().contains("expired"), "{err}");
     }
 
-    #[test]
-    fn wrong_or_missing_credentials_are_unauthenticated() {
-        let clock = ManualClock::new(DateTime::from_timestamp(1_700_000_000, 0).unwrap());
-        let auth = auth(&clock);
+    #[tokio::test]
+    async fn wrong_or_missing_credentials_are_unauthenticated() {
+        let auth = auth(&clock());
         for bad in [
             format!("Basic {}", BASIC_B64.encode("alice:wrong")),
             format!("Basic {}", BASIC_B64.encode("nobody:secret!")),
+            format!("Basic {}", BASIC_B64.encode("olga:secret!")),
             "Bearer not-a-token".to_owned(),
             "Digest abc".to_owned(),
         ] {
             assert!(
-                matches!(auth.check(&headers(&bad)), Err(Error::Unauthenticated(_))),
+                matches!(
+                    auth.check(&headers(&bad)).await,
+                    Err(Error::Unauthenticated(_))
+                ),
                 "{bad}"
             );
         }
         assert!(matches!(
-            auth.check(&MetadataMap::new()),
+            auth.check(&MetadataMap::new()).await,
             Err(Error::Unauthenticated(_))
         ));
         assert_eq!(
             auth.check(&headers("bearer static-token-0123456789"))
+                .await
                 .unwrap(),
             Principal::StaticToken
         );
         // Unpadded Basic credentials (as Go clients send them) work.
         let unpadded = base64::engine::general_purpose::STANDARD_NO_PAD.encode("alice:secret!");
-        assert!(auth.check(&headers(&format!("Basic {unpadded}"))).is_ok());
+        assert!(
+            auth.check(&headers(&format!("Basic {unpadded}")))
+                .await
+                .is_ok()
+        );
+        // The deprecated salted SHA-256 form still logs in.
+        let old = format!("Basic {}", BASIC_B64.encode("olga:old-secret"));
+        assert_eq!(
+            auth.check(&headers(&old)).await.unwrap(),
+            Principal::User("olga".into())
+        );
         // The handshake payload form (Flight BasicAuth) works too.
         let payload = prost::Message::encode_to_vec(&arrow_flight::BasicAuth {
             username: "alice".into(),
@@ -380,8 +432,65 @@ mod tests {
         });
         assert!(
             auth.handshake(&MetadataMap::new(), &payload)
+                .await
                 .unwrap()
                 .is_some()
         );
+    }
+
+    /// Collects what the log subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn deprecated_hashes_are_named_in_one_warning_at_start() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || auth(&clock()));
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(log.matches("WARN").count(), 1, "{log}");
+        assert!(
+            log.contains("users=olga") && log.contains("twitch-monitor hash-password"),
+            "{log}"
+        );
+    }
+
+    #[tokio::test]
+    async fn logins_wait_a_bounded_time_for_a_check_slot_and_tokens_never_wait() {
+        let mut auth = auth(&clock());
+        auth.login_wait = Duration::from_millis(50);
+        // Every slot busy (a burst of logins): the next one hears "retry".
+        let all = u32::try_from(auth.slots.available_permits()).unwrap();
+        let held = Arc::clone(&auth.slots)
+            .acquire_many_owned(all)
+            .await
+            .unwrap();
+        let wrong = headers(&format!("Basic {}", BASIC_B64.encode("alice:wrong")));
+        let err = auth.check(&wrong).await.unwrap_err();
+        assert!(matches!(err, Error::LoginBusy(_)), "{err}");
+        assert!(
+            auth.check(&headers("Bearer static-token-0123456789"))
+                .await
+                .is_ok()
+        );
+        drop(held);
+        assert!(matches!(
+            auth.check(&wrong).await,
+            Err(Error::Unauthenticated(_))
+        ));
     }
 }

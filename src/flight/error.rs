@@ -17,6 +17,9 @@ pub enum Error {
     /// The caller did not prove who it is.
     #[error("{0}")]
     Unauthenticated(String),
+    /// Too many password checks are waiting; the caller may retry.
+    #[error("{0}")]
+    LoginBusy(String),
     /// A ticket, handle, command or parameter batch could not be decoded.
     #[error("{0}")]
     BadRequest(String),
@@ -92,6 +95,7 @@ pub fn code(err: &Error) -> Code {
             ErrorKind::Internal => Code::Internal,
         },
         Error::Unauthenticated(_) => Code::Unauthenticated,
+        Error::LoginBusy(_) => Code::Unavailable,
         Error::BadRequest(_) => Code::InvalidArgument,
         Error::ReadOnly(_) => Code::PermissionDenied,
         Error::Unsupported(_) => Code::Unimplemented,

@@ -36,9 +36,10 @@ impl Gateway {
         Self { sql, auth }
     }
 
-    fn check<T>(&self, request: &Request<T>) -> Result<(), Status> {
+    async fn check(&self, metadata: &tonic::metadata::MetadataMap) -> Result<(), Status> {
         self.auth
-            .check(request.metadata())
+            .check(metadata)
+            .await
             .map(|_| ())
             .map_err(Status::from)
     }
@@ -71,7 +72,7 @@ impl FlightService for Gateway {
             Ok(Some(first)) => first.payload,
             _ => Default::default(),
         };
-        let token = self.auth.handshake(&metadata, &payload)?;
+        let token = self.auth.handshake(&metadata, &payload).await?;
         let reply = HandshakeResponse {
             protocol_version: 0,
             payload: token.clone().unwrap_or_default().into(),
@@ -90,7 +91,7 @@ impl FlightService for Gateway {
         &self,
         request: Request<Criteria>,
     ) -> Result<Response<Self::ListFlightsStream>, Status> {
-        self.check(&request)?;
+        self.check(request.metadata()).await?;
         Err(Status::from(Error::Unsupported("ListFlights".into())))
     }
 
@@ -98,7 +99,7 @@ impl FlightService for Gateway {
         &self,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<FlightInfo>, Status> {
-        self.check(&request)?;
+        self.check(request.metadata()).await?;
         match handles::classify(&request.get_ref().cmd)? {
             Payload::Sql(sql) => {
                 let descriptor = request.into_inner();
@@ -116,7 +117,7 @@ impl FlightService for Gateway {
         &self,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<PollInfo>, Status> {
-        self.check(&request)?;
+        self.check(request.metadata()).await?;
         Err(Status::from(Error::Unsupported("PollFlightInfo".into())))
     }
 
@@ -124,7 +125,7 @@ impl FlightService for Gateway {
         &self,
         request: Request<FlightDescriptor>,
     ) -> Result<Response<SchemaResult>, Status> {
-        self.check(&request)?;
+        self.check(request.metadata()).await?;
         let cmd = &request.get_ref().cmd;
         let ticket = match handles::classify(cmd)? {
             Payload::Sql(sql) => plain_ticket(sql),
@@ -164,7 +165,7 @@ impl FlightService for Gateway {
         &self,
         request: Request<Ticket>,
     ) -> Result<Response<Self::DoGetStream>, Status> {
-        self.check(&request)?;
+        self.check(request.metadata()).await?;
         match handles::classify(&request.get_ref().ticket)? {
             Payload::Sql(sql) => Ok(Response::new(self.sql.run(plain_ticket(sql)).await?)),
             Payload::FlightSql => FlightService::do_get(&self.sql, request).await,
@@ -175,7 +176,7 @@ impl FlightService for Gateway {
         &self,
         request: Request<Streaming<FlightData>>,
     ) -> Result<Response<Self::DoPutStream>, Status> {
-        self.check(&request)?;
+        self.check(request.metadata()).await?;
         FlightService::do_put(&self.sql, request).await
     }
 
@@ -183,7 +184,7 @@ impl FlightService for Gateway {
         &self,
         request: Request<Streaming<FlightData>>,
     ) -> Result<Response<Self::DoExchangeStream>, Status> {
-        self.check(&request)?;
+        self.check(request.metadata()).await?;
         Err(Status::from(Error::Unsupported("DoExchange".into())))
     }
 
@@ -191,7 +192,7 @@ impl FlightService for Gateway {
         &self,
         request: Request<Action>,
     ) -> Result<Response<Self::DoActionStream>, Status> {
-        self.check(&request)?;
+        self.check(request.metadata()).await?;
         FlightService::do_action(&self.sql, request).await
     }
 
@@ -199,7 +200,7 @@ impl FlightService for Gateway {
         &self,
         request: Request<Empty>,
     ) -> Result<Response<Self::ListActionsStream>, Status> {
-        self.check(&request)?;
+        self.check(request.metadata()).await?;
         FlightService::list_actions(&self.sql, request).await
     }
 }

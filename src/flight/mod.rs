@@ -4,9 +4,10 @@
 //! tokens) and optional TLS. Read-only: anything that would write is refused.
 //!
 //! Layout: [`auth`] (credentials, tokens), `gateway` (auth on every RPC,
-//! plain SQL, Handshake), `service` (Flight SQL commands), `metadata` and
-//! `sql_info` (metadata results), `handles` (tickets and handles from
-//! proto/), [`error`] (the one mapping onto gRPC status codes).
+//! plain SQL, Handshake), `service` (Flight SQL commands), `wire` (result
+//! encoding, parameter decoding), `metadata` and `sql_info` (metadata
+//! results), `handles` (tickets and handles from proto/), [`error`] (the one
+//! mapping onto gRPC status codes).
 pub mod auth;
 pub mod error;
 mod gateway;
@@ -14,6 +15,7 @@ mod handles;
 mod metadata;
 mod service;
 mod sql_info;
+mod wire;
 
 use std::future::Future;
 use std::net::SocketAddr;

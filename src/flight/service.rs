@@ -5,7 +5,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use arrow_flight::encode::FlightDataEncoderBuilder;
-use arrow_flight::error::FlightError;
 use arrow_flight::flight_service_server::FlightService;
 use arrow_flight::sql::metadata::{SqlInfoData, XdbcTypeInfoData};
 use arrow_flight::sql::server::{FlightSqlService, PeekableFlightDataStream};
@@ -21,22 +20,18 @@ use arrow_flight::sql::{
     CommandStatementIngest, CommandStatementQuery, CommandStatementSubstraitPlan,
     CommandStatementUpdate, DoPutPreparedStatementResult, SqlInfo, TicketStatementQuery,
 };
-use arrow_flight::{FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, Ticket};
+use arrow_flight::{FlightData, FlightDescriptor, FlightInfo, Ticket};
 use datafusion::arrow::array::RecordBatch;
-use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::execution::SendableRecordBatchStream;
-use futures::{Stream, StreamExt, TryStreamExt};
+use futures::{Stream, TryStreamExt};
 use tonic::{Request, Response, Status};
 
-use super::error::{Error, Result, external};
+use super::error::{Error, Result};
 use super::handles::{self, PreparedHandle, StatementTicket};
 use super::metadata;
 use super::sql_info;
-use crate::query::{self, QueryEngine};
-
-/// Largest Flight message the encoder produces (it splits batches to fit).
-const MAX_FLIGHT_DATA_SIZE: usize = 2 << 20;
+use super::wire::{advertised_parameters, encode, info, read_parameters};
+use crate::query::QueryEngine;
 
 /// The stream type of DoGet responses.
 pub(crate) type DoGetStream = Pin<Box<dyn Stream<Item = Result<FlightData, Status>> + Send>>;
@@ -118,46 +113,6 @@ impl SqlService {
             .map_err(|e| Status::from(Error::from(e)));
         Ok(Response::new(Box::pin(stream)))
     }
-}
-
-fn info(schema: &SchemaRef, ticket: Ticket, descriptor: FlightDescriptor) -> Result<FlightInfo> {
-    let endpoint = FlightEndpoint::new().with_ticket(ticket);
-    Ok(FlightInfo::new()
-        .try_with_schema(schema)?
-        .with_endpoint(endpoint)
-        .with_descriptor(descriptor)
-        .with_total_records(-1)
-        .with_total_bytes(-1)
-        .with_ordered(true))
-}
-
-/// Streams query batches as Flight data, batch by batch, as they come.
-fn encode(stream: SendableRecordBatchStream) -> DoGetStream {
-    let schema = stream.schema();
-    let batches = stream.map_err(|e| external(query::Error::from(e)));
-    let flight = FlightDataEncoderBuilder::new()
-        .with_schema(schema)
-        .with_max_flight_data_size(MAX_FLIGHT_DATA_SIZE)
-        .build(batches)
-        .map_err(|e| Status::from(Error::from(e)));
-    Box::pin(flight)
-}
-
-/// Reads the parameter rows a client binds through DoPut.
-async fn read_parameters(
-    request: Request<PeekableFlightDataStream>,
-) -> Result<Option<RecordBatch>> {
-    let flight = request.into_inner().map_err(FlightError::from);
-    let mut decoded = arrow_flight::decode::FlightRecordBatchStream::new_from_flight_data(flight);
-    let mut batches = Vec::new();
-    while let Some(batch) = decoded.next().await {
-        batches.push(batch.map_err(Error::from)?);
-    }
-    let Some(first) = batches.first() else {
-        return Ok(None);
-    };
-    let batch = concat_batches(&first.schema(), &batches)?;
-    Ok((batch.num_rows() > 0).then_some(batch))
 }
 
 fn read_only(what: &str) -> Status {
@@ -243,7 +198,7 @@ impl FlightSqlService for SqlService {
             prepared_statement_handle: handle.to_bytes(),
             // Always filled: the JDBC driver treats an empty one as an update.
             dataset_schema: handles::schema_bytes(&prepared.schema)?,
-            parameter_schema: handles::schema_bytes(&prepared.parameters)?,
+            parameter_schema: handles::schema_bytes(&advertised_parameters(&prepared.parameters))?,
         })
     }
 

@@ -226,9 +226,16 @@ pub(crate) fn sql_info(functions: &[String]) -> Result<SqlInfoData> {
         0b11i32,
     );
     b.append(SqlInfo::SqlSupportsIntegrityEnhancementFacility, false);
+    // A bitmask of every level, as the JDBC driver reads it (supportsOuterJoins,
+    // supportsLimitedOuterJoins and supportsFullOuterJoins test one bit each).
     b.append(
         SqlInfo::SqlOuterJoinsSupportLevel,
-        SqlOuterJoinsSupportLevel::SqlFullOuterJoins as i32,
+        [
+            SqlOuterJoinsSupportLevel::SqlLimitedOuterJoins,
+            SqlOuterJoinsSupportLevel::SqlFullOuterJoins,
+        ]
+        .iter()
+        .fold(0i32, |mask, level| mask | 1 << *level as i32),
     );
     b.append(SqlInfo::SqlSchemaTerm, "schema");
     b.append(SqlInfo::SqlProcedureTerm, "procedure");
@@ -270,9 +277,11 @@ pub(crate) fn sql_info(functions: &[String]) -> Result<SqlInfoData> {
         b.append(key, 0i64);
     }
     b.append(SqlInfo::SqlMaxRowSizeIncludesBlobs, false);
+    // A 64-bit integer: the JDBC driver reads this key as a Long
+    // (getDefaultTransactionIsolation fails with a ClassCastException on an int32).
     b.append(
         SqlInfo::SqlDefaultTransactionIsolation,
-        SqlTransactionIsolationLevel::SqlTransactionNone as i32,
+        SqlTransactionIsolationLevel::SqlTransactionNone as i64,
     );
     b.append(SqlInfo::SqlTransactionsSupported, false);
     b.append(SqlInfo::SqlSupportedTransactionsIsolationLevels, 0i32);

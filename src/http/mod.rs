@@ -1,76 +1,68 @@
-//! The operations HTTP endpoint: `/healthz` (the process is up), `/readyz`
-//! (it is doing its job, per an injected probe) and `/metrics` (Prometheus).
+//! The HTTP endpoint on `TM_HTTP_ADDR`: operations (`/healthz`, `/readyz`,
+//! `/metrics`), and — when given a [`DataApi`] — the live dashboard under `/`
+//! and the data API under `/api/` that the dashboard reads, both over the
+//! same [`crate::query::QueryEngine`] as Flight SQL.
+//!
+//! Layout: [`health`] (operations), [`auth`] (the credentials seam and the
+//! access rule), `assets` (the embedded dashboard files), `api` (named,
+//! parameterised endpoints in JSON and Arrow IPC, authenticated SQL),
+//! `events` (server-sent events, one per committed cycle), `compress`
+//! (brotli/gzip), `error` (the one place an error becomes an HTTP status).
 //!
 //! The server takes an already-bound listener, so callers (and tests) bind
 //! port 0 and read the address back; it never binds anything itself.
+mod api;
+mod assets;
+pub mod auth;
+mod compress;
+mod error;
+mod events;
+pub mod health;
+
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::{self, Metrics};
+pub use api::ENDPOINTS;
+pub use auth::{Access, Credentials};
+pub use error::{Error, Result};
+pub use events::CycleFeed;
+pub use health::{Readiness, cycle_freshness};
 
-/// What can fail while serving.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// Reading the listener's address or accepting connections failed.
-    #[error("HTTP server I/O")]
-    Io(#[from] std::io::Error),
-    /// The server task panicked or was aborted.
-    #[error("HTTP server task ended abnormally")]
-    Task(#[from] tokio::task::JoinError),
+use crate::live::LiveViews;
+use crate::metrics::Metrics;
+use crate::query::QueryEngine;
+
+/// What the dashboard and the data API read, and who may read it.
+#[derive(Clone)]
+pub struct DataApi {
+    /// The engine every query runs on (Flight SQL's limits and metrics).
+    pub engine: QueryEngine,
+    /// The live views (their snapshot's cycle id tells a consistent read).
+    pub live: LiveViews,
+    /// The id of the last cycle whose live views *and* lake tables are in the
+    /// catalog: the composition root sends it after each committed cycle.
+    /// Pages refresh on it and every answer is of exactly one such cycle.
+    pub cycles: watch::Receiver<Option<i64>>,
+    /// Who may read data.
+    pub access: Access,
 }
 
-/// Result with this module's [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Answers "is this process ready for traffic?": `Ok` or the reason it is not.
-/// Implemented for closures, so the composition root can write
-/// `Arc::new(move || …)` over whatever it owns (lake, live views, clock).
-pub trait Readiness: Send + Sync + 'static {
-    /// `Ok(())` when ready, else a human-readable reason.
-    fn check(&self) -> Result<(), String>;
-}
-
-impl<F> Readiness for F
-where
-    F: Fn() -> Result<(), String> + Send + Sync + 'static,
-{
-    fn check(&self) -> Result<(), String> {
-        self()
+impl fmt::Debug for DataApi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DataApi")
+            .field("cycle", &*self.cycles.borrow())
+            .field("access", &self.access)
+            .finish_non_exhaustive()
     }
-}
-
-/// The usual freshness rule: ready once a cycle finished within `max_age`
-/// of `now` (e.g. 3 × the poll interval).
-pub fn cycle_freshness(
-    last_finished: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-    max_age: Duration,
-) -> Result<(), String> {
-    let Some(last) = last_finished else {
-        return Err("no ingest cycle has finished yet".to_owned());
-    };
-    let age = (now - last).to_std().unwrap_or_default();
-    if age > max_age {
-        return Err(format!(
-            "last ingest cycle finished {} ago (limit {})",
-            humantime::format_duration(Duration::from_secs(age.as_secs())),
-            humantime::format_duration(max_age)
-        ));
-    }
-    Ok(())
 }
 
 /// What the handlers share.
@@ -80,57 +72,60 @@ pub struct HttpState {
     pub metrics: Metrics,
     /// Consulted by `/readyz`.
     pub readiness: Arc<dyn Readiness>,
+    /// The dashboard and the data API; `None` serves operations only.
+    pub data: Option<DataApi>,
 }
 
 impl fmt::Debug for HttpState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpState")
             .field("metrics", &self.metrics)
+            .field("data", &self.data)
             .finish_non_exhaustive()
     }
 }
 
-/// The routes, for embedding or for [`serve`].
-pub fn router(state: HttpState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
-        .with_state(state)
-}
-
-async fn healthz() -> &'static str {
-    "ok\n"
-}
-
-async fn readyz(State(state): State<HttpState>) -> Response {
-    match state.readiness.check() {
-        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
-        Err(reason) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("not ready: {reason}\n"),
-        )
-            .into_response(),
-    }
-}
-
-async fn metrics_text(State(state): State<HttpState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
-        state.metrics.render(),
-    )
-        .into_response()
+/// The routes. `stop` ends the long-lived event streams at shutdown, so a
+/// graceful shutdown does not wait on open dashboards.
+pub fn router(state: HttpState, stop: CancellationToken) -> Router {
+    let ops = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics_text))
+        .with_state(state.clone());
+    let Some(data) = state.data else {
+        return ops;
+    };
+    let api = api::routes(data.clone())
+        .merge(events::routes(data.clone(), stop))
+        .route_layer(axum::middleware::from_fn_with_state(
+            data.access.clone(),
+            auth::require,
+        ))
+        .merge(api::open_routes(data));
+    ops.merge(assets::routes())
+        .nest("/api", api)
+        .route("/api/", get(api::index))
+        .layer(axum::middleware::from_fn(compress::layer))
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes the
-/// requests in flight.
+/// requests in flight (open event streams end at once).
 pub async fn serve(
     listener: TcpListener,
     state: HttpState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+    let stop = CancellationToken::new();
+    let signal = {
+        let stop = stop.clone();
+        async move {
+            shutdown.await;
+            stop.cancel();
+        }
+    };
+    axum::serve(listener, router(state, stop))
+        .with_graceful_shutdown(signal)
         .await?;
     Ok(())
 }
@@ -156,8 +151,9 @@ impl HttpServer {
         let addr = listener.local_addr()?;
         let stop = CancellationToken::new();
         let signal = crate::shutdown::signal(shutdown, &stop);
+        let dashboard = state.data.is_some();
         let task = tokio::spawn(serve(listener, state, signal));
-        tracing::info!(%addr, "HTTP health and metrics listening");
+        tracing::info!(%addr, dashboard, "HTTP server listening");
         Ok(Self {
             addr,
             stop,
@@ -168,6 +164,11 @@ impl HttpServer {
     /// The bound address.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The dashboard's URL.
+    pub fn url(&self) -> String {
+        format!("http://{}/", self.addr)
     }
 
     /// Stops accepting, waits for requests in flight, and reports how the
@@ -184,30 +185,5 @@ impl HttpServer {
 impl Drop for HttpServer {
     fn drop(&mut self) {
         self.stop.cancel();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn freshness_needs_a_recent_cycle() {
-        let now = DateTime::parse_from_rfc3339("2026-11-26T12:00:00Z")
-            .unwrap()
-            .to_utc();
-        let limit = Duration::from_secs(180);
-        assert!(
-            cycle_freshness(None, now, limit)
-                .unwrap_err()
-                .contains("no ingest cycle")
-        );
-        assert_eq!(
-            cycle_freshness(Some(now - chrono::TimeDelta::seconds(179)), now, limit),
-            Ok(())
-        );
-        let err =
-            cycle_freshness(Some(now - chrono::TimeDelta::seconds(600)), now, limit).unwrap_err();
-        assert_eq!(err, "last ingest cycle finished 10m ago (limit 3m)");
     }
 }

@@ -22,7 +22,6 @@ use super::Error;
 use super::pipeline::CommitReport;
 use super::summary::CycleSummary;
 use crate::metrics::{Metrics, Outcome};
-use crate::schema::Layer;
 
 /// A consumer's failure: logged by the runner, never stops ingest.
 pub type ObserverError = Box<dyn std::error::Error + Send + Sync>;
@@ -84,13 +83,9 @@ impl CycleObserver for Metrics {
         if let Some(r) = s.rate_limit_remaining {
             self.rate_limit_remaining(i64::from(r));
         }
-        if cycle.outcome.is_ok() {
-            for (layer, rows) in [
-                (Layer::Bronze, s.written.bronze),
-                (Layer::Silver, s.written.silver),
-                (Layer::Gold, s.written.gold),
-            ] {
-                self.rows_written(layer.as_str(), rows as u64);
+        if let Some(report) = cycle.report() {
+            for (&table, &rows) in &report.per_table {
+                self.rows_written(table, rows as u64);
             }
         }
         Ok(())

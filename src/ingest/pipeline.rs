@@ -3,6 +3,7 @@
 //! (txn marker per write). Opening it repairs a cycle a crash interrupted:
 //! the last bronze cycle is planned and committed again; writes the lake
 //! already holds skip.
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use arrow::array::{Array, AsArray};
@@ -45,6 +46,8 @@ impl Written {
 pub struct CommitReport {
     /// Rows written per layer (skipped commits count zero).
     pub written: Written,
+    /// Rows written per table (tables that committed rows only).
+    pub per_table: BTreeMap<Table, usize>,
     /// Tables that already held this cycle (a replay after a crash).
     pub skipped: Vec<Table>,
     /// Silver rows of the cycle (for the live views).
@@ -216,7 +219,10 @@ impl Pipeline {
             Op::Upsert => lake.upsert_scd2(table, batches, cycle_id).await?,
         };
         match outcome {
-            CommitOutcome::Committed { rows, .. } => report.written.add(table.layer(), rows),
+            CommitOutcome::Committed { rows, .. } => {
+                report.written.add(table.layer(), rows);
+                *report.per_table.entry(table).or_default() += rows;
+            }
             CommitOutcome::Skipped { .. } if !report.skipped.contains(&table) => {
                 report.skipped.push(table)
             }

@@ -140,18 +140,36 @@ impl CycleRunner {
 
     /// Runs a cycle every poll interval until `stop` is cancelled. A cycle
     /// being polled is abandoned (nothing was written); one being committed
-    /// finishes, and its consumers hear of it.
+    /// finishes, and its consumers hear of it. While Twitch cannot be
+    /// reached the next attempt comes sooner (capped, jittered backoff); the
+    /// lake, live views and catalog keep serving what they have meanwhile.
     pub async fn run(mut self, stop: CancellationToken) {
-        let period =
-            TimeDelta::from_std(self.args.poll.poll_interval).unwrap_or(TimeDelta::minutes(1));
+        let period = self.args.poll.poll_interval;
+        let mut failed_connects = 0u32;
         loop {
-            let next = self.args.clock.now() + period;
+            let started = self.args.clock.now();
             let poll = tokio::select! {
                 poll = self.poll() => poll,
                 () = stop.cancelled() => return,
             };
             let finished = self.commit(poll).await;
             self.notify(&finished).await;
+            let next = match finished.error() {
+                Some(Error::Connect(e)) => {
+                    failed_connects += 1;
+                    let wait = retry_after(e, failed_connects, period);
+                    tracing::warn!(
+                        attempt = failed_connects,
+                        "cannot reach Twitch; serving what the lake has and trying again in {}",
+                        humantime::format_duration(Duration::from_millis(wait.as_millis() as u64))
+                    );
+                    self.args.clock.now() + to_delta(wait)
+                }
+                _ => {
+                    failed_connects = 0;
+                    started + to_delta(period)
+                }
+            };
             tokio::select! {
                 () = self.args.clock.sleep_until(next) => {}
                 () = stop.cancelled() => return,
@@ -265,5 +283,62 @@ impl CycleRunner {
                 tracing::error!(consumer = observer.name(), "a cycle consumer failed: {e}");
             }
         }
+    }
+}
+
+/// First wait after a failed connection; doubled per failure up to the poll
+/// interval.
+const RETRY_FIRST: Duration = Duration::from_secs(1);
+/// Wait after Twitch refused the credentials: they rarely fix themselves,
+/// and each attempt is logged loudly.
+const RETRY_REFUSED: Duration = Duration::from_secs(300);
+
+/// How long to wait before connecting again after `failures` failed
+/// connections in a row: capped, jittered exponential backoff for an
+/// unreachable or failing auth host (so a short outage costs seconds, not a
+/// cycle), and a slow retry when the credentials were refused.
+fn retry_after(error: &crate::twitch::Error, failures: u32, period: Duration) -> Duration {
+    if matches!(error, crate::twitch::Error::BadCredentials { .. }) {
+        return period.max(RETRY_REFUSED);
+    }
+    let full = RETRY_FIRST
+        .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
+        .min(period.max(RETRY_FIRST));
+    full.mul_f64(0.5 + rand::random::<f64>() * 0.5)
+}
+
+fn to_delta(d: Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::minutes(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::twitch::Error as Helix;
+
+    #[test]
+    fn retries_back_off_to_the_poll_interval_and_refusals_wait_long() {
+        let period = Duration::from_secs(60);
+        let down = Helix::Status {
+            endpoint: "oauth2/token".into(),
+            status: 503,
+            message: String::new(),
+        };
+        let first = retry_after(&down, 1, period);
+        assert!(
+            first >= Duration::from_millis(500) && first <= RETRY_FIRST,
+            "{first:?}"
+        );
+        let fourth = retry_after(&down, 4, period);
+        assert!(fourth >= Duration::from_secs(4) && fourth <= Duration::from_secs(8));
+        for failures in [7, 30, u32::MAX] {
+            let w = retry_after(&down, failures, period);
+            assert!(w >= period / 2 && w <= period, "{failures}: {w:?}");
+        }
+        let refused = Helix::BadCredentials {
+            status: 403,
+            message: "invalid client secret".into(),
+        };
+        assert_eq!(retry_after(&refused, 1, period), RETRY_REFUSED);
     }
 }

@@ -178,6 +178,7 @@ pub fn streamer_daily(
             "followers_end" => i64s(rs.iter().map(|r| r.followers_end)),
             "followers_gained" => i64s(rs.iter().map(|r| r.followers_gained)),
             "main_game" => utf8_opt(rs.iter().map(|r| r.main_game.as_deref())),
+            "language" => utf8_opt(rs.iter().map(|r| r.language.as_deref())),
             _ => return None,
         })
     })

@@ -243,6 +243,9 @@ async fn open_or_create(
         }
         Err(e) => return Err(err("open")(e)),
     }
+    let delta = add_new_columns(delta, table.def())
+        .await
+        .map_err(err("add new contract columns"))?;
     check_contract(&delta, table.def(), &location)?;
     Ok((table, location, delta))
 }
@@ -272,6 +275,33 @@ async fn create(delta: &DeltaTable, def: &TableDef) -> Result<DeltaTable, DeltaT
         create = create.with_configuration_property(TableProperty::AppendOnly, Some("true"));
     }
     create.await
+}
+
+/// Adds the nullable columns the contract gained since the table was created
+/// (columns may be added, none removed): rows written before read them as
+/// null. Plain columns keep the table at protocol 1/2.
+async fn add_new_columns(delta: DeltaTable, def: &TableDef) -> Result<DeltaTable, DeltaTableError> {
+    let actual = delta.snapshot()?.snapshot().arrow_schema();
+    let new: Vec<arrow::datatypes::Field> = def
+        .schema
+        .fields()
+        .iter()
+        .filter(|f| f.is_nullable() && actual.field_with_name(f.name()).is_err())
+        .map(|f| f.as_ref().clone())
+        .collect();
+    if new.is_empty() {
+        return Ok(delta);
+    }
+    let names: Vec<String> = new.iter().map(|f| f.name().clone()).collect();
+    let fields: StructType = (&arrow::datatypes::Schema::new(new))
+        .try_into_kernel()
+        .map_err(|e| DeltaTableError::Generic(format!("contract schema: {e}")))?;
+    let delta = delta
+        .add_columns()
+        .with_fields(fields.fields().cloned().collect::<Vec<_>>())
+        .await?;
+    tracing::info!(table = %def.qualified, columns = ?names, "added new contract columns");
+    Ok(delta)
 }
 
 /// Every contract column must exist with its type, and the partitioning must

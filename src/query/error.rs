@@ -168,9 +168,19 @@ fn is_not_found(msg: &str) -> bool {
 }
 
 /// The engine's message without DataFusion's "Error during planning: " style
-/// prefix, which says nothing to a SQL user.
+/// prefix, which says nothing to a SQL user, and parser errors without the
+/// parser's Rust debug wrapping (`SQL error: ParserError("…")`).
 fn strip_prefix(err: &DataFusionError) -> String {
+    use datafusion::sql::sqlparser::parser::ParserError;
     match err {
+        DataFusionError::SQL(parse, _) => match parse.as_ref() {
+            ParserError::ParserError(msg) | ParserError::TokenizerError(msg) => {
+                format!("syntax error: {msg}")
+            }
+            ParserError::RecursionLimitExceeded => {
+                "syntax error: the statement is nested too deeply".to_owned()
+            }
+        },
         DataFusionError::Plan(msg)
         | DataFusionError::Execution(msg)
         | DataFusionError::NotImplemented(msg)
@@ -222,5 +232,19 @@ mod tests {
     fn plan_messages_lose_the_engine_prefix() {
         let err = Error::from(plan_datafusion_err!("No field named x"));
         assert_eq!(err.to_string(), "No field named x");
+    }
+
+    #[test]
+    fn parser_errors_read_as_syntax_errors() {
+        use datafusion::sql::sqlparser::parser::ParserError;
+        let parse = ParserError::ParserError(
+            "Expected: an SQL statement, found: SELEC at Line: 1, Column: 1".into(),
+        );
+        let err = Error::from(DataFusionError::SQL(Box::new(parse), None));
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(
+            err.to_string(),
+            "syntax error: Expected: an SQL statement, found: SELEC at Line: 1, Column: 1"
+        );
     }
 }

@@ -40,6 +40,9 @@ pub(super) fn specs() -> Vec<Spec> {
                 int("followers_end", true),
                 int("followers_gained", true),
                 text("main_game", true),
+                // The stream language streamed longest that day: ranks
+                // channels by language (the dashboard's leaderboards).
+                text("language", true),
             ],
         )
         .partitioned(&["day"]),

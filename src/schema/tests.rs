@@ -63,7 +63,7 @@ fn contract_columns_are_present() {
         (
             Table::StreamerDaily,
             "day user_id login minutes_streamed avg_viewers peak_viewers hours_watched \
-             sessions followers_start followers_end followers_gained main_game",
+             sessions followers_start followers_end followers_gained main_game language",
         ),
         (
             Table::CategoryDaily,

@@ -225,7 +225,7 @@ impl Control {
         now: DateTime<Utc>,
     ) -> (Result<PageFaults, Reply>, Option<RateState>) {
         self.helix_requests += 1;
-        if self.faults.revoke_now(self.helix_requests) {
+        if self.faults.revoke_now(self.helix_requests, endpoint) {
             self.tokens.revoke_all();
         }
         if let Err(reply) = self.tokens.authorize(headers, client_id, now) {

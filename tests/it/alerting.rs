@@ -12,14 +12,14 @@ use std::time::{Duration, Instant};
 use futures::TryStreamExt;
 use serde_json::Value;
 use twitch_monitor::app::App;
-use twitch_monitor::config::{HumanDuration, Settings};
+use twitch_monitor::config::{AlertSources, Config, SimSettings};
 use twitch_monitor::live::View;
 use twitch_monitor::notify::{IDEMPOTENCY_HEADER, SIGNATURE_HEADER};
 use twitch_monitor::sim::world::ScriptedChannel;
 
 use crate::http::{scrape, value};
 use crate::notify::{Received, Receiver, check, discord_check, slack_check};
-use crate::python;
+use crate::{adbc_query, python};
 
 const SECRET: &str = "a-secret-shared-with-the-receiver";
 const LIMIT: Duration = Duration::from_secs(180);
@@ -30,18 +30,23 @@ const LIMIT: Duration = Duration::from_secs(180);
 async fn start(dir: &Path, alerts: &str) -> anyhow::Result<App> {
     let file = dir.join("alerts.toml");
     std::fs::write(&file, alerts).unwrap();
-    let config = Settings {
-        lake: Some(dir.join("lake").to_str().unwrap().to_owned()),
-        flight_addr: Some("127.0.0.1:0".parse().unwrap()),
-        http_addr: Some("127.0.0.1:0".parse().unwrap()),
-        sim_channels: Some(10),
-        sim_speed: Some(600.0),
-        poll_interval: Some(HumanDuration(Duration::from_secs(10))),
-        alerts_file: Some(file),
+    let config = Config {
+        lake: dir.join("lake").to_str().unwrap().to_owned(),
+        flight_addr: "127.0.0.1:0".parse().unwrap(),
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        poll_interval: Duration::from_secs(10),
+        alerts: AlertSources {
+            file: Some(file),
+            inline: None,
+        },
+        sim: SimSettings {
+            channels: 10,
+            speed: 600.0,
+            ..Default::default()
+        },
         ..Default::default()
-    }
-    .resolve()
-    .unwrap();
+    };
+    config.validate().unwrap();
     App::start(config).await
 }
 
@@ -253,23 +258,9 @@ async fn a_crash_and_a_raid_reach_slack_discord_and_a_signed_webhook_exactly_onc
         "six deliveries recorded as delivered",
         rows(&app, delivered_rows).await[0]["n"] == 6
     );
-    let port = app.flight_addr().port().to_string();
-    let out = Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/py/adbc_query.py"
-        ))
-        .args([
-            port.as_str(),
-            "SELECT rule, login, target, status FROM twitch.live.alerts ORDER BY rule, target",
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let text = adbc_query(
+        app.flight_addr().port(),
+        "SELECT rule, login, target, status FROM twitch.live.alerts ORDER BY rule, target",
     );
     assert_eq!(text.matches("\"delivered\"").count(), 6, "{text}");
     assert!(!text.contains("\"quiet\""), "{text}");

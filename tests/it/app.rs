@@ -2,18 +2,17 @@
 //! feeds cycles, a real ADBC client queries live views and Delta tables, and
 //! the metrics move with cycles and queries.
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use arrow::record_batch::RecordBatch;
 use arrow::util::pretty::pretty_format_batches;
 use futures::TryStreamExt;
 use twitch_monitor::app::App;
-use twitch_monitor::config::{HumanDuration, Settings};
+use twitch_monitor::config::{Config, SimSettings};
 use twitch_monitor::live::View;
 
+use crate::adbc_query;
 use crate::http::{scrape, value};
-use crate::python;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_feeds_live_views_and_delta_tables_to_adbc_and_metrics() {
@@ -27,32 +26,25 @@ async fn serve_feeds_live_views_and_delta_tables_to_adbc_and_metrics() {
         tokio::task::yield_now().await;
     }
 
-    let port = app.flight_addr().port().to_string();
-    let query = |sql: &str| {
-        let out = Command::new(python())
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/py/adbc_query.py"
-            ))
-            .args([port.as_str(), sql])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
+    let port = app.flight_addr().port();
+    let query = |sql: &str| adbc_query(port, sql);
     let board = query(
         "SELECT rank, login, viewer_count FROM twitch.live.leaderboard ORDER BY rank LIMIT 3",
     );
-    assert!(board.contains("\"rank\": 1"), "{board}");
+    // What the views held, for a failure message that says why.
+    let state = || {
+        query(
+            "SELECT (SELECT count(*) FROM twitch.live.streams) AS live_streams, \
+             (SELECT count(*) FROM twitch.gold.streamer_daily) AS daily_rows, \
+             (SELECT max(cycle_id) FROM twitch.silver.stream_snapshots) AS silver_cycle",
+        ) + &query("SELECT * FROM twitch.live.ingest_status LIMIT 3")
+    };
+    assert!(board.contains("\"rank\": 1"), "{board}\n{}", state());
     let joined = query(
         "SELECT s.login, d.hours_watched FROM twitch.live.streams s \
          JOIN twitch.gold.streamer_daily d ON s.user_id = d.user_id LIMIT 5",
     );
-    assert!(joined.contains("hours_watched"), "{joined}");
+    assert!(joined.contains("hours_watched"), "{joined}\n{}", state());
     let cycles = query("SELECT count(DISTINCT cycle_id) AS n FROM twitch.silver.stream_snapshots");
     assert!(!cycles.contains("\"n\": 0"), "{cycles}");
 
@@ -72,6 +64,24 @@ async fn serve_feeds_live_views_and_delta_tables_to_adbc_and_metrics() {
         &[("outcome", "ok")],
     );
     assert!(ok_queries.unwrap_or(0.0) >= 3.0, "{scraped}");
+    // Rows are counted per table, under the table's catalog name.
+    let rows = |table: &str| {
+        let name = "twitch_monitor_rows_written_total";
+        value(
+            &scraped,
+            "twitch_monitor_rows_written",
+            name,
+            &[("table", table)],
+        )
+    };
+    for table in [
+        "bronze.helix_responses",
+        "silver.stream_snapshots",
+        "gold.streamer_daily",
+    ] {
+        assert!(rows(table).unwrap_or(0.0) > 0.0, "{table}: {scraped}");
+    }
+    assert_eq!(rows("silver"), None, "{scraped}");
     app.shutdown().await.unwrap();
 }
 
@@ -79,17 +89,19 @@ async fn serve_feeds_live_views_and_delta_tables_to_adbc_and_metrics() {
 /// channels (ten simulated minutes a second, a cycle every ten simulated
 /// seconds), on loopback ports and a lake in `dir`.
 async fn start_app(dir: &Path, channels: usize) -> App {
-    let config = Settings {
-        lake: Some(dir.to_str().unwrap().to_owned()),
-        flight_addr: Some("127.0.0.1:0".parse().unwrap()),
-        http_addr: Some("127.0.0.1:0".parse().unwrap()),
-        sim_channels: Some(channels),
-        sim_speed: Some(600.0),
-        poll_interval: Some(HumanDuration(Duration::from_secs(10))),
+    let config = Config {
+        lake: dir.to_str().unwrap().to_owned(),
+        flight_addr: "127.0.0.1:0".parse().unwrap(),
+        http_addr: "127.0.0.1:0".parse().unwrap(),
+        poll_interval: Duration::from_secs(10),
+        sim: SimSettings {
+            channels,
+            speed: 600.0,
+            ..Default::default()
+        },
         ..Default::default()
-    }
-    .resolve()
-    .unwrap();
+    };
+    config.validate().unwrap();
     App::start(config).await.unwrap()
 }
 

@@ -1,5 +1,6 @@
 //! The health/metrics HTTP server over real loopback HTTP, with `/metrics`
 //! parsed by the reference Prometheus parser (Python `prometheus_client`).
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -8,6 +9,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use twitch_monitor::http::{HttpServer, HttpState};
 use twitch_monitor::metrics::{Metrics, Outcome};
+use twitch_monitor::schema::Table;
 
 use crate::python;
 
@@ -68,6 +70,7 @@ async fn start() -> Fixture {
                 Err("lake not open yet".to_owned())
             }
         }),
+        data: None,
     };
     let server = HttpServer::start(listener, state, std::future::pending()).unwrap();
     let base = format!("http://{}", server.local_addr());
@@ -132,7 +135,7 @@ async fn metrics_parse_with_the_prometheus_parser_and_move_with_events() {
     let before = scrape(&url).await;
     assert_eq!(
         before["content_type"],
-        "text/plain; version=0.0.4; charset=utf-8"
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
     );
     let build = value(
         &before,
@@ -167,7 +170,7 @@ async fn metrics_parse_with_the_prometheus_parser_and_move_with_events() {
     m.helix_request("streams", Some(200));
     m.helix_request("users", Some(429));
     m.rate_limit_remaining(640);
-    m.rows_written("silver.stream_snapshots", 120);
+    m.rows_written(Table::StreamSnapshots, 120);
     let running = m.query_started();
     m.query_started().finish(Outcome::Ok);
 
@@ -238,5 +241,121 @@ async fn metrics_parse_with_the_prometheus_parser_and_move_with_events() {
         ),
         Some(1.0)
     );
+    f.server.shutdown().await.unwrap();
+}
+
+/// The exposition as dashboards and alert rules see it: per family, its type,
+/// label names and sample names.
+fn shape(scraped: &Value) -> BTreeMap<String, String> {
+    let mut shape = BTreeMap::new();
+    for (name, family) in scraped["families"].as_object().unwrap() {
+        let (mut labels, mut samples) = (BTreeSet::new(), BTreeSet::new());
+        for s in family["samples"].as_array().unwrap() {
+            samples.insert(s[0].as_str().unwrap().to_owned());
+            labels.extend(s[1].as_object().unwrap().keys().cloned());
+        }
+        let join = |set: BTreeSet<String>| set.into_iter().collect::<Vec<_>>().join(" ");
+        let kind = family["type"].as_str().unwrap();
+        let line = format!("{kind} [{}] {}", join(labels), join(samples));
+        shape.insert(name.clone(), line);
+    }
+    shape
+}
+
+#[tokio::test]
+async fn metric_names_types_and_labels_are_the_ones_dashboards_and_the_readme_use() {
+    let f = start().await;
+    let m = &f.metrics;
+    m.cycle_finished(Outcome::Ok, Duration::from_millis(10));
+    m.helix_request("streams", Some(200));
+    m.rate_limit_remaining(5);
+    m.rows_written(Table::StreamSnapshots, 1);
+    m.query_started().finish(Outcome::Ok);
+    m.alert_fired("went-live");
+    m.alert_delivery("ops-slack", "delivered");
+    m.alert_rule_failed("bad-sql");
+    m.alerts_pending(2);
+    let scraped = scrape(&format!("{}/metrics", f.base)).await;
+    let shape = shape(&scraped);
+    let histogram = |name: &str| format!("histogram [le] {name}_bucket {name}_count {name}_sum");
+    let pinned = [
+        (
+            "twitch_monitor_build_info",
+            "gauge [version] twitch_monitor_build_info".to_owned(),
+        ),
+        (
+            "twitch_monitor_cycles",
+            "counter [outcome] twitch_monitor_cycles_total".to_owned(),
+        ),
+        (
+            "twitch_monitor_cycle_duration_seconds",
+            histogram("twitch_monitor_cycle_duration_seconds"),
+        ),
+        (
+            "twitch_monitor_helix_requests",
+            "counter [endpoint status] twitch_monitor_helix_requests_total".to_owned(),
+        ),
+        (
+            "twitch_monitor_rate_limit_remaining",
+            "gauge [] twitch_monitor_rate_limit_remaining".to_owned(),
+        ),
+        (
+            "twitch_monitor_rows_written",
+            "counter [table] twitch_monitor_rows_written_total".to_owned(),
+        ),
+        (
+            "twitch_monitor_queries",
+            "counter [outcome] twitch_monitor_queries_total".to_owned(),
+        ),
+        (
+            "twitch_monitor_query_duration_seconds",
+            histogram("twitch_monitor_query_duration_seconds"),
+        ),
+        (
+            "twitch_monitor_active_queries",
+            "gauge [] twitch_monitor_active_queries".to_owned(),
+        ),
+        (
+            "twitch_monitor_alerts_fired",
+            "counter [rule] twitch_monitor_alerts_fired_total".to_owned(),
+        ),
+        (
+            "twitch_monitor_alert_deliveries",
+            "counter [status target] twitch_monitor_alert_deliveries_total".to_owned(),
+        ),
+        (
+            "twitch_monitor_alert_rule_errors",
+            "counter [rule] twitch_monitor_alert_rule_errors_total".to_owned(),
+        ),
+        (
+            "twitch_monitor_alerts_pending",
+            "gauge [] twitch_monitor_alerts_pending".to_owned(),
+        ),
+    ];
+    for (family, expected) in &pinned {
+        assert_eq!(shape.get(*family), Some(expected), "{family} in {shape:#?}");
+    }
+
+    // Every metric the README's table names is exposed, with the type it says.
+    let readme = include_str!("../../README.md");
+    let documented: Vec<(&str, &str)> = readme
+        .lines()
+        .filter(|l| l.starts_with("| `twitch_monitor_"))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells[1].trim_matches('`'), cells[2])
+        })
+        .collect();
+    assert!(documented.len() >= pinned.len(), "{documented:?}");
+    for (name, kind) in documented {
+        let family = shape
+            .iter()
+            .find(|(family, line)| *family == name || line.split(' ').any(|s| s == name));
+        let (_, line) = family.unwrap_or_else(|| panic!("README names {name}, not in {shape:#?}"));
+        assert!(
+            line.starts_with(kind),
+            "README says {name} is a {kind}: {line}"
+        );
+    }
     f.server.shutdown().await.unwrap();
 }

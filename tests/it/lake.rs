@@ -9,6 +9,7 @@ use twitch_monitor::lake::{CommitOutcome, Lake, MaintainOptions, in_list};
 use twitch_monitor::schema::{Layer, Table};
 
 mod data;
+mod evolve;
 mod moto;
 mod s3;
 

@@ -5,13 +5,16 @@ mod alert_crash;
 mod alerting;
 mod alerts;
 mod app;
+mod config;
 mod crash;
+mod dashboard;
 mod flight;
 mod helix;
 mod http;
 mod lake;
 mod live;
 mod notify;
+mod outage;
 mod pipeline;
 mod rig;
 mod runner;
@@ -24,4 +27,23 @@ pub(crate) fn python() -> PathBuf {
     }
     let home = std::env::var_os("HOME").unwrap_or_default();
     PathBuf::from(home).join(".cache/twitch-monitor/venv/bin/python")
+}
+
+/// Runs `sql` through the ADBC Flight SQL driver against the server on
+/// 127.0.0.1:`port`: the result as JSON lines, one object per row.
+pub(crate) fn adbc_query(port: u16, sql: &str) -> String {
+    let out = std::process::Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/py/adbc_query.py"
+        ))
+        .args([port.to_string().as_str(), sql])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
 }

@@ -67,3 +67,48 @@ async fn a_cycle_that_cannot_connect_reaches_its_consumers() {
     // Nothing was written, and no cycle id was used up.
     assert_eq!(rig.lake.max_committed_cycle().await.unwrap(), None);
 }
+
+/// Follower snapshots of cycle `cycle`, and the channels it saw live.
+async fn follower_rows(rig: &Rig, cycle: i64) -> (i64, i64) {
+    let count = |sql: String| async move {
+        rig.sql(&sql).await[0]
+            .column(0)
+            .as_primitive::<arrow::datatypes::Int64Type>()
+            .value(0)
+    };
+    let followers = count(format!(
+        "SELECT count(*) FROM silver.follower_snapshots WHERE cycle_id = {cycle}"
+    ))
+    .await;
+    let live = count(format!(
+        "SELECT count(DISTINCT user_id) FROM silver.stream_snapshots WHERE cycle_id = {cycle}"
+    ))
+    .await;
+    (followers, live)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_revoked_under_follower_requests_is_renewed_once_and_pauses_nothing() {
+    // 40 live channels: more than one batch of follower requests (4 at a
+    // time, 16 per batch), so a pause would show within the cycle too.
+    let mut rig = Rig::start(World::with_live_streams(7, 40, at("2026-01-05T10:00:00Z"))).await;
+    rig.cycle().await;
+    let (followers, live) = follower_rows(&rig, 1).await;
+    assert!(live > 16, "{live} live channels");
+    assert_eq!(followers, live);
+    let issued = rig.server.stats().tokens_issued;
+
+    // The token dies while follower requests are in flight: all of them
+    // get 401 and wait for one shared renewal.
+    rig.server
+        .update_faults(|f| f.revoke_before_followers_next = 1);
+    let s = rig.cycle().await;
+    assert_eq!(s.cycle_id, 2);
+    assert_eq!(rig.server.stats().tokens_issued, issued + 1);
+    let (followers, live) = follower_rows(&rig, 2).await;
+    assert_eq!(followers, live, "totals of the renewal cycle");
+    // The retried requests succeeded: follower totals are not paused.
+    rig.cycle().await;
+    let (followers, live) = follower_rows(&rig, 3).await;
+    assert_eq!(followers, live, "totals of the next cycle");
+}

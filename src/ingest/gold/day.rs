@@ -54,6 +54,8 @@ struct UserDay {
     sessions: Vec<Box<str>>,
     /// Microseconds per category name ('' excluded).
     games: Vec<(Box<str>, i64)>,
+    /// Microseconds per stream language ('' excluded).
+    languages: Vec<(Box<str>, i64)>,
     followers: Option<Follows>,
 }
 
@@ -124,6 +126,27 @@ fn seconds(micros: impl Into<i128>) -> f64 {
     micros.into() as f64 / 1e6
 }
 
+/// Adds `micros` to `key`'s time ('' is not counted): few keys per
+/// streamer-day, so a list beats a map.
+fn add_time(times: &mut Vec<(Box<str>, i64)>, key: &str, micros: i64) {
+    if key.is_empty() {
+        return;
+    }
+    match times.iter_mut().find(|(k, _)| **k == *key) {
+        Some((_, t)) => *t += micros,
+        None => times.push((key.into(), micros)),
+    }
+}
+
+/// The key with the most time (ties: the smaller key, so the result never
+/// depends on fold order).
+fn longest(times: &[(Box<str>, i64)]) -> Option<String> {
+    times
+        .iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+        .map(|(k, _)| k.to_string())
+}
+
 impl Day {
     /// An empty day.
     pub fn new(day: NaiveDate) -> Self {
@@ -170,6 +193,7 @@ impl Day {
                 peak: 0,
                 sessions: Vec::new(),
                 games: Vec::new(),
+                languages: Vec::new(),
                 followers: None,
             });
         }
@@ -220,12 +244,8 @@ impl Day {
         if !u.sessions.iter().any(|x| **x == *s.session_id) {
             u.sessions.push(s.session_id.into());
         }
-        if !s.game_name.is_empty() {
-            match u.games.iter_mut().find(|(g, _)| **g == *s.game_name) {
-                Some((_, t)) => *t += interval,
-                None => u.games.push((s.game_name.into(), interval)),
-            }
-        }
+        add_time(&mut u.games, s.game_name, interval);
+        add_time(&mut u.languages, s.language, interval);
         let user = self.users[s.user_id];
 
         let game = self.game(s.game_id);
@@ -326,11 +346,8 @@ impl Day {
                     Some(l) => l.value.to_string(),
                     None => login_at_end(&u.id).unwrap_or_default().to_owned(),
                 };
-                let main_game = u
-                    .games
-                    .iter()
-                    .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
-                    .map(|(g, _)| g.to_string());
+                let main_game = longest(&u.games);
+                let language = longest(&u.languages);
                 DailyRow {
                     user_id: u.id.to_string(),
                     login,
@@ -347,6 +364,7 @@ impl Day {
                     followers_end: u.followers.map(|f| f.last.1),
                     followers_gained: u.followers.and_then(|f| f.gained),
                     main_game,
+                    language,
                 }
             })
             .collect()

@@ -14,8 +14,8 @@ use crate::schema::Table;
 pub(super) async fn day(lake: &Lake, day: NaiveDate) -> Result<Day> {
     let mut out = Day::new(day);
     let sql = format!(
-        "SELECT observed_at, cycle_id, user_id, user_login, game_id, game_name, viewer_count, \
-         session_id, interval_seconds FROM {} WHERE observed_date = DATE '{day}'",
+        "SELECT observed_at, cycle_id, user_id, user_login, game_id, game_name, language, \
+         viewer_count, session_id, interval_seconds FROM {} WHERE observed_date = DATE '{day}'",
         Table::StreamSnapshots.qualified_name()
     );
     let mut batches = lake.stream(Table::StreamSnapshots, &sql).await?;
@@ -30,9 +30,10 @@ pub(super) async fn day(lake: &Lake, day: NaiveDate) -> Result<Day> {
             c.str("user_id")?,
             c.str("user_login")?,
         );
-        let (game, name, viewers) = (
+        let (game, name, language, viewers) = (
             c.str("game_id")?,
             c.str("game_name")?,
+            c.str("language")?,
             c.i64("viewer_count")?,
         );
         let (session, interval) = (c.str("session_id")?, c.f64("interval_seconds")?);
@@ -47,6 +48,7 @@ pub(super) async fn day(lake: &Lake, day: NaiveDate) -> Result<Day> {
                 user_login: login.value(i),
                 game_id: game.value(i),
                 game_name: name.value(i),
+                language: language.value(i),
                 viewer_count: viewers.value(i),
                 session_id: session.value(i),
                 interval_seconds: interval.value(i),

@@ -146,6 +146,7 @@ fn fold_into(day: &mut Day, cycle_id: i64, rows: &SilverRows) {
             user_login: &r.stream.user_login,
             game_id: &r.stream.game_id,
             game_name: &r.stream.game_name,
+            language: &r.stream.language,
             viewer_count: r.stream.viewer_count as i64,
             session_id: &r.session_id,
             interval_seconds: r.interval_seconds,

@@ -17,6 +17,8 @@ pub struct Sample<'a> {
     pub game_id: &'a str,
     /// Category name.
     pub game_name: &'a str,
+    /// Stream language ('' when none).
+    pub language: &'a str,
     /// Viewers.
     pub viewer_count: i64,
     /// The stream session.
@@ -65,6 +67,8 @@ pub struct DailyRow {
     pub followers_gained: Option<i64>,
     /// The category streamed longest.
     pub main_game: Option<String>,
+    /// The stream language streamed longest.
+    pub language: Option<String>,
 }
 
 /// A `gold.category_daily` row.

@@ -21,6 +21,12 @@ fn sample<'a>(
         user_login: user,
         game_id: game,
         game_name: game,
+        // g2 is streamed in German, g1 in English; no category, no language.
+        language: match game {
+            "g2" => "de",
+            "" => "",
+            _ => "en",
+        },
         viewer_count: viewers,
         session_id: session,
         interval_seconds: 60.0,
@@ -101,13 +107,17 @@ fn streamer_rows_are_time_weighted() {
     );
     // Tie on seconds (60 each): the name first in order wins.
     assert_eq!(a.main_game.as_deref(), Some("g1"));
+    // The same rule for the language: "de" before "en".
+    assert_eq!(a.language.as_deref(), Some("de"));
     let b = &rows[1];
+    assert_eq!(b.language.as_deref(), Some("en"));
     assert_eq!(
         (b.sessions, b.avg_viewers, b.followers_gained),
         (2, 60.0, None)
     );
     let c = &rows[2];
     assert_eq!((c.main_game.as_deref(), c.minutes_streamed), (None, 1.0));
+    assert_eq!(c.language, None);
     // Followers only: login from the profile, no live figures.
     let z = &rows[3];
     assert_eq!(
@@ -229,6 +239,7 @@ fn leaderboards_rank_positive_values_ties_by_user() {
         followers_end: None,
         followers_gained: gained,
         main_game: None,
+        language: None,
     };
     let mut rows: Vec<DailyRow> = (0..150)
         .map(|i| row(&format!("u{i:03}"), i as f64, None))

@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use futures::StreamExt;
 
 use crate::clock::SharedClock;
-use crate::twitch::{Helix, RawResponse};
+use crate::twitch::{self, Helix, RawResponse};
 
 pub mod targets;
 
@@ -252,10 +252,17 @@ impl Poller {
             let now = self.clock.now();
             for (id, fetched) in chunk.iter().zip(totals) {
                 out.errors += fetched.errors.len();
-                refused |= fetched
-                    .responses
-                    .iter()
-                    .any(|r| matches!(r.http_status, 401 | 403));
+                // A 401 answered by a renewal and a successful retry is not
+                // a refusal: only the call's final error counts.
+                refused |= fetched.errors.iter().any(|e| {
+                    matches!(
+                        **e,
+                        twitch::Error::Status {
+                            status: 401 | 403,
+                            ..
+                        }
+                    )
+                });
                 out.responses.extend(fetched.responses);
                 self.followers_checked.insert(id.clone(), Some(now));
             }

@@ -24,6 +24,9 @@ pub struct Faults {
     pub latency_next: Option<u32>,
     /// Revoke every token on every N-th Helix request (0 = never).
     pub revoke_every: u64,
+    /// Revoke every token just before the next N `/channels/followers`
+    /// requests (a token change while follower requests are in flight).
+    pub revoke_before_followers_next: u32,
     /// Fraction of `200` responses whose body is not JSON.
     pub malformed_rate: f64,
     /// The next N `200` responses have a body that is not JSON.
@@ -108,9 +111,12 @@ impl FaultState {
         }
     }
 
-    pub(crate) fn revoke_now(&self, helix_requests: u64) -> bool {
+    pub(crate) fn revoke_now(&mut self, helix_requests: u64, endpoint: &str) -> bool {
         let every = self.faults.revoke_every;
-        every > 0 && helix_requests.is_multiple_of(every)
+        let periodic = every > 0 && helix_requests.is_multiple_of(every);
+        periodic
+            || (endpoint == "channels/followers"
+                && take(&mut self.faults.revoke_before_followers_next))
     }
 
     pub(crate) fn storm(&mut self) -> bool {

@@ -1,0 +1,145 @@
+//! The dashboard and data API as a user meets them: the service's parts
+//! wired as `serve` wires them (live views, query engine, Flight SQL, HTTP
+//! with the data API) over a scripted simulator world on a manual clock,
+//! cycles driven one at a time; a real browser ([`browser`]) and real HTTP
+//! and Arrow clients ([`api`]) compared with Flight SQL.
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::net::TcpListener;
+use twitch_monitor::clock::SystemClock;
+use twitch_monitor::config::{FlightAuth, FlightConfig};
+use twitch_monitor::flight::{FlightServer, ServerArgs};
+use twitch_monitor::http::{CycleFeed, DataApi, HttpServer, HttpState};
+use twitch_monitor::live::LiveViews;
+use twitch_monitor::metrics::Metrics;
+use twitch_monitor::query::{EngineOptions, LakeAndLive, QueryEngine};
+use twitch_monitor::sim::World;
+use twitch_monitor::sim::world::ScriptedChannel;
+
+use crate::rig::Rig;
+
+mod api;
+mod browser;
+
+pub(crate) fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Flight SQL settings without authentication (loopback).
+pub(crate) fn open_flight() -> FlightConfig {
+    FlightConfig {
+        auth: FlightAuth::None,
+        users: Vec::new(),
+        tokens: Vec::new(),
+        token_ttl: std::time::Duration::from_secs(600),
+        tls: None,
+        allow_unauthenticated: false,
+    }
+}
+
+/// The service over a rig: every committed cycle goes to the consumers
+/// `serve` lists (metrics, live views, catalog, dashboard events), in its order.
+pub(crate) struct Service {
+    pub rig: Rig,
+    pub live: LiveViews,
+    pub flight: FlightServer,
+    pub http: HttpServer,
+    /// The scripted channel's user id.
+    pub alice: String,
+}
+
+impl Service {
+    /// 30 live channels plus `alice` (scripted, German, 100 viewers), with
+    /// HTTP access built from `flight` as the app builds it.
+    pub async fn start(flight: FlightConfig) -> Service {
+        let mut world = World::with_live_streams(7, 30, at("2026-01-05T12:00:00Z"));
+        let alice = world
+            .add_scripted_channel(ScriptedChannel {
+                login: "alice".into(),
+                followers: 1000,
+                language: "de".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let game = world.games()[0].id.clone();
+        world.go_live(&alice, &game, "hello", 100).unwrap();
+        let mut rig = Rig::start(world).await;
+        let live = LiveViews::new();
+        let engine = QueryEngine::new(
+            Arc::new(LakeAndLive {
+                lake: rig.lake.clone(),
+                live: live.clone(),
+            }),
+            EngineOptions::default(),
+        )
+        .await
+        .unwrap();
+        let (feed, cycles) = CycleFeed::new(live.clone());
+        let metrics = Metrics::new("test");
+        let runner = rig.runner.take().unwrap();
+        let runner =
+            twitch_monitor::app::observe_cycles(runner, &metrics, &live, &engine, None, feed);
+        rig.runner = Some(runner);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let flight_server = FlightServer::start(
+            listener,
+            ServerArgs {
+                engine: engine.clone(),
+                config: flight.clone(),
+                clock: Arc::new(SystemClock),
+            },
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let access = twitch_monitor::app::web::access(
+            &flight,
+            listener.local_addr().unwrap(),
+            Arc::new(SystemClock),
+        );
+        let http = HttpServer::start(
+            listener,
+            HttpState {
+                metrics,
+                readiness: Arc::new(|| Ok(())),
+                data: Some(DataApi {
+                    engine: engine.clone(),
+                    live: live.clone(),
+                    cycles,
+                    access,
+                }),
+            },
+            std::future::pending(),
+        )
+        .unwrap();
+        Service {
+            rig,
+            live,
+            flight: flight_server,
+            http,
+            alice,
+        }
+    }
+
+    /// One poll interval later, one cycle committed and published; its id.
+    pub async fn cycle(&mut self) -> i64 {
+        let id = self.rig.cycle().await.cycle_id;
+        assert_eq!(self.live.snapshot().cycle_id(), Some(id));
+        id
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn base(&self) -> String {
+        format!("http://{}", self.http.local_addr())
+    }
+
+    /// Rows of `sql` through Flight SQL (the ADBC driver), as JSON objects.
+    pub fn flight_sql(&self, sql: &str) -> Vec<serde_json::Value> {
+        crate::adbc_query(self.flight.addr().port(), sql)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
