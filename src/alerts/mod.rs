@@ -13,7 +13,8 @@
 //! `live.alerts`.
 //!
 //! Rules and targets are read once at start-up ([`load`]); a bad rule stops
-//! start-up with a message naming it.
+//! start-up with a message naming it. Start-up also records and sends the
+//! alerts of a last cycle whose alerts commit a crash prevented (`recover`).
 use std::path::{Path, PathBuf};
 
 mod eval;
@@ -22,6 +23,7 @@ mod input;
 mod outbox;
 mod parse;
 mod record;
+mod recover;
 mod rules;
 mod service;
 mod sql;

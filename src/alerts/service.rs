@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 
 use super::outbox::{Outbox, RecentAlerts, outcome_label};
 use super::record::{Alert, DeliveryStatus, from_batches, to_batch};
+use super::recover::lost_alerts;
 use super::rules::{Condition, RuleSet};
 use super::sql::{rising_stars, run_sql, validate_sql};
 use super::{AlertState, AlertsConfig, Error, Observation, Result, evaluate};
@@ -103,6 +104,17 @@ impl AlertService {
         let fired = from_batches(&rows)?;
         let mut state = AlertState::default();
         state.restore(&rules, &fired);
+        // A crash between the last cycle's gold commit and its alerts append.
+        let lost = match lost_alerts(&args.lake, &rules, &fired).await {
+            Ok(lost) => lost.filter(|(_, alerts)| !alerts.is_empty()),
+            Err(e) => {
+                tracing::warn!("the last cycle's alerts not checked for a crash: {e}");
+                None
+            }
+        };
+        if let Some((_, alerts)) = &lost {
+            state.restore(&rules, alerts);
+        }
         let outbox = Arc::new(Outbox::new(args.recent));
         let names: Vec<String> = targets.iter().map(|t| t.name().to_owned()).collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -144,6 +156,14 @@ impl AlertService {
         for a in &resend {
             inner.submit(a);
         }
+        if let Some((cycle_id, alerts)) = lost {
+            tracing::warn!(
+                cycle_id,
+                alerts = alerts.len(),
+                "alerts of the last cycle were not recorded (a crash): recording and sending them"
+            );
+            inner.fire(&alerts, cycle_id).await;
+        }
         inner
             .metrics
             .alerts_pending(inner.outbox.pending_deliveries());
@@ -154,6 +174,23 @@ impl AlertService {
 }
 
 impl Inner {
+    /// Records `fired` (and any outcomes not recorded yet) in `gold.alerts`
+    /// under `cycle_id`, then queues them for delivery.
+    async fn fire(&self, fired: &[Alert], cycle_id: i64) {
+        for a in fired {
+            self.metrics.alert_fired(&a.rule);
+            tracing::info!(alert = %a.alert_id, rule = %a.rule, "{}", a.summary());
+        }
+        self.outbox.fired(fired);
+        // Recorded before it is sent: a crash from here on re-sends it.
+        self.record(cycle_id).await;
+        for a in fired {
+            self.submit(a);
+        }
+        self.metrics
+            .alerts_pending(self.outbox.pending_deliveries());
+    }
+
     /// Queues `alert` for each target it is still pending on.
     fn submit(&self, alert: &Alert) {
         let Some(dispatcher) = &self.dispatcher else {
@@ -254,19 +291,7 @@ impl CycleObserver for AlertService {
             *state = evaluation.state;
             evaluation.alerts
         };
-        for a in &fired {
-            inner.metrics.alert_fired(&a.rule);
-            tracing::info!(alert = %a.alert_id, rule = %a.rule, "{}", a.summary());
-        }
-        inner.outbox.fired(&fired);
-        // Recorded before it is sent: a crash from here on re-sends it.
-        inner.record(obs.cycle_id).await;
-        for a in &fired {
-            inner.submit(a);
-        }
-        inner
-            .metrics
-            .alerts_pending(inner.outbox.pending_deliveries());
+        inner.fire(&fired, obs.cycle_id).await;
         Ok(())
     }
 }

@@ -247,6 +247,13 @@ impl AlertState {
     }
 }
 
+/// How far back the rules look: their longest window (what a replay of
+/// recent cycles must cover to rebuild the state).
+pub(crate) fn lookback(rules: &RuleSet) -> Micros {
+    let r = Retention::of(rules);
+    r.viewers.max(r.followers).max(r.offline)
+}
+
 /// How long samples are kept: as long as the longest window that reads them.
 #[derive(Debug, Clone, Copy)]
 struct Retention {

@@ -2,6 +2,7 @@
 use std::path::PathBuf;
 
 mod alert_crash;
+mod alert_recovery;
 mod alerting;
 mod alerts;
 mod app;
