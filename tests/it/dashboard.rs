@@ -7,13 +7,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
+use twitch_monitor::alerts::{AlertService, AlertServiceArgs, AlertsConfig, RecentAlerts};
 use twitch_monitor::clock::SystemClock;
 use twitch_monitor::config::{FlightAuth, FlightConfig};
 use twitch_monitor::flight::{FlightServer, ServerArgs};
 use twitch_monitor::http::{CycleFeed, DataApi, HttpServer, HttpState};
 use twitch_monitor::live::LiveViews;
 use twitch_monitor::metrics::Metrics;
-use twitch_monitor::query::{EngineOptions, LakeAndLive, QueryEngine};
+use twitch_monitor::query::{EngineOptions, LakeAndLive, QueryEngine, WithTables};
 use twitch_monitor::sim::World;
 use twitch_monitor::sim::world::ScriptedChannel;
 
@@ -21,6 +22,11 @@ use crate::rig::Rig;
 
 mod api;
 mod browser;
+
+/// The alert rule of the dashboard's service: alice's viewers at least
+/// doubling (no delivery target: the dashboard shows what fired).
+const SURGE: &str = "[[rules]]\nname = \"surge\"\nkind = \"viewers_gain\"\npercent = 100\n\
+                     min_uptime = \"0s\"\nchannels = [\"alice\"]\n";
 
 pub(crate) fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -66,10 +72,14 @@ impl Service {
         world.go_live(&alice, &game, "hello", 100).unwrap();
         let mut rig = Rig::start(world).await;
         let live = LiveViews::new();
+        let recent = RecentAlerts::default();
         let engine = QueryEngine::new(
-            Arc::new(LakeAndLive {
-                lake: rig.lake.clone(),
-                live: live.clone(),
+            Arc::new(WithTables {
+                source: LakeAndLive {
+                    lake: rig.lake.clone(),
+                    live: live.clone(),
+                },
+                extra: vec![recent.source_table()],
             }),
             EngineOptions::default(),
         )
@@ -77,9 +87,26 @@ impl Service {
         .unwrap();
         let (feed, cycles) = CycleFeed::new(live.clone());
         let metrics = Metrics::new("test");
+        let alerts = AlertService::start(AlertServiceArgs {
+            config: AlertsConfig::from_table(toml::from_str(SURGE).unwrap(), &|_| None).unwrap(),
+            lake: rig.lake.clone(),
+            engine: engine.clone(),
+            live: live.clone(),
+            metrics: metrics.clone(),
+            clock: Arc::new(rig.clock.clone()),
+            recent,
+        })
+        .await
+        .unwrap();
         let runner = rig.runner.take().unwrap();
-        let runner =
-            twitch_monitor::app::observe_cycles(runner, &metrics, &live, &engine, None, feed);
+        let runner = twitch_monitor::app::observe_cycles(
+            runner,
+            &metrics,
+            &live,
+            &engine,
+            Some(alerts),
+            feed,
+        );
         rig.runner = Some(runner);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let flight_server = FlightServer::start(
