@@ -152,7 +152,7 @@ fn main() {
             STAGE_RSS.lock().expect("stage rss").clear();
             let t = Instant::now();
             let responses = polled.responses.len();
-            let inputs = CycleInputs { responses: std::mem::take(&mut polled.responses) };
+            let inputs = CycleInputs { responses: std::mem::take(&mut polled.responses), ..Default::default() };
             let report = pipeline.commit(round, &inputs).await.expect("commit");
             let commit_time = t.elapsed();
             let stage_rss = std::mem::take(&mut *STAGE_RSS.lock().expect("stage rss"));

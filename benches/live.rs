@@ -66,6 +66,7 @@ fn cycle(n: usize, cycle_id: i64, at: chrono::DateTime<Utc>) -> CycleUpdate {
             gold_rows: 0,
             last_error: None,
         },
+        chat: Vec::new(),
     }
 }
 

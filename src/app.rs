@@ -14,10 +14,12 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::alerts::{self, AlertService, AlertServiceArgs, RecentAlerts};
+use crate::chat::ChatClient;
 use crate::clock::{ScaledClock, SharedClock, SystemClock};
 use crate::config::{Cli, Command, Config, Secret, Source};
 use crate::flight::{FlightServer, ServerArgs};
 use crate::http::{CycleFeed, DataApi, HttpServer, HttpState, cycle_freshness};
+use crate::ingest::chat::{ChatChannels, ChatFeed};
 use crate::ingest::pipeline::Pipeline;
 use crate::ingest::poll::{PollSettings, Targets};
 use crate::ingest::{CycleRunner, RunnerArgs, after_commit};
@@ -29,9 +31,12 @@ use crate::sim::server::{RateLimit, SimServer, SimServerArgs};
 use crate::sim::{World, WorldConfig};
 use crate::twitch::ClientArgs;
 
+mod chat;
 mod commands;
 pub mod web;
 
+use chat::probe_chat;
+pub use chat::start_chat;
 use commands::{maintain, rebuild, sim};
 
 /// Runs the command line to completion.
@@ -267,6 +272,7 @@ pub struct App {
     engine: QueryEngine,
     live: LiveViews,
     metrics: Metrics,
+    chat: Arc<ChatClient>,
 }
 
 impl App {
@@ -282,6 +288,8 @@ impl App {
         let runner = runner(&config, &lake, &source, false).await?;
         let live = crate::ingest::live::rebuild(&lake, last_seen).await?;
         let metrics = Metrics::new(env!("CARGO_PKG_VERSION"));
+        let chat = start_chat(&config, &source)?;
+        probe_chat(&metrics, chat.clone());
         let options = EngineOptions {
             metrics: metrics.clone(),
             ..EngineOptions::from(&config.query)
@@ -359,7 +367,13 @@ impl App {
             http.local_addr()
         );
 
-        let runner = observe_cycles(runner, &metrics, &live, &engine, Some(alerts), feed);
+        let runner = observe_cycles(runner, &metrics, &live, &engine, Some(alerts), feed)
+            .observe(ChatChannels::new(
+                chat.clone(),
+                config.channels.clone(),
+                config.chat.top_n,
+            ))
+            .with_chat(ChatFeed::new(chat.clone()));
         let ingest = tokio::spawn(runner.run(stop.child_token()));
         let maintenance = (!config.maintain_interval.is_zero()).then(|| {
             let (every, retention) = (config.maintain_interval, config.vacuum_retention);
@@ -377,6 +391,7 @@ impl App {
             engine,
             live,
             metrics,
+            chat,
         })
     }
 
@@ -410,6 +425,11 @@ impl App {
         &self.metrics
     }
 
+    /// The chat client.
+    pub fn chat(&self) -> &ChatClient {
+        &self.chat
+    }
+
     /// Stops ingesting (a cycle being polled is abandoned, one being
     /// committed finishes), lets running queries end within a grace period,
     /// and stops the servers.
@@ -420,6 +440,12 @@ impl App {
         }
         if let Some(m) = self.maintenance {
             let _ = m.await;
+        }
+        // Lines read since the last commit are not acknowledged anywhere:
+        // the chat closes without them, as Twitch chat offers no replay.
+        match Arc::try_unwrap(self.chat) {
+            Ok(chat) => chat.shutdown().await,
+            Err(chat) => drop(chat),
         }
         self.flight.shutdown(QUERY_GRACE).await?;
         self.http.shutdown().await?;

@@ -7,7 +7,8 @@
 //! - [`schema`]: the data contract — every table and view, by layer.
 //! - [`metrics`]: the Prometheus metrics (`prometheus-client`), labelled by table name.
 //! - [`twitch`]: the Helix client (OAuth, endpoints, pagination, rate limits) and its models.
-//! - [`sim`]: a deterministic Twitch world and a local Helix server over it.
+//! - [`chat`]: the Twitch chat client (IRC), chat sentiment, per-minute chat rows.
+//! - [`sim`]: a deterministic Twitch world with chat, and local Helix and IRC servers over it.
 //! - [`lake`]: Delta tables: open/create, idempotent appends, maintenance.
 //! - [`live`]: in-memory live views, swapped whole at the end of every cycle.
 //! - [`ingest`]: the cycle runner: poll → commit plan → bronze, silver, gold → consumers.
@@ -27,6 +28,7 @@
 
 pub mod alerts;
 pub mod app;
+pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod flight;

@@ -22,6 +22,11 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::schema::Table;
 
+mod chat;
+
+pub use chat::ChatCounts;
+use chat::ChatProbe;
+
 /// The content type of [`Metrics::render`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
@@ -147,6 +152,7 @@ struct Inner {
     alert_deliveries: Family<DeliveryLabels, Counter>,
     alert_rule_errors: Family<RuleLabels, Counter>,
     alerts_pending: Gauge,
+    chat: ChatProbe,
 }
 
 impl Default for Metrics {
@@ -181,6 +187,7 @@ impl Metrics {
             alert_deliveries: Family::default(),
             alert_rule_errors: Family::default(),
             alerts_pending: Gauge::default(),
+            chat: ChatProbe::default(),
         };
         // In the order of the old hand-written exposition; the registry adds
         // each help text's final ".".
@@ -235,6 +242,7 @@ impl Metrics {
         r.register("alert_rule_errors", help, i.alert_rule_errors.clone());
         let help = "Alert deliveries not delivered yet (queued or retrying)";
         r.register("alerts_pending", help, i.alerts_pending.clone());
+        i.chat.clone().register(&mut i.registry);
         Self { inner: Arc::new(i) }
     }
 
@@ -302,6 +310,9 @@ impl Metrics {
     pub fn alerts_pending(&self, pending: usize) {
         let n = i64::try_from(pending).unwrap_or(i64::MAX);
         self.inner.alerts_pending.set(n);
+    /// Reports the chat client's counters, read by `probe` at every scrape.
+    pub fn chat_probe(&self, probe: impl Fn() -> ChatCounts + Send + Sync + 'static) {
+        self.inner.chat.install(Arc::new(probe));
     }
 
     /// A query starts; the guard counts it as active until it is finished

@@ -7,7 +7,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::live::{CycleUpdate, FollowerSample, LiveStream};
+use arrow::array::{Array, AsArray, Float64Array, RecordBatch, StringArray};
+use arrow::datatypes::Float64Type;
+
+use crate::live::{CycleUpdate, FollowerSample, LiveStream, Snapshot, View};
 
 /// One row of `gold.rising_stars` (the latest day).
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +44,55 @@ pub struct ChatActivity {
     pub sentiment_5m: Option<f64>,
     /// Mean sentiment over the last hour, in [-1, 1].
     pub sentiment_1h: Option<f64>,
+}
+
+impl ChatActivity {
+    /// Every channel of `live.chat` in `snapshot` (the cycle's view), with
+    /// its user id when it is live; `None` while the view is empty (no chat
+    /// is read), so chat rules stay idle rather than clear.
+    pub fn from_live(snapshot: &Snapshot) -> Option<Vec<ChatActivity>> {
+        let chat = snapshot.batch(View::Chat);
+        if chat.num_rows() == 0 {
+            return None;
+        }
+        let streams = snapshot.batch(View::Streams);
+        let mut ids = HashMap::new();
+        if let (Some(login), Some(id)) = (text(streams, "login"), text(streams, "user_id")) {
+            for i in 0..streams.num_rows() {
+                ids.insert(login.value(i).to_ascii_lowercase(), id.value(i).to_owned());
+            }
+        }
+        let channel = text(chat, "channel")?;
+        let (rate_5m, rate_1h) = (
+            float(chat, "messages_per_minute_5m")?,
+            float(chat, "messages_per_minute_1h")?,
+        );
+        let (sent_5m, sent_1h) = (float(chat, "sentiment_5m")?, float(chat, "sentiment_1h")?);
+        let opt = |a: &Float64Array, i: usize| (!a.is_null(i)).then(|| a.value(i));
+        Some(
+            (0..chat.num_rows())
+                .map(|i| {
+                    let login = channel.value(i).to_owned();
+                    ChatActivity {
+                        user_id: ids.get(&login.to_ascii_lowercase()).cloned(),
+                        login,
+                        rate_5m: rate_5m.value(i),
+                        rate_1h: rate_1h.value(i),
+                        sentiment_5m: opt(sent_5m, i),
+                        sentiment_1h: opt(sent_1h, i),
+                    }
+                })
+                .collect(),
+        )
+    }
+}
+
+fn text<'a>(b: &'a RecordBatch, name: &str) -> Option<&'a StringArray> {
+    b.column_by_name(name)?.as_string_opt::<i32>()
+}
+
+fn float<'a>(b: &'a RecordBatch, name: &str) -> Option<&'a Float64Array> {
+    b.column_by_name(name)?.as_primitive_opt::<Float64Type>()
 }
 
 /// One row of a SQL rule's result.

@@ -5,8 +5,8 @@
 //!
 //! [`AlertService`] is the consumer of cycles: after each committed cycle
 //! it builds an [`Observation`] (the live set and follower totals, plus
-//! rising stars and [`run_sql`] rows; chat once chat is ingested — until
-//! then chat rules stay idle), calls [`evaluate`] with the previous
+//! rising stars, [`run_sql`] rows and `live.chat`; a source without data
+//! leaves its rules idle), calls [`evaluate`] with the previous
 //! [`AlertState`], records the fired [`Alert`]s in `gold.alerts` (the
 //! outbox) and hands each alert's [`Alert::message`] to a
 //! [`crate::notify::Dispatcher`] per target. [`RecentAlerts`] is

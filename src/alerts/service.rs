@@ -16,7 +16,7 @@ use super::record::{Alert, DeliveryStatus, from_batches, to_batch};
 use super::recover::lost_alerts;
 use super::rules::{Condition, RuleSet};
 use super::sql::{rising_stars, run_sql, validate_sql};
-use super::{AlertState, AlertsConfig, Error, Observation, Result, evaluate};
+use super::{AlertState, AlertsConfig, ChatActivity, Error, Observation, Result, evaluate};
 use crate::clock::SharedClock;
 use crate::ingest::{CycleObserver, FinishedCycle, observe::ObserverError};
 use crate::lake::Lake;
@@ -216,6 +216,15 @@ impl Inner {
         let complete = cycle.summary.stream_errors == 0;
         let mut obs = Observation::from_cycle(&update, complete);
         let rules = self.rules.rules();
+        if rules.iter().any(|r| {
+            matches!(
+                r.condition,
+                Condition::ChatSentiment { .. } | Condition::ChatRate { .. }
+            )
+        }) {
+            // The live views heard of this cycle first: live.chat is its own.
+            obs.chat = ChatActivity::from_live(&self.live.snapshot());
+        }
         if rules
             .iter()
             .any(|r| matches!(r.condition, Condition::RisingStar { .. }))

@@ -1,5 +1,5 @@
-//! The one-shot subcommands besides `serve` and `ingest`: `sim` (the
-//! simulated Twitch alone), `rebuild` and `maintain`.
+//! The one-shot subcommands besides `serve`: the stand-alone simulator,
+//! `rebuild` and `maintain`.
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -8,11 +8,14 @@ use anyhow::Context;
 use chrono::Utc;
 use tokio::net::TcpListener;
 
-use super::{open_lake, shutdown_signal, start_sim};
 use crate::clock::{ScaledClock, SharedClock};
 use crate::config::Config;
 use crate::lake::MaintainOptions;
 
+use super::{open_lake, shutdown_signal, start_sim};
+
+/// `sim`: the simulator alone, printing the settings that point the
+/// service (or any Helix client) at it.
 pub(super) async fn sim(config: Config) -> anyhow::Result<ExitCode> {
     let clock: SharedClock = Arc::new(ScaledClock::new(Utc::now(), config.sim.speed));
     let listener = TcpListener::bind(config.sim.addr)
@@ -28,11 +31,12 @@ pub(super) async fn sim(config: Config) -> anyhow::Result<ExitCode> {
     // One write, and a closed stdout (`sim | head -4`) is not a reason to stop serving.
     let banner = format!(
         "TWITCH_HELIX_URL={}\nTWITCH_AUTH_URL={}\nTWITCH_CLIENT_ID={}\nTWITCH_CLIENT_SECRET={}\n\
-         # {} channels in the world, e.g. TM_CHANNELS={}\n",
+         TM_CHAT_ADDR={}\n# {} channels in the world, e.g. TM_CHANNELS={}\n",
         server.helix_url(),
         server.auth_url(),
         server.client_id(),
         server.client_secret(),
+        server.chat_url(),
         logins.len(),
         logins.iter().take(5).cloned().collect::<Vec<_>>().join(",")
     );
@@ -44,6 +48,7 @@ pub(super) async fn sim(config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `rebuild`: silver and gold again from bronze.
 pub(super) async fn rebuild(config: Config) -> anyhow::Result<ExitCode> {
     let lake = open_lake(&config).await?;
     let started = std::time::Instant::now();
@@ -61,6 +66,7 @@ pub(super) async fn rebuild(config: Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `maintain`: compaction, checkpoints and vacuum once.
 pub(super) async fn maintain(config: Config) -> anyhow::Result<ExitCode> {
     let lake = open_lake(&config).await?;
     let opts = MaintainOptions {

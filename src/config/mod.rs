@@ -35,7 +35,8 @@ mod values;
 
 pub use password::{FlightUser, PasswordHash, hash_password, hash_password_command};
 pub use resolved::{
-    AlertSources, Config, Credentials, FlightConfig, QueryConfig, SimSettings, TlsFiles,
+    AlertSources, ChatSettings, Config, Credentials, FlightConfig, QueryConfig, SimSettings,
+    TlsFiles,
 };
 pub use values::{FlightAuth, RawTable, Secret, Source, byte_size};
 
@@ -129,6 +130,10 @@ pub struct Inputs {
     /// Sweep every live stream each cycle (default: on for the simulator).
     #[arg(long, env = "TM_FULL_SWEEP")]
     pub full_sweep: Option<bool>,
+    /// Also join the chat of the top N live channels (0 = only the watched
+    /// channels; default: 10 with the simulator, 0 with Twitch).
+    #[arg(long, env = "TM_CHAT_TOP_N")]
+    pub chat_top_n: Option<usize>,
     /// Flight SQL users, `name:HASH` (from `twitch-monitor hash-password NAME`), comma-separated.
     #[arg(long, env = "TM_FLIGHT_USERS", hide_env_values = true)]
     pub flight_users: Option<Secret>,
@@ -272,6 +277,11 @@ impl Settings {
             }
         };
         values.full_sweep = inputs.full_sweep.unwrap_or(source == Source::Sim);
+        // The simulator's demo fills the chat tables out of the box.
+        values.chat.top_n = inputs.chat_top_n.unwrap_or(match source {
+            Source::Sim => SIM_CHAT_TOP_N,
+            Source::Twitch => 0,
+        });
         values.source = source;
         values.credentials = credentials;
         values.validate()?;
@@ -368,3 +378,6 @@ pub(super) fn invalid(name: &'static str, message: impl Into<String>) -> Error {
 
 #[cfg(test)]
 mod tests;
+
+/// Chat channels joined beyond the watched ones, in simulator mode.
+pub const SIM_CHAT_TOP_N: usize = 10;

@@ -113,6 +113,9 @@ pub struct Config {
     /// Alert rules and delivery targets, as written.
     #[command(flatten, next_help_heading = "Alerts")]
     pub alerts: AlertSources,
+    /// Chat settings.
+    #[command(flatten, next_help_heading = "Chat")]
+    pub chat: ChatSettings,
     /// Simulator settings.
     #[command(flatten, next_help_heading = "Simulator")]
     pub sim: SimSettings,
@@ -135,6 +138,21 @@ pub struct AlertSources {
     /// only the TOML file can hold it.
     #[arg(skip)]
     pub inline: Option<RawTable>,
+}
+
+/// Chat settings.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct ChatSettings {
+    /// Chat server, `ircs://host:port` or `irc://host:port` (default: Twitch's, or the simulator's).
+    #[arg(id = "chat_addr", long = "chat-addr", env = "TM_CHAT_ADDR")]
+    pub addr: Option<String>,
+    /// Chat joined beyond the watched channels (from `--chat-top-n` and the source).
+    #[arg(skip)]
+    pub top_n: usize,
+    /// Chat kept in memory between cycles (e.g. `64MiB`); more is dropped and counted.
+    #[arg(id = "chat_buffer", long = "chat-buffer", env = "TM_CHAT_BUFFER")]
+    #[arg(default_value = "64MiB", value_parser = byte_size)]
+    pub buffer_bytes: u64,
 }
 
 /// Simulator settings.
@@ -279,6 +297,19 @@ impl Config {
             return Err(invalid("sim-error-rate", "must be between 0 and 1"));
         }
         self.validate_flight()?;
+        if let Some(addr) = &self.chat.addr {
+            let ok = url::Url::parse(addr)
+                .is_ok_and(|u| matches!(u.scheme(), "irc" | "ircs") && u.host_str().is_some());
+            if !ok {
+                return Err(invalid(
+                    "chat-addr",
+                    "expected ircs://host:port (TLS) or irc://host:port",
+                ));
+            }
+        }
+        if self.chat.buffer_bytes < 1 << 20 {
+            return Err(invalid("chat-buffer", "must be at least 1MiB"));
+        }
         for (name, url) in [("helix-url", &self.helix_url), ("auth-url", &self.auth_url)] {
             url::Url::parse(url)
                 .map_err(|e| invalid(name, format!("{url:?} is not a URL: {e}")))?;

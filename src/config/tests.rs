@@ -203,3 +203,38 @@ fn hash_password_makes_argon2id_phc_strings_with_fresh_salts() {
     assert!("no-colon".parse::<FlightUser>().is_err());
     assert!("bob:a:b:5e88".parse::<FlightUser>().is_err());
 }
+
+#[test]
+fn chat_settings_parse_and_bad_addresses_are_refused() {
+    let cfg = parse(&[]).settings.resolve().unwrap();
+    assert_eq!(
+        cfg.chat,
+        ChatSettings {
+            addr: None,
+            // Without credentials: the simulator, whose top channels chat.
+            top_n: super::SIM_CHAT_TOP_N,
+            buffer_bytes: 64 << 20
+        }
+    );
+    let cfg = parse(&[
+        "--chat-addr",
+        "irc://127.0.0.1:6667",
+        "--chat-top-n",
+        "50",
+        "--chat-buffer",
+        "16MiB",
+    ])
+    .settings
+    .resolve()
+    .unwrap();
+    assert_eq!(cfg.chat.addr.as_deref(), Some("irc://127.0.0.1:6667"));
+    assert_eq!((cfg.chat.top_n, cfg.chat.buffer_bytes), (50, 16 << 20));
+    for bad in [
+        &["--chat-addr", "https://irc.chat.twitch.tv"][..],
+        &["--chat-addr", "irc.chat.twitch.tv:6697"],
+        &["--chat-buffer", "1KiB"],
+    ] {
+        let e = parse(bad).settings.resolve().unwrap_err().to_string();
+        assert!(e.contains("chat-"), "{e}");
+    }
+}

@@ -12,7 +12,7 @@ use super::pipeline::{CommitReport, run};
 use super::state::{self, Cols, time};
 use super::summary::CycleSummary;
 use crate::lake::Lake;
-use crate::live::{CycleStatus, CycleUpdate, FollowerSample, LiveStream, LiveViews};
+use crate::live::{ChatSample, CycleStatus, CycleUpdate, FollowerSample, LiveStream, LiveViews};
 
 /// The live views follow every cycle: a committed one replaces the live set,
 /// a failed one is a row of `live.ingest_status` with its error.
@@ -84,6 +84,16 @@ pub fn update(summary: &CycleSummary, report: &CommitReport) -> CycleUpdate {
             })
             .collect(),
         status: status(summary, None),
+        chat: rows
+            .chat_minutes
+            .iter()
+            .map(|m| ChatSample {
+                channel: m.channel.clone(),
+                minute: m.minute,
+                messages: m.messages as i64,
+                sentiment_mean: m.sentiment_mean,
+            })
+            .collect(),
     }
 }
 
@@ -205,5 +215,29 @@ pub async fn rebuild(lake: &Lake, now: Option<DateTime<Utc>>) -> Result<LiveView
             });
         }
     }
-    Ok(LiveViews::rebuild(streams, followers, statuses)?)
+    let views = LiveViews::rebuild(streams, followers, statuses)?;
+    let hour = (now - TimeDelta::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let chat = run(
+        &ctx,
+        &format!(
+            "SELECT channel, minute, messages, sentiment_mean FROM silver.chat_minutes
+             WHERE minute >= TIMESTAMP '{hour}'"
+        ),
+    )
+    .await?;
+    let mut samples = Vec::new();
+    for b in &chat {
+        let c = Cols(b);
+        let (channel, minute) = (c.str("channel")?, c.ts("minute")?);
+        let (messages, mean) = (c.i64("messages")?, c.f64("sentiment_mean")?);
+        for i in 0..b.num_rows() {
+            samples.push(ChatSample {
+                channel: channel.value(i).to_owned(),
+                minute: time(minute, i).unwrap_or_default(),
+                messages: messages.value(i),
+                sentiment_mean: if mean.is_null(i) { 0.0 } else { mean.value(i) },
+            });
+        }
+    }
+    Ok(views.with_chat(samples)?)
 }

@@ -14,9 +14,13 @@
 //! 4. [`observe`]: the finished cycle — committed or failed — goes to every
 //!    consumer (metrics, the live views via [`live`], the query catalog).
 //!
+//! Chat lines drained from the chat source ride in the same inputs and
+//! commit ([`chat`]).
+//!
 //! [`rebuild`] replays every bronze cycle through the same plan into an
 //! in-memory [`image`] of the tables; [`rows`], [`tables`], [`state`] turn
 //! rows into Arrow batches of the contract schemas and back.
+pub mod chat;
 pub mod gold;
 mod image;
 pub mod inputs;

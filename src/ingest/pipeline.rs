@@ -154,6 +154,11 @@ impl Pipeline {
     /// a cycle again changes nothing.
     pub async fn commit(&mut self, cycle_id: i64, inputs: &CycleInputs) -> Result<CommitReport> {
         let mut stages = Stages::new(self.stage_hook);
+        // Chat days not folded in this process yet come from bronze first.
+        self.state
+            .chat
+            .load(&self.lake, cycle_id, &inputs.chat)
+            .await?;
         let plan = plan::plan(cycle_id, inputs, &mut self.state)?;
         let (silver, days) = (plan.silver, plan.days);
         let mut report = CommitReport::default();

@@ -79,9 +79,12 @@ pub async fn rebuild(
     mut progress: impl FnMut(Progress),
 ) -> Result<RebuildReport> {
     let ctx = lake.session().await?;
+    // Every cycle writes Helix responses; chat is read too so no cycle of
+    // chat alone could be missed.
     let ids = run(
         &ctx,
-        "SELECT DISTINCT cycle_id FROM bronze.helix_responses ORDER BY cycle_id",
+        "SELECT cycle_id FROM bronze.helix_responses \
+         UNION SELECT cycle_id FROM bronze.chat_messages ORDER BY cycle_id",
     )
     .await?;
     let cycles: Vec<i64> = ids
@@ -104,6 +107,9 @@ pub async fn rebuild(
     let mut image = Image::default();
     for (i, &cycle) in cycles.iter().enumerate() {
         let inputs = CycleInputs::from_bronze(lake, cycle).await?;
+        // As the live pipeline does: a day closed in the fold (a line long
+        // late) reopens from bronze.
+        state.chat.load(lake, cycle, &inputs.chat).await?;
         let plan = plan::plan(cycle, &inputs, &mut state)?;
         // As the live pipeline does before its gold writes (here every day
         // is open: the replay starts from the first cycle).

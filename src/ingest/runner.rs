@@ -6,6 +6,7 @@
 //! run ── every poll interval ──┐
 //!   connect (once; the source's seam)          ┐ abandoned on shutdown:
 //!   poll  ── Helix ──> CycleInputs              ┘ nothing written yet
+//!   drain ── chat lines ──> CycleInputs           (given back if the commit fails)
 //!   commit ── plan::plan ──> pipeline ──> Delta  (never interrupted)
 //!          └ on failure: the pipeline is reopened from the lake (and the
 //!            interrupted cycle repaired) before the next commit
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio_util::sync::CancellationToken;
 
+use super::chat::ChatFeed;
 use super::inputs::CycleInputs;
 use super::observe::{CycleObserver, FinishedCycle};
 use super::pipeline::{CommitReport, Pipeline};
@@ -53,6 +55,8 @@ pub struct CycleRunner {
     /// The id of the next cycle, as far as the runner knows.
     next_cycle_id: i64,
     observers: Vec<Arc<dyn CycleObserver>>,
+    /// Chat, the second source, when there is one.
+    chat: Option<ChatFeed>,
 }
 
 impl fmt::Debug for CycleRunner {
@@ -87,6 +91,7 @@ impl CycleRunner {
             poller: None,
             pipeline: Some(pipeline),
             observers: Vec::new(),
+            chat: None,
         };
         Ok((runner, repaired))
     }
@@ -95,6 +100,12 @@ impl CycleRunner {
     /// order they were added.
     pub fn observe(mut self, observer: impl CycleObserver + 'static) -> Self {
         self.observers.push(Arc::new(observer));
+        self
+    }
+
+    /// Lands the lines of `chat` in every cycle, beside the Helix responses.
+    pub fn with_chat(mut self, chat: ChatFeed) -> Self {
+        self.chat = Some(chat);
         self
     }
 
@@ -208,14 +219,20 @@ impl CycleRunner {
                 (summary, Err(e))
             }
             Ok(mut polled) => {
-                // Everything the sources delivered since the last cycle: more
-                // sources (chat lines buffered between cycles) join here, to
-                // land in this same exactly-once commit.
+                // Everything the sources delivered since the last cycle, to
+                // land in this one exactly-once commit.
                 let inputs = CycleInputs {
                     responses: std::mem::take(&mut polled.responses),
+                    chat: self.chat.as_ref().map(ChatFeed::drain).unwrap_or_default(),
                 };
                 let mut summary = CycleSummary::polled(self.next_cycle_id, &polled, &inputs);
                 let outcome = self.commit_inputs(&inputs, &mut summary).await;
+                if let (Err(_), Some(chat)) = (&outcome, &self.chat) {
+                    // Drained lines leave the source only with their commit.
+                    let lines = inputs.chat;
+                    chat.settle_failed(&self.args.lake, summary.cycle_id, lines)
+                        .await;
+                }
                 if let Ok(report) = &outcome {
                     summary.errors = summary.errors.max(report.silver.errors);
                     summary.duplicates = report.silver.duplicates;

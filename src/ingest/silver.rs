@@ -83,6 +83,8 @@ pub struct SilverState {
     pub streamers: BTreeMap<String, Vec<StreamerRow>>,
     /// Known categories.
     pub games: BTreeMap<String, Game>,
+    /// Chat of the days recent cycles touched, folded so far.
+    pub chat: super::chat::ChatDays,
 }
 
 /// The silver rows one cycle produced.
@@ -104,6 +106,9 @@ pub struct SilverRows {
     pub errors: usize,
     /// Stream rows dropped as duplicates of a stream already seen this cycle.
     pub duplicates: usize,
+    /// The `silver.chat_minutes` rows this cycle's chat messages changed
+    /// (as folded so far: a minute may span cycles).
+    pub chat_minutes: Vec<crate::chat::ChatMinute>,
 }
 
 impl SilverRows {

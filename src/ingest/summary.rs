@@ -40,6 +40,8 @@ pub struct CycleSummary {
     pub deferred: (usize, usize),
     /// Real seconds the whole cycle took: connecting, polling, committing.
     pub seconds: f64,
+    /// Chat lines the cycle took from the chat source (malformed ones too).
+    pub chat_lines: usize,
 }
 
 impl CycleSummary {
@@ -62,6 +64,7 @@ impl CycleSummary {
             errors: polled.errors,
             stream_errors: polled.stream_errors,
             deferred: (polled.deferred_profiles, polled.deferred_followers),
+            chat_lines: inputs.chat.len(),
             ..Default::default()
         }
     }
@@ -84,6 +87,9 @@ impl fmt::Display for CycleSummary {
             self.written.silver,
             self.written.gold,
         )?;
+        if self.chat_lines > 0 {
+            write!(f, ", {} chat lines", self.chat_lines)?;
+        }
         if self.duplicates > 0 {
             write!(f, ", {} duplicate stream rows dropped", self.duplicates)?;
         }

@@ -13,12 +13,14 @@ use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
 use datafusion::catalog::{SchemaProvider, TableProvider};
 
+mod chat;
 mod provider;
 mod snapshot;
 mod windows;
 
 /// The views' names and schemas live in the contract, beside the Delta tables.
 pub use crate::schema::View;
+pub use chat::ChatSample;
 pub use provider::{LiveSchema, LiveTable};
 pub use snapshot::Snapshot;
 
@@ -114,6 +116,8 @@ pub struct CycleUpdate {
     pub followers: Vec<FollowerSample>,
     /// The cycle's row for `live.ingest_status` (carries the cycle id).
     pub status: CycleStatus,
+    /// The chat minutes the cycle changed (newest versions).
+    pub chat: Vec<ChatSample>,
 }
 
 /// The cheap-clone handle to the live views. Clones share one state.
@@ -143,6 +147,7 @@ struct State {
     /// Errors reported after a cycle committed (by cycle id), shown as its
     /// `last_error` without making it a failed cycle.
     notes: HashMap<i64, String>,
+    chat: chat::ChatWindows,
 }
 
 impl Default for LiveViews {
@@ -220,6 +225,21 @@ impl LiveViews {
         Ok(views)
     }
 
+    /// These views with the chat minutes of the last hour put back (start-up:
+    /// from `silver.chat_minutes`).
+    pub fn with_chat(self, minutes: impl IntoIterator<Item = ChatSample>) -> Result<Self> {
+        {
+            let mut state = self.lock();
+            state.chat.apply(minutes);
+            if let Some(now) = state.observed_at {
+                state.chat.prune(now);
+            }
+            let snapshot = state.snapshot()?;
+            self.shared.current.store(Arc::new(snapshot));
+        }
+        Ok(self)
+    }
+
     /// Applies one completed cycle: moves the windows, replaces the live set,
     /// appends the status row, and swaps in the new snapshot.
     pub fn apply_cycle(&self, update: CycleUpdate) -> Result<()> {
@@ -239,6 +259,7 @@ impl LiveViews {
         state.cycle_id = Some(update.status.cycle_id);
         state.observed_at = Some(update.observed_at);
         state.push_status(update.status);
+        state.chat.apply(update.chat);
         state.prune(update.observed_at);
         let snapshot = state.snapshot()?;
         self.shared.current.store(Arc::new(snapshot));
@@ -345,6 +366,7 @@ impl State {
             t.prune(now);
             !t.is_idle()
         });
+        self.chat.prune(now);
     }
 
     fn snapshot(&self) -> Result<Snapshot> {
@@ -355,6 +377,7 @@ impl State {
             tracked: &self.tracked,
             statuses: &self.statuses,
             notes: &self.notes,
+            chat: &self.chat,
         }
         .build()
     }

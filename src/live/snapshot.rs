@@ -8,6 +8,7 @@ use arrow::array::{
 };
 use chrono::{DateTime, Utc};
 
+use super::chat::ChatWindows;
 use super::windows::Tracked;
 use super::{CycleStatus, LiveStream, Result, View};
 
@@ -17,7 +18,7 @@ pub struct Snapshot {
     cycle_id: Option<i64>,
     observed_at: Option<DateTime<Utc>>,
     last_committed_at: Option<DateTime<Utc>>,
-    batches: [RecordBatch; 5],
+    batches: [RecordBatch; 6],
 }
 
 impl Snapshot {
@@ -91,6 +92,7 @@ pub(crate) struct SnapshotInput<'a> {
     pub(crate) statuses: &'a VecDeque<CycleStatus>,
     /// Errors noted after a cycle committed, by cycle id.
     pub(crate) notes: &'a HashMap<i64, String>,
+    pub(crate) chat: &'a ChatWindows,
 }
 
 impl SnapshotInput<'_> {
@@ -117,6 +119,7 @@ impl SnapshotInput<'_> {
                 categories(&live)?,
                 self.trends()?,
                 ingest_status(self.statuses, self.notes)?,
+                self.chat.batch(self.observed_at)?,
             ],
         })
     }

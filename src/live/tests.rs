@@ -74,6 +74,7 @@ fn cycle(
             })
             .collect(),
         status: status(cycle_id, now),
+        chat: Vec::new(),
     }
 }
 

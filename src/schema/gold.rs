@@ -1,8 +1,10 @@
 //! Gold: daily and weekly aggregates derived from silver for the days a
 //! cycle touched, and the state tables — what the service did (alerts fired,
 //! exports sent), written by their own consumers and never rebuilt.
+use arrow::datatypes::Field;
+
 use super::Layer::Gold;
-use super::{Spec, Table, cycle_id, date, float, int, text, ts};
+use super::{Spec, Table, cycle_id, date, float, int, string_list_type, text, ts};
 
 fn leaderboard(table: Table, name: &'static str) -> Spec {
     Spec::new(
@@ -94,6 +96,24 @@ pub(super) fn specs() -> Vec<Spec> {
                 int("viewers", false),
                 // The UTC day of `hour`: the partition.
                 date("day"),
+            ],
+        )
+        .partitioned(&["day"]),
+        Spec::new(
+            Table::ChatDaily,
+            Gold,
+            "chat_daily",
+            vec![
+                date("day"),
+                text("channel", false),
+                int("messages", false),
+                // Distinct senders over the whole day.
+                int("chatters", false),
+                float("sentiment_mean", true),
+                int("positive", false),
+                int("negative", false),
+                // Up to 5 emote codes, most used first.
+                Field::new("top_emotes", string_list_type(), false),
             ],
         )
         .partitioned(&["day"]),

@@ -21,16 +21,20 @@ pub enum View {
     StreamerTrends,
     /// `live.ingest_status`: one row per recent ingest cycle, failed ones too.
     IngestStatus,
+    /// `live.chat`: per channel, chat rate and sentiment over the last 5
+    /// minutes and the last hour.
+    Chat,
 }
 
 impl View {
     /// Every view, in catalog order.
-    pub const ALL: [View; 5] = [
+    pub const ALL: [View; 6] = [
         View::Streams,
         View::Leaderboard,
         View::Categories,
         View::StreamerTrends,
         View::IngestStatus,
+        View::Chat,
     ];
 
     /// The table name under schema `live`.
@@ -41,6 +45,7 @@ impl View {
             View::Categories => "categories",
             View::StreamerTrends => "streamer_trends",
             View::IngestStatus => "ingest_status",
+            View::Chat => "chat",
         }
     }
 
@@ -70,7 +75,7 @@ fn field(name: &str, data_type: DataType, nullable: bool) -> Field {
     Field::new(name, data_type, nullable)
 }
 
-static SCHEMAS: LazyLock<[SchemaRef; 5]> = LazyLock::new(|| {
+static SCHEMAS: LazyLock<[SchemaRef; 6]> = LazyLock::new(|| {
     use DataType::{Float64, Int64, Utf8};
     let ts = timestamp_type;
     [
@@ -122,6 +127,18 @@ static SCHEMAS: LazyLock<[SchemaRef; 5]> = LazyLock::new(|| {
             field("silver_rows", Int64, false),
             field("gold_rows", Int64, false),
             field("last_error", Utf8, true),
+        ])),
+        Arc::new(Schema::new(vec![
+            field("channel", Utf8, false),
+            field("messages_per_minute_5m", Float64, false),
+            field("sentiment_5m", Float64, true),
+            field("messages_per_minute_1h", Float64, false),
+            field("sentiment_1h", Float64, true),
+            // The last 5 minutes minus the last hour.
+            field("messages_per_minute_change", Float64, false),
+            field("sentiment_change", Float64, true),
+            field("messages_5m", Int64, false),
+            field("messages_1h", Int64, false),
         ])),
     ]
 });

@@ -104,6 +104,8 @@ pub enum Table {
     RisingStars,
     /// `gold.hourly_viewership`: viewers per category per hour.
     HourlyViewership,
+    /// `gold.chat_daily`: chat per channel per day.
+    ChatDaily,
     /// `gold.alerts` (state): fired alerts and their delivery, the outbox.
     Alerts,
     /// `gold.exports` (state): one row per (day, target) sent.
@@ -112,7 +114,7 @@ pub enum Table {
 
 impl Table {
     /// Every table, in creation order (bronze, silver, gold).
-    pub const ALL: [Table; 16] = [
+    pub const ALL: [Table; 17] = [
         Table::HelixResponses,
         Table::ChatMessages,
         Table::Streamers,
@@ -127,6 +129,7 @@ impl Table {
         Table::LeaderboardWeekly,
         Table::RisingStars,
         Table::HourlyViewership,
+        Table::ChatDaily,
         Table::Alerts,
         Table::Exports,
     ];

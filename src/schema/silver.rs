@@ -118,6 +118,8 @@ pub(super) fn specs() -> Vec<Spec> {
                 float("sentiment_mean", true),
                 int("positive", false),
                 int("negative", false),
+                // Up to 5 emote codes, most used first.
+                Field::new("top_emotes", string_list_type(), false),
                 cycle_id(),
                 // Partition: lets a day be replaced and closed days compacted.
                 date("day"),

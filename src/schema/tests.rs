@@ -58,7 +58,7 @@ fn contract_columns_are_present() {
         (Table::Games, "game_id name box_art_url igdb_id"),
         (
             Table::ChatMinutes,
-            "channel minute messages unique_chatters sentiment_mean positive negative",
+            "channel minute messages unique_chatters sentiment_mean positive negative top_emotes",
         ),
         (
             Table::StreamerDaily,
@@ -86,6 +86,10 @@ fn contract_columns_are_present() {
         (
             Table::HourlyViewership,
             "hour game_id game_name streams viewers",
+        ),
+        (
+            Table::ChatDaily,
+            "day channel messages chatters sentiment_mean top_emotes",
         ),
         (
             Table::Alerts,

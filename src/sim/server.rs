@@ -20,6 +20,8 @@ use tokio::task::JoinHandle;
 
 use crate::clock::SharedClock;
 use crate::sim::World;
+use crate::sim::chat::SimChat;
+use crate::sim::irc::{IrcServer, IrcServerArgs};
 
 mod bucket;
 mod faults;
@@ -49,6 +51,9 @@ pub enum Error {
     /// The server task panicked or was cancelled.
     #[error("the Helix server task failed: {0}")]
     Task(#[source] tokio::task::JoinError),
+    /// The chat server could not listen.
+    #[error("the chat server cannot listen: {0}")]
+    Chat(#[source] std::io::Error),
 }
 
 /// `Result` for this module.
@@ -71,8 +76,11 @@ pub struct SimServerArgs {
     pub rate_limit: RateLimit,
     /// Faults switched on from the start.
     pub faults: Faults,
-    /// Seed of issued token values.
+    /// Seed of issued token values (and of the chat).
     pub seed: u64,
+    /// Chat volume of generated channels (1 = about 25 messages a minute per
+    /// 1,000 viewers; 0 = silent).
+    pub chat_rate: f64,
 }
 
 impl SimServerArgs {
@@ -87,6 +95,7 @@ impl SimServerArgs {
             rate_limit: RateLimit::default(),
             faults: Faults::default(),
             seed: 0,
+            chat_rate: 1.0,
         }
     }
 }
@@ -281,12 +290,25 @@ pub struct SimServer {
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    irc: Option<IrcServer>,
+}
+
+/// Starts the chat server beside the Helix one, on the same IP and a free port.
+fn start_irc(ip: std::net::IpAddr, args: &SimServerArgs) -> Result<IrcServer> {
+    let std_listener = std::net::TcpListener::bind((ip, 0)).map_err(Error::Chat)?;
+    std_listener.set_nonblocking(true).map_err(Error::Chat)?;
+    let listener = TcpListener::from_std(std_listener).map_err(Error::Chat)?;
+    let chat = Arc::new(SimChat::new(args.world.clone(), args.seed, args.chat_rate));
+    let mut irc = IrcServerArgs::new(chat, args.clock.clone());
+    irc.seed = args.seed;
+    IrcServer::start(listener, irc).map_err(Error::Chat)
 }
 
 impl SimServer {
     /// Serves on an already-bound listener (bind `127.0.0.1:0` in tests).
     pub fn start(listener: TcpListener, args: SimServerArgs) -> Result<Self> {
         let addr = listener.local_addr().map_err(Error::Addr)?;
+        let irc = start_irc(addr.ip(), &args)?;
         let now = args.clock.now();
         let shared = Arc::new(Shared {
             world: args.world,
@@ -318,6 +340,7 @@ impl SimServer {
             shared,
             stop: Some(stop),
             task: Some(task),
+            irc: Some(irc),
         })
     }
 
@@ -332,6 +355,14 @@ impl SimServer {
     /// OAuth base URL, e.g. `http://127.0.0.1:PORT/oauth2`.
     pub fn auth_url(&self) -> String {
         format!("http://{}/oauth2", self.addr)
+    }
+    /// The chat server's address for the chat client: `irc://127.0.0.1:PORT`.
+    pub fn chat_url(&self) -> String {
+        self.irc.as_ref().map(IrcServer::url).unwrap_or_default()
+    }
+    /// The chat server (script chat through [`IrcServer::chat`]).
+    pub fn irc(&self) -> Option<&IrcServer> {
+        self.irc.as_ref()
     }
     /// The client id the auth host accepts.
     pub fn client_id(&self) -> &str {
@@ -381,6 +412,9 @@ impl SimServer {
     pub async fn shutdown(mut self) -> Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
+        }
+        if let Some(irc) = self.irc.take() {
+            irc.shutdown().await;
         }
         match self.task.take() {
             Some(task) => task.await.map_err(Error::Task)?.map_err(Error::Serve),

@@ -67,8 +67,13 @@ const curve = (page) => page.evaluate(() => {
   const xs = u ? u.data[0] : [], ys = u ? u.data[1] : [];
   const points = [];
   for (let i = 0; i < xs.length; i++) if (ys[i] !== null && ys[i] !== undefined) points.push([xs[i], ys[i]]);
+  // The chat overlay: [minute, messages, sentiment] where the chart has them.
+  const msgs = u && u.data[2], sent = u && u.data[3];
+  const chat = [];
+  if (msgs) for (let i = 0; i < xs.length; i++) if (msgs[i] !== null && msgs[i] !== undefined) chat.push([xs[i], msgs[i], sent[i]]);
+  const labels = u ? u.series.map((s) => s.label) : [];
   const canvas = document.querySelector('#chart-viewers canvas');
-  return { points, marks: (window.tm.marks || []).map((m) => ({ kind: m.kind, x: m.x, label: m.label })), drawn: !!canvas && canvas.width > 0 };
+  return { points, chat, labels, marks: (window.tm.marks || []).map((m) => ({ kind: m.kind, x: m.x, label: m.label })), drawn: !!canvas && canvas.width > 0 };
 });
 const state = (page) => page.evaluate(() => ({
   boot: window.tm.boot, cycle: window.tm.cycle, renders: window.tm.renders,

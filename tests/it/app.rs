@@ -28,9 +28,6 @@ async fn serve_feeds_live_views_and_delta_tables_to_adbc_and_metrics() {
 
     let port = app.flight_addr().port();
     let query = |sql: &str| adbc_query(port, sql);
-    let board = query(
-        "SELECT rank, login, viewer_count FROM twitch.live.leaderboard ORDER BY rank LIMIT 3",
-    );
     // What the views held, for a failure message that says why.
     let state = || {
         query(
@@ -39,12 +36,28 @@ async fn serve_feeds_live_views_and_delta_tables_to_adbc_and_metrics() {
              (SELECT max(cycle_id) FROM twitch.silver.stream_snapshots) AS silver_cycle",
         ) + &query("SELECT * FROM twitch.live.ingest_status LIMIT 3")
     };
-    assert!(board.contains("\"rank\": 1"), "{board}\n{}", state());
-    let joined = query(
-        "SELECT s.login, d.hours_watched FROM twitch.live.streams s \
-         JOIN twitch.gold.streamer_daily d ON s.user_id = d.user_id LIMIT 5",
-    );
-    assert!(joined.contains("hours_watched"), "{joined}\n{}", state());
+    // At 600x the simulated clock can reach the night's trough on a slow
+    // machine, where 80 channels may all be offline and the leaderboard is
+    // rightly empty. Ask again (bounded) until one answer, from one
+    // snapshot of the views, has a leaderboard and live streams joined to
+    // their daily gold rows.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let seen = query(
+            "SELECT (SELECT min(rank) FROM twitch.live.leaderboard) AS top_rank, \
+             (SELECT count(*) FROM twitch.live.streams s \
+              JOIN twitch.gold.streamer_daily d ON s.user_id = d.user_id) AS joined",
+        );
+        if seen.contains("\"top_rank\": 1,") && !seen.contains("\"joined\": 0") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no leaderboard joined to gold within two minutes: {seen}\n{}",
+            state()
+        );
+        tokio::task::yield_now().await;
+    }
     let cycles = query("SELECT count(DISTINCT cycle_id) AS n FROM twitch.silver.stream_snapshots");
     assert!(!cycles.contains("\"n\": 0"), "{cycles}");
 
@@ -63,7 +76,8 @@ async fn serve_feeds_live_views_and_delta_tables_to_adbc_and_metrics() {
         "twitch_monitor_queries_total",
         &[("outcome", "ok")],
     );
-    assert!(ok_queries.unwrap_or(0.0) >= 3.0, "{scraped}");
+    // At least the leaderboard check and the cycle count.
+    assert!(ok_queries.unwrap_or(0.0) >= 2.0, "{scraped}");
     // Rows are counted per table, under the table's catalog name.
     let rows = |table: &str| {
         let name = "twitch_monitor_rows_written_total";

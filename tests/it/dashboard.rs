@@ -8,25 +8,32 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
 use twitch_monitor::alerts::{AlertService, AlertServiceArgs, AlertsConfig, RecentAlerts};
+use twitch_monitor::chat::{ChatArgs, ChatClient, ChatSource};
 use twitch_monitor::clock::SystemClock;
 use twitch_monitor::config::{FlightAuth, FlightConfig};
 use twitch_monitor::flight::{FlightServer, ServerArgs};
 use twitch_monitor::http::{CycleFeed, DataApi, HttpServer, HttpState};
+use twitch_monitor::ingest::chat::ChatFeed;
 use twitch_monitor::live::LiveViews;
 use twitch_monitor::metrics::Metrics;
 use twitch_monitor::query::{EngineOptions, LakeAndLive, QueryEngine, WithTables};
 use twitch_monitor::sim::World;
 use twitch_monitor::sim::world::ScriptedChannel;
 
+use crate::eventually;
 use crate::rig::Rig;
 
+mod alerts;
 mod api;
 mod browser;
 
-/// The alert rule of the dashboard's service: alice's viewers at least
-/// doubling (no delivery target: the dashboard shows what fired).
-const SURGE: &str = "[[rules]]\nname = \"surge\"\nkind = \"viewers_gain\"\npercent = 100\n\
-                     min_uptime = \"0s\"\nchannels = [\"alice\"]\n";
+/// The alert rules of the dashboard's service (no delivery target: the
+/// dashboard shows what fired): alice's viewers at least doubling, and her
+/// chat turning sour (5-minute sentiment at or below -0.3, a message a minute).
+const RULES: &str = "[[rules]]\nname = \"surge\"\nkind = \"viewers_gain\"\npercent = 100\n\
+                     min_uptime = \"0s\"\nchannels = [\"alice\"]\n\
+                     [[rules]]\nname = \"sour\"\nkind = \"chat_sentiment\"\nbelow = -0.3\n\
+                     min_messages = 1\nchannels = [\"alice\"]\n";
 
 pub(crate) fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -53,6 +60,8 @@ pub(crate) struct Service {
     pub http: HttpServer,
     /// The scripted channel's user id.
     pub alice: String,
+    /// The chat client, joined to alice's chat on the simulator.
+    pub chat: Arc<ChatClient>,
 }
 
 impl Service {
@@ -88,7 +97,7 @@ impl Service {
         let (feed, cycles) = CycleFeed::new(live.clone());
         let metrics = Metrics::new("test");
         let alerts = AlertService::start(AlertServiceArgs {
-            config: AlertsConfig::from_table(toml::from_str(SURGE).unwrap(), &|_| None).unwrap(),
+            config: AlertsConfig::from_table(toml::from_str(RULES).unwrap(), &|_| None).unwrap(),
             lake: rig.lake.clone(),
             engine: engine.clone(),
             live: live.clone(),
@@ -99,6 +108,14 @@ impl Service {
         .await
         .unwrap();
         let runner = rig.runner.take().unwrap();
+        let chat = ChatClient::start(ChatArgs::new(
+            rig.server.chat_url().parse().unwrap(),
+            Arc::new(rig.clock.clone()),
+        ))
+        .unwrap();
+        let chat = Arc::new(chat);
+        chat.set_channels(&["alice".to_owned()]);
+        eventually("alice's chat joined", || chat.stats().joined == 1).await;
         let runner = twitch_monitor::app::observe_cycles(
             runner,
             &metrics,
@@ -106,7 +123,8 @@ impl Service {
             &engine,
             Some(alerts),
             feed,
-        );
+        )
+            .with_chat(ChatFeed::new(chat.clone()));
         rig.runner = Some(runner);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let flight_server = FlightServer::start(
@@ -147,7 +165,23 @@ impl Service {
             flight: flight_server,
             http,
             alice,
+            chat,
         }
+    }
+
+    /// Says `lines` (sender, text) in alice's chat, and waits until the
+    /// chat client holds them, so the next cycle commits them.
+    pub async fn say(&self, lines: &[(&str, &str)]) {
+        let irc = self.rig.server.irc().expect("the simulator serves chat");
+        // The simulator sends what falls due as its clock moves: a second on.
+        let at = self.rig.now() + chrono::TimeDelta::seconds(1);
+        let before = self.chat.stats().messages;
+        for (sender, text) in lines {
+            irc.chat().say("alice", at, sender, text).unwrap();
+        }
+        self.rig.clock.advance(std::time::Duration::from_secs(1));
+        let want = before + lines.len() as u64;
+        eventually("alice's chat read", || self.chat.stats().messages >= want).await;
     }
 
     /// One poll interval later, one cycle committed and published; its id.

@@ -58,6 +58,7 @@ fn cycle(cycle_id: i64, minute: i64, streams: &[(&str, &str, i64)]) -> CycleUpda
             gold_rows: 0,
             last_error: None,
         },
+        chat: Vec::new(),
     }
 }
 
@@ -212,6 +213,7 @@ async fn schema_live_is_read_only() {
             "| table_name      |",
             "+-----------------+",
             "| categories      |",
+            "| chat            |",
             "| ingest_status   |",
             "| leaderboard     |",
             "| streamer_trends |",

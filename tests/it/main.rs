@@ -6,6 +6,7 @@ mod alert_recovery;
 mod alerting;
 mod alerts;
 mod app;
+mod chat;
 mod config;
 mod crash;
 mod dashboard;
@@ -47,4 +48,17 @@ pub(crate) fn adbc_query(port: u16, sql: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Polls `cond` every 10 ms for up to 20 s (real time): a bounded wait for
+/// something another task or process does, never a fixed sleep.
+pub(crate) async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }

@@ -1,14 +1,18 @@
 //! The cycle runner against the local Helix server: a cycle that cannot
-//! reach Twitch is still a finished cycle its consumers hear of.
+//! reach Twitch is still a finished cycle its consumers hear of; chat lines
+//! leave their source only once committed.
 use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::array::{Array, AsArray};
 use chrono::{DateTime, Utc};
+use twitch_monitor::chat::{ChatLine, ChatSource, ChatStatsSnapshot, Scorer, parse_line};
 use twitch_monitor::config::Secret;
+use twitch_monitor::ingest::chat::ChatFeed;
 use twitch_monitor::ingest::poll::PollSettings;
 use twitch_monitor::ingest::{CycleRunner, Error, RunnerArgs};
 use twitch_monitor::live::{LiveViews, View};
+use twitch_monitor::schema::Table;
 use twitch_monitor::sim::World;
 use twitch_monitor::twitch::ClientArgs;
 
@@ -66,6 +70,107 @@ async fn a_cycle_that_cannot_connect_reaches_its_consumers() {
     );
     // Nothing was written, and no cycle id was used up.
     assert_eq!(rig.lake.max_committed_cycle().await.unwrap(), None);
+}
+
+/// A chat source holding the lines a test gives it.
+#[derive(Debug, Default)]
+struct Lines(std::sync::Mutex<Vec<ChatLine>>);
+
+impl ChatSource for Lines {
+    fn drain(&self) -> Vec<ChatLine> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+    fn restore(&self, lines: Vec<ChatLine>) {
+        let mut held = self.0.lock().unwrap();
+        let newer = std::mem::replace(&mut *held, lines);
+        held.extend(newer);
+    }
+    fn set_channels(&self, _: &[String]) {}
+    fn stats(&self) -> ChatStatsSnapshot {
+        ChatStatsSnapshot::default()
+    }
+}
+
+impl Lines {
+    fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+}
+
+/// Chat message `n` of channel `alice`, sent and received at `t`.
+fn chat_message(n: u32, t: DateTime<Utc>) -> ChatLine {
+    let raw = format!(
+        "@badge-info=;badges=;color=;display-name=u{n};emotes=;flags=;id=msg-{n};mod=0;\
+         room-id=1;subscriber=0;tmi-sent-ts={};turbo=0;user-id={n};user-type= \
+         :u{n}!u{n}@u{n}.tmi.twitch.tv PRIVMSG #alice :gg {n}",
+        t.timestamp_millis()
+    );
+    parse_line(&raw, t, Scorer::builtin()).0.unwrap()
+}
+
+/// Replaces a table's directory with a file, so every commit to it fails;
+/// the returned closure puts it back.
+fn break_table(lake: &std::path::Path, table: Table) -> impl FnOnce() {
+    let dir = lake.join(table.layer().as_str()).join(table.name());
+    let aside = lake.join(format!("aside-{}", table.name()));
+    std::fs::rename(&dir, &aside).unwrap();
+    std::fs::write(&dir, "not a Delta table").unwrap();
+    move || {
+        std::fs::remove_file(&dir).unwrap();
+        std::fs::rename(&aside, &dir).unwrap();
+    }
+}
+
+fn one_i64(batches: &[arrow::record_batch::RecordBatch]) -> i64 {
+    batches[0]
+        .column(0)
+        .as_primitive::<arrow::datatypes::Int64Type>()
+        .value(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_lines_leave_the_source_only_with_their_commit_and_land_once() {
+    let mut rig = Rig::start(World::with_live_streams(1, 5, at("2026-01-05T10:00:00Z"))).await;
+    let source = Arc::new(Lines::default());
+    let runner = rig.runner.take().unwrap();
+    rig.runner = Some(runner.with_chat(ChatFeed::new(source.clone())));
+    let lake_dir = rig._dir.path().to_owned();
+    let bronze = "SELECT count(*) FROM bronze.chat_messages WHERE kind = 'message'";
+    let silver = "SELECT coalesce(sum(messages), 0) FROM silver.chat_minutes";
+
+    // 1. bronze.chat_messages refuses the commit: the cycle fails and its
+    //    lines go back to the source, ahead of newer ones.
+    let now = rig.now();
+    source.restore((0..3).map(|n| chat_message(n, now)).collect());
+    let fix = break_table(&lake_dir, Table::ChatMessages);
+    rig.clock.advance(POLL);
+    let failed = rig.runner.as_mut().unwrap().run_cycle().await;
+    assert!(failed.error().is_some(), "{:?}", failed.summary);
+    assert_eq!(source.len(), 3);
+    fix();
+    let now = rig.now();
+    source.0.lock().unwrap().push(chat_message(3, now));
+    rig.cycle().await;
+    assert_eq!(source.len(), 0);
+    assert_eq!(one_i64(&rig.sql(bronze).await), 4);
+    assert_eq!(one_i64(&rig.sql(silver).await), 4);
+
+    // 2. A later write (silver.chat_minutes) fails: the lines reached bronze,
+    //    so they stay out of the source and the repair derives their silver.
+    let now = rig.now();
+    source.restore((4..6).map(|n| chat_message(n, now)).collect());
+    let fix = break_table(&lake_dir, Table::ChatMinutes);
+    rig.clock.advance(POLL);
+    let failed = rig.runner.as_mut().unwrap().run_cycle().await;
+    assert!(failed.error().is_some(), "{:?}", failed.summary);
+    assert_eq!(source.len(), 0);
+    fix();
+    rig.cycle().await;
+    assert_eq!(one_i64(&rig.sql(bronze).await), 6);
+    assert_eq!(one_i64(&rig.sql(silver).await), 6);
+    let dup = "SELECT count(*) FROM (SELECT message_id FROM bronze.chat_messages \
+               GROUP BY 1 HAVING count(*) > 1)";
+    assert_eq!(one_i64(&rig.sql(dup).await), 0);
 }
 
 /// Follower snapshots of cycle `cycle`, and the channels it saw live.

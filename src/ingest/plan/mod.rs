@@ -11,12 +11,14 @@
 //! ```text
 //! table                      op                          txn suffix  when
 //! bronze.helix_responses     append                      -           always
+//! bronze.chat_messages       append                      -           always
 //! silver.stream_snapshots    append                      -           always
 //! silver.follower_snapshots  append                      -           always
 //! silver.streamers           upsert (SCD type 2)         -           a profile changed
 //! silver.stream_sessions     append                      ended       always
 //! silver.stream_sessions     replace status = 'live'     live        always
 //! silver.games               replace all                 -           a category changed
+//! silver.chat_minutes        replace day = D             D           each day D of the chat
 //! then for each day whose gold the silver rows change, oldest first:
 //! gold.streamer_daily        replace day = D             D           (rows of the open day D)
 //! gold.category_daily        replace day = D             D           (rows of the open day D)
@@ -24,7 +26,13 @@
 //! gold.leaderboard_daily     replace period_start = D    D           (rows of the open day D)
 //! gold.leaderboard_weekly    replace period_start = W    D           (SQL over the rows above)
 //! gold.rising_stars          replace day = D             D           (SQL over the rows above)
+//! then for each day D of the cycle's chat messages:
+//! gold.chat_daily            replace day = D             D           (the day's chat fold)
 //! ```
+//!
+//! Chat is folded per day in the running state ([`super::chat::ChatDays`]):
+//! a day's partitions are rewritten whole from it. Its days must be open
+//! before planning (the pipeline and `rebuild` load them from bronze).
 //!
 //! Every write is one Delta commit carrying the cycle's txn marker (app id
 //! per table and suffix, version = cycle id), so the order makes a crash at
@@ -43,6 +51,7 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
 
+use super::chat;
 use super::gold::{self, DAILY_TABLES};
 use super::inputs::CycleInputs;
 use super::silver::{SilverRows, SilverState, derive};
@@ -179,7 +188,7 @@ pub fn plan(
     state: &mut SilverState,
 ) -> Result<CyclePlan, ArrowError> {
     let now = inputs.now().unwrap_or_default();
-    let silver = derive(cycle_id, &inputs.responses, now, state);
+    let mut silver = derive(cycle_id, &inputs.responses, now, state);
     let mut writes = Vec::new();
     let batch = |b: Result<RecordBatch, ArrowError>| b.map(Rows::Batch);
 
@@ -188,6 +197,12 @@ pub fn plan(
         Table::HelixResponses,
         Op::Append,
         batch(bronze)?,
+    ));
+    let chat_bronze = chat::tables::bronze(&Table::ChatMessages.schema(), cycle_id, &inputs.chat);
+    writes.push(Write::new(
+        Table::ChatMessages,
+        Op::Append,
+        batch(chat_bronze)?,
     ));
 
     let snapshots = tables::snapshots(&Table::StreamSnapshots.schema(), &silver.snapshots);
@@ -222,6 +237,24 @@ pub fn plan(
         ));
     }
 
+    let chat_days = state.chat.add(&inputs.chat);
+    let touched = chat::minutes_of(&inputs.chat);
+    let mut chat_daily = Vec::new();
+    for &day in &chat_days {
+        let (minutes, daily) = state.chat.rows(day);
+        let rows = chat::tables::minutes(&Table::ChatMinutes.schema(), cycle_id, day, &minutes);
+        let scope = Scope::partition("day", day);
+        let write = Write::new(Table::ChatMinutes, Op::Replace(scope), batch(rows)?);
+        writes.push(write.suffix(day));
+        let rows = chat::tables::daily(&Table::ChatDaily.schema(), day, &daily);
+        let scope = Scope::partition("day", day);
+        chat_daily.push(Write::new(Table::ChatDaily, Op::Replace(scope), batch(rows)?).suffix(day));
+        let changed = minutes
+            .into_iter()
+            .filter(|m| touched.contains(&(m.channel.as_str(), m.minute)));
+        silver.chat_minutes.extend(changed);
+    }
+
     let days: Vec<NaiveDate> = silver.days().into_iter().collect();
     for &day in &days {
         for table in DAILY_TABLES {
@@ -236,6 +269,7 @@ pub fn plan(
         let scope = Scope::partition("day", day);
         writes.push(Write::new(Table::RisingStars, Op::Replace(scope), stars).suffix(day));
     }
+    writes.extend(chat_daily);
     Ok(CyclePlan {
         cycle_id,
         writes,

@@ -39,7 +39,33 @@ fn inputs() -> CycleInputs {
                 followers,
             ),
         ],
+        chat: vec![
+            chat_line(
+                "2026-01-05T23:59:59Z",
+                &privmsg("m1", 1_767_657_599_000, "PogChamp"),
+            ),
+            chat_line(
+                "2026-01-06T00:00:01Z",
+                &privmsg("m2", 1_767_657_600_500, "so bad"),
+            ),
+            chat_line("2026-01-06T00:00:02Z", "not irc at all #alice"),
+        ],
     }
+}
+
+fn privmsg(id: &str, sent_ms: i64, text: &str) -> String {
+    format!(
+        "@badge-info=;badges=;color=;display-name=Bob;emotes=;flags=;id={id};mod=0;room-id=1;\
+         subscriber=0;tmi-sent-ts={sent_ms};turbo=0;user-id=2;user-type= \
+         :bob!bob@bob.tmi.twitch.tv PRIVMSG #alice :{text}"
+    )
+}
+
+fn chat_line(at: &str, raw: &str) -> crate::chat::ChatLine {
+    let at = chrono::DateTime::parse_from_rfc3339(at).unwrap().to_utc();
+    crate::chat::parse_line(raw, at, crate::chat::Scorer::builtin())
+        .0
+        .unwrap()
 }
 
 #[test]
@@ -49,12 +75,15 @@ fn a_cycle_writes_bronze_then_silver_then_the_gold_of_each_day_it_touched() {
     let writes: Vec<String> = plan.writes.iter().map(Write::describe).collect();
     let mut want = vec![
         "bronze.helix_responses append".to_owned(),
+        "bronze.chat_messages append".into(),
         "silver.stream_snapshots append".into(),
         "silver.follower_snapshots append".into(),
         "silver.streamers upsert".into(),
         "silver.stream_sessions append [ended]".into(),
         "silver.stream_sessions replace status = 'live' [live]".into(),
         "silver.games replace true".into(),
+        "silver.chat_minutes replace day = '2026-01-05' [2026-01-05]".into(),
+        "silver.chat_minutes replace day = '2026-01-06' [2026-01-06]".into(),
     ];
     for (day, week) in [("2026-01-05", "2026-01-05"), ("2026-01-06", "2026-01-05")] {
         want.extend([
@@ -66,8 +95,31 @@ fn a_cycle_writes_bronze_then_silver_then_the_gold_of_each_day_it_touched() {
             format!("gold.rising_stars replace day = '{day}' [{day}] <- sql"),
         ]);
     }
+    want.extend([
+        "gold.chat_daily replace day = '2026-01-05' [2026-01-05]".into(),
+        "gold.chat_daily replace day = '2026-01-06' [2026-01-06]".into(),
+    ]);
     assert_eq!(writes, want);
     assert_eq!(plan.days.len(), 2);
+    // Both messages (one per day) in silver; the malformed line only in bronze.
+    let minutes: Vec<(String, u64)> = plan
+        .silver
+        .chat_minutes
+        .iter()
+        .map(|m| (m.minute.to_rfc3339(), m.messages))
+        .collect();
+    assert_eq!(
+        minutes,
+        [
+            ("2026-01-05T23:59:00+00:00".to_owned(), 1),
+            ("2026-01-06T00:00:00+00:00".to_owned(), 1)
+        ]
+    );
+    let bronze = plan.writes.iter().find(|w| w.table == Table::ChatMessages);
+    match bronze.map(|w| &w.rows) {
+        Some(super::Rows::Batch(b)) => assert_eq!(b.num_rows(), 3),
+        other => panic!("bronze chat rows: {other:?}"),
+    }
     assert!(
         plan.writes
             .iter()

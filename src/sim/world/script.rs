@@ -271,6 +271,11 @@ impl World {
         Ok(())
     }
 
+    /// Whether a channel is scripted (its chat is only what tests script, too).
+    pub fn is_scripted(&self, user_id: &str) -> bool {
+        self.index(user_id).is_some_and(|i| self.chans[i].scripted)
+    }
+
     /// Channel index of `user_id`, now frozen as scripted.
     fn scripted(&mut self, user_id: &str) -> Result<usize> {
         let i = self

@@ -1,8 +1,9 @@
 //! Headless Chromium (Debian's, driven by playwright-core from
 //! `tests/browser`) over every page: no console error or failed request, the
 //! Now leaderboard equal to `live.leaderboard` through Flight SQL, the
-//! streamer chart one point per `silver.stream_snapshots` row and its daily
-//! table equal to `gold.streamer_daily`, the recent alerts on both equal to
+//! streamer chart one point per `silver.stream_snapshots` row with the chat
+//! overlay equal to `silver.chat_minutes`, its daily table equal to
+//! `gold.streamer_daily`, the recent alerts on both pages equal to
 //! `live.alerts` and `gold.alerts`, and the open pages redrawn for the
 //! next cycle without a reload. Screenshots go to the test's output folder.
 use std::path::PathBuf;
@@ -80,6 +81,38 @@ fn daily(rows: &[Value]) -> Vec<Vec<(String, Option<f64>)>> {
         .collect()
 }
 
+/// Alice's `(minute, messages, sentiment)` rows through Flight SQL.
+fn chat_minutes(s: &Service) -> Vec<(f64, i64, f64)> {
+    let rows = s.flight_sql(
+        "SELECT CAST(to_unixtime(minute) AS DOUBLE) AS x, messages, sentiment_mean \
+         FROM twitch.silver.chat_minutes WHERE channel = 'alice' ORDER BY minute",
+    );
+    rows.iter()
+        .map(|r| {
+            (
+                r["x"].as_f64().unwrap(),
+                r["messages"].as_i64().unwrap(),
+                r["sentiment_mean"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The chart's chat overlay points, `[x, messages, sentiment]`.
+fn chat_points(v: &Value) -> Vec<(f64, i64, f64)> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p[0].as_f64().unwrap(),
+                p[1].as_i64().unwrap(),
+                p[2].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
 async fn next_line(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>) -> Value {
     // Bounded: the script's own waits are bounded, this only catches a hang.
     let line = tokio::time::timeout(Duration::from_secs(240), lines.next_line())
@@ -108,6 +141,16 @@ async fn every_page_renders_live_cycles_equal_to_flight_sql_in_a_real_browser() 
                     })
                     .unwrap()
             }
+            _ => {}
+        }
+        // Chat in alice's channel: a cheer, then a sour minute.
+        match minute {
+            2 => {
+                s.say(&[("amy", "PogChamp PogChamp"), ("bob", "good stream")])
+                    .await
+            }
+            3 => s.say(&[("cat", "not good"), ("amy", "bad bad bad")]).await,
+            5 => s.say(&[("dan", "LUL")]).await,
             _ => {}
         }
         s.cycle().await;
@@ -168,6 +211,13 @@ async fn every_page_renders_live_cycles_equal_to_flight_sql_in_a_real_browser() 
         .map(|m| m["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["start", "game"], "one session, one game change");
+    // Chat rate and sentiment overlaid on the same chart, per minute as
+    // `silver.chat_minutes` has them.
+    let want_chat = chat_minutes(&s);
+    assert_eq!(want_chat.len(), 3, "{want_chat:?}");
+    assert_eq!(chat_points(&curve["chat"]), want_chat);
+    let labels = curve["labels"].as_array().unwrap();
+    assert!(labels.contains(&"Sentiment".into()), "{labels:?}");
 
     let flight_daily = |s: &Service| {
         s.flight_sql(&format!(
@@ -198,9 +248,14 @@ async fn every_page_renders_live_cycles_equal_to_flight_sql_in_a_real_browser() 
         ("now", &seen["now_alerts"]),
         ("streamer", &seen["streamer_alerts"]),
     ] {
-        let rows = rows.as_array().unwrap();
-        assert_eq!(ids(rows), live_alerts, "{table}: {rows:?}");
-        assert_eq!(rows[0]["rule"], "surge", "{table}: {rows:?}");
+        let rows: Vec<Value> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["rule"] == "surge")
+            .cloned()
+            .collect();
+        assert_eq!(ids(&rows), live_alerts, "{table}: {rows:?}");
     }
 
     // The next cycle: alice at 400; the open pages follow without reloading.
