@@ -310,6 +310,8 @@ impl Metrics {
     pub fn alerts_pending(&self, pending: usize) {
         let n = i64::try_from(pending).unwrap_or(i64::MAX);
         self.inner.alerts_pending.set(n);
+    }
+
     /// Reports the chat client's counters, read by `probe` at every scrape.
     pub fn chat_probe(&self, probe: impl Fn() -> ChatCounts + Send + Sync + 'static) {
         self.inner.chat.install(Arc::new(probe));
