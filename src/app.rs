@@ -8,14 +8,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use chrono::{DurationRound, TimeDelta, Utc};
 use tokio::net::TcpListener;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::alerts::{self, AlertService, AlertServiceArgs, RecentAlerts};
 use crate::chat::ChatClient;
-use crate::clock::{ScaledClock, SharedClock, SystemClock};
-use crate::config::{Cli, Command, Config, Secret, Source};
+use crate::clock::SystemClock;
+use crate::config::{Cli, Command, Config};
 use crate::flight::{FlightServer, ServerArgs};
 use crate::http::{CycleFeed, DataApi, HttpServer, HttpState, cycle_freshness};
 use crate::ingest::chat::{ChatChannels, ChatFeed};
@@ -25,19 +25,20 @@ use crate::ingest::{CycleRunner, RunnerArgs, after_commit};
 use crate::lake::Lake;
 use crate::live::LiveViews;
 use crate::metrics::Metrics;
-use crate::query::{EngineOptions, LakeAndLive, QueryEngine};
-use crate::sim::server::{RateLimit, SimServer, SimServerArgs};
-use crate::sim::{World, WorldConfig};
-use crate::twitch::{ClientArgs, ClientSetup, TokenSource};
+use crate::query::{EngineOptions, LakeAndLive, QueryEngine, WithTables};
+use crate::sim::server::SimServer;
+use crate::twitch::ClientSetup;
 
 mod chat;
 mod commands;
 pub mod login;
+mod source;
 pub mod web;
 
 use chat::probe_chat;
 pub use chat::start_chat;
 use commands::{maintain, rebuild, sim};
+pub use source::{TwitchSource, start_sim, twitch_source};
 
 /// Runs the command line to completion.
 pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -59,102 +60,6 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Login => login::login(&config).await,
             Command::HashPassword { .. } => Ok(ExitCode::SUCCESS),
         }
-    })
-}
-
-/// The Twitch side: how to connect to Helix, the clock the pipeline runs
-/// on, and the in-process simulator when there are no credentials.
-#[derive(Debug)]
-pub struct TwitchSource {
-    /// The client's settings (connecting is the runner's job).
-    pub client: ClientArgs,
-    /// Wall time, or simulated time in sim mode.
-    pub clock: SharedClock,
-    /// The in-process simulator, if any.
-    pub sim: Option<SimServer>,
-    /// The user token for follower totals, if the user logged in.
-    pub followers_token: Option<Arc<dyn TokenSource>>,
-}
-
-/// Builds the simulator's server on `listener`.
-pub fn start_sim(
-    config: &Config,
-    listener: TcpListener,
-    clock: SharedClock,
-) -> anyhow::Result<SimServer> {
-    let world = if config.sim.all_live {
-        World::with_live_streams(config.sim.seed, config.sim.channels, clock.now())
-    } else {
-        World::new(WorldConfig {
-            seed: config.sim.seed,
-            channels: config.sim.channels,
-            start: clock.now(),
-            ..Default::default()
-        })
-    };
-    let mut args = SimServerArgs::new(world, clock);
-    args.seed = config.sim.seed;
-    args.rate_limit = if config.sim.rate_limit == 0 {
-        RateLimit::off()
-    } else {
-        RateLimit {
-            points: config.sim.rate_limit,
-            ..RateLimit::default()
-        }
-    };
-    args.faults.error_rate = config.sim.error_rate;
-    args.faults.seed = config.sim.seed;
-    Ok(SimServer::start(listener, args)?)
-}
-
-/// Twitch, or the simulator started on a loopback port. Simulated time
-/// resumes after `resume_after` (the last time the lake saw), so a
-/// restarted demo never writes time backwards.
-pub async fn twitch_source(
-    config: &Config,
-    resume_after: Option<chrono::DateTime<Utc>>,
-) -> anyhow::Result<TwitchSource> {
-    let client = |helix_url: String,
-                  auth_url: String,
-                  client_id: String,
-                  client_secret: Secret,
-                  clock: &SharedClock| ClientArgs {
-        helix_url,
-        auth_url,
-        client_id,
-        client_secret,
-        request_timeout: config.request_timeout,
-        max_retries: config.max_retries,
-        max_pages: config.max_pages,
-        clock: clock.clone(),
-    };
-    if let (Source::Twitch, Some(c)) = (config.source, &config.credentials) {
-        let clock: SharedClock = Arc::new(SystemClock);
-        let (helix, auth) = (config.helix_url.clone(), config.auth_url.clone());
-        let (id, secret) = (c.client_id.clone(), c.client_secret.clone());
-        return Ok(TwitchSource {
-            client: client(helix, auth, id, secret, &clock),
-            followers_token: login::followers_token(config, &clock),
-            clock,
-            sim: None,
-        });
-    }
-    // Whole seconds keep simulated timestamps readable.
-    let now = Utc::now()
-        .duration_trunc(TimeDelta::seconds(1))
-        .unwrap_or_else(|_| Utc::now());
-    let origin = resume_after.map_or(now, |t| now.max(t + TimeDelta::seconds(1)));
-    let clock: SharedClock = Arc::new(ScaledClock::new(origin, config.sim.speed));
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let sim = start_sim(config, listener, clock.clone())?;
-    let (helix, auth) = (sim.helix_url(), sim.auth_url());
-    let (id, secret) = (sim.client_id().to_owned(), sim.client_secret().into());
-    tracing::info!(helix = %helix, speed = config.sim.speed, "no Twitch credentials: using the built-in simulator");
-    Ok(TwitchSource {
-        client: client(helix, auth, id, secret, &clock),
-        clock,
-        sim: Some(sim),
-        followers_token: None,
     })
 }
 
@@ -242,16 +147,23 @@ pub fn observe_cycles(
     metrics: &Metrics,
     live: &LiveViews,
     engine: &QueryEngine,
+    alerts: Option<AlertService>,
     feed: CycleFeed,
 ) -> CycleRunner {
     let catalog = engine.clone();
-    runner
+    let mut runner = runner
         .observe(metrics.clone())
         .observe(live.clone())
         .observe(after_commit("query catalog", move || {
             let engine = catalog.clone();
             async move { engine.refresh().await }
-        }))
+        }));
+    // After the catalog (SQL rules read it), before the dashboard's event (a
+    // page reloading on it finds the cycle's alerts).
+    if let Some(alerts) = alerts {
+        runner = runner.observe(alerts);
+    }
+    runner
         // Last: a page told of a cycle finds its views and tables in the catalog.
         .observe(after_commit("dashboard events", move || feed.publish()))
 }
@@ -281,6 +193,8 @@ impl App {
     /// views, binds both listeners and starts ingesting.
     pub async fn start(config: Config) -> anyhow::Result<App> {
         let stop = CancellationToken::new();
+        // A bad rule file stops start-up before anything else happens.
+        let alerts = alerts::load(&config.alerts)?;
         let lake = open_lake(&config).await?;
         let last_seen = Pipeline::last_seen(&lake).await?;
         let mut source = twitch_source(&config, last_seen).await?;
@@ -293,11 +207,25 @@ impl App {
             metrics: metrics.clone(),
             ..EngineOptions::from(&config.query)
         };
-        let tables = LakeAndLive {
-            lake: lake.clone(),
-            live: live.clone(),
+        let recent = RecentAlerts::default();
+        let tables = WithTables {
+            source: LakeAndLive {
+                lake: lake.clone(),
+                live: live.clone(),
+            },
+            extra: vec![recent.source_table()],
         };
         let engine = QueryEngine::new(Arc::new(tables), options).await?;
+        let alerts = AlertService::start(AlertServiceArgs {
+            config: alerts,
+            lake: lake.clone(),
+            engine: engine.clone(),
+            live: live.clone(),
+            metrics: metrics.clone(),
+            clock: source.clock.clone(),
+            recent,
+        })
+        .await?;
 
         let listener = TcpListener::bind(config.flight_addr)
             .await
@@ -352,7 +280,7 @@ impl App {
             http.local_addr()
         );
 
-        let runner = observe_cycles(runner, &metrics, &live, &engine, feed)
+        let runner = observe_cycles(runner, &metrics, &live, &engine, Some(alerts), feed)
             .observe(ChatChannels::new(
                 chat.clone(),
                 config.channels.clone(),

@@ -15,6 +15,8 @@
 //! - [`query`]: the DataFusion catalog `twitch` over lake and live.
 //! - [`flight`]: the Arrow Flight SQL service.
 //! - [`http`]: health, readiness and `/metrics`.
+//! - [`notify`]: Slack, Discord and signed webhook delivery in the background, with retries.
+//! - [`alerts`]: alert rules evaluated over each committed cycle, fired once per episode.
 //! - [`app`]: the composition root; the only place concrete types are wired together.
 #![warn(
     unreachable_pub,
@@ -24,6 +26,7 @@
     clippy::unimplemented
 )]
 
+pub mod alerts;
 pub mod app;
 pub mod chat;
 pub mod clock;
@@ -34,6 +37,7 @@ pub mod ingest;
 pub mod lake;
 pub mod live;
 pub mod metrics;
+pub mod notify;
 pub mod query;
 pub mod schema;
 pub mod shutdown;

@@ -89,6 +89,20 @@ struct TableLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RuleLabels {
+    /// The alert rule's name from the rules file.
+    rule: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    /// The delivery target's name (never its URL).
+    target: String,
+    /// `delivered` or `failed`.
+    status: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BuildLabels {
     version: String,
 }
@@ -134,6 +148,10 @@ struct Inner {
     queries: Family<OutcomeLabels, Counter>,
     query_duration: Histogram,
     active_queries: Gauge,
+    alerts_fired: Family<RuleLabels, Counter>,
+    alert_deliveries: Family<DeliveryLabels, Counter>,
+    alert_rule_errors: Family<RuleLabels, Counter>,
+    alerts_pending: Gauge,
     chat: ChatProbe,
 }
 
@@ -165,6 +183,10 @@ impl Metrics {
             queries,
             query_duration: Histogram::new(QUERY_BUCKETS.iter().copied()),
             active_queries: Gauge::default(),
+            alerts_fired: Family::default(),
+            alert_deliveries: Family::default(),
+            alert_rule_errors: Family::default(),
+            alerts_pending: Gauge::default(),
             chat: ChatProbe::default(),
         };
         // In the order of the old hand-written exposition; the registry adds
@@ -209,6 +231,17 @@ impl Metrics {
             "SQL queries running now",
             i.active_queries.clone(),
         );
+        r.register(
+            "alerts_fired",
+            "Alerts fired, by rule",
+            i.alerts_fired.clone(),
+        );
+        let help = "Alert deliveries that ended, by target and status (delivered, failed)";
+        r.register("alert_deliveries", help, i.alert_deliveries.clone());
+        let help = "Alert rule evaluations that failed (a SQL rule's query), by rule";
+        r.register("alert_rule_errors", help, i.alert_rule_errors.clone());
+        let help = "Alert deliveries not delivered yet (queued or retrying)";
+        r.register("alerts_pending", help, i.alerts_pending.clone());
         i.chat.clone().register(&mut i.registry);
         Self { inner: Arc::new(i) }
     }
@@ -246,6 +279,37 @@ impl Metrics {
             .rows_written
             .get_or_create(&TableLabels { table })
             .inc_by(rows);
+    }
+
+    /// Rule `rule` fired an alert.
+    pub fn alert_fired(&self, rule: &str) {
+        let labels = RuleLabels {
+            rule: rule.to_owned(),
+        };
+        self.inner.alerts_fired.get_or_create(&labels).inc();
+    }
+
+    /// A delivery to `target` ended: `delivered` or `failed`.
+    pub fn alert_delivery(&self, target: &str, status: &str) {
+        let labels = DeliveryLabels {
+            target: target.to_owned(),
+            status: status.to_owned(),
+        };
+        self.inner.alert_deliveries.get_or_create(&labels).inc();
+    }
+
+    /// Rule `rule` could not be evaluated (a SQL rule's query failed).
+    pub fn alert_rule_failed(&self, rule: &str) {
+        let labels = RuleLabels {
+            rule: rule.to_owned(),
+        };
+        self.inner.alert_rule_errors.get_or_create(&labels).inc();
+    }
+
+    /// Alert deliveries waiting to be delivered now (queued or retrying).
+    pub fn alerts_pending(&self, pending: usize) {
+        let n = i64::try_from(pending).unwrap_or(i64::MAX);
+        self.inner.alerts_pending.set(n);
     }
 
     /// Reports the chat client's counters, read by `probe` at every scrape.

@@ -37,9 +37,10 @@ mod values;
 pub use login::UserTokenSettings;
 pub use password::{FlightUser, PasswordHash, hash_password, hash_password_command};
 pub use resolved::{
-    ChatSettings, Config, Credentials, FlightConfig, QueryConfig, SimSettings, TlsFiles,
+    AlertSources, ChatSettings, Config, Credentials, FlightConfig, QueryConfig, SimSettings,
+    TlsFiles,
 };
-pub use values::{FlightAuth, Secret, Source, byte_size};
+pub use values::{FlightAuth, RawTable, Secret, Source, byte_size};
 
 /// Errors turning flags, environment and file into a [`Config`].
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +166,8 @@ pub struct Settings {
 }
 
 const CONFIG: &str = "config";
+/// The config file's table of alert rules and targets.
+const ALERTS_SECTION: &str = "alerts";
 
 impl Args for Settings {
     fn augment_args(cmd: ClapCommand) -> ClapCommand {
@@ -318,8 +321,17 @@ fn layer_file(
             a.env(None::<&'static str>)
                 .default_value(None::<&'static str>)
         });
-    let mut argv = Vec::new();
+    let (mut argv, mut alerts) = (Vec::new(), None);
     for (key, value) in &table {
+        // The alerts section is a table of rules and targets that the alerts
+        // module reads; it has no flag.
+        if key == ALERTS_SECTION {
+            let toml::Value::Table(section) = value else {
+                return Err(bad(format!("{key}: expected a table ([{key}])")));
+            };
+            alerts = Some(RawTable(section.clone()));
+            continue;
+        }
         let long = cmd
             .get_arguments()
             .find(|a| a.get_id() == key.as_str())
@@ -343,7 +355,9 @@ fn layer_file(
     inputs
         .update_from_arg_matches(&matches)
         .and_then(|()| values.update_from_arg_matches(&matches))
-        .map_err(|e| bad(e.to_string()))
+        .map_err(|e| bad(e.to_string()))?;
+    values.alerts.inline = alerts;
+    Ok(())
 }
 
 /// A TOML value as it would be written on the command line (lists joined

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{ArgAction, Args, FromArgMatches};
 
 use super::values::{byte_size, list, secret_list};
-use super::{FlightAuth, FlightUser, Result, Secret, Source, invalid};
+use super::{FlightAuth, FlightUser, RawTable, Result, Secret, Source, invalid};
 use humantime::parse_duration as duration;
 
 /// Twitch application credentials.
@@ -110,6 +110,9 @@ pub struct Config {
     #[arg(long, env = "TM_VACUUM_RETENTION", default_value = "7d")]
     #[arg(value_parser = duration)]
     pub vacuum_retention: Duration,
+    /// Alert rules and delivery targets, as written.
+    #[command(flatten, next_help_heading = "Alerts")]
+    pub alerts: AlertSources,
     /// Chat settings.
     #[command(flatten, next_help_heading = "Chat")]
     pub chat: ChatSettings,
@@ -125,6 +128,19 @@ pub struct Config {
     /// The Twitch user token for follower totals (`twitch-monitor login`).
     #[command(flatten, next_help_heading = "Twitch user token")]
     pub user_token: super::UserTokenSettings,
+}
+
+/// Where alert rules and targets are written: an alerts file, the config
+/// file's `[alerts]` section, or both (the alerts module parses and checks them).
+#[derive(Debug, Clone, Default, PartialEq, Args)]
+pub struct AlertSources {
+    /// TOML file of alert rules and delivery targets (`[[rules]]`, `[[targets]]`).
+    #[arg(id = "alerts_file", long = "alerts-file", env = "TM_ALERTS_FILE")]
+    pub file: Option<PathBuf>,
+    /// The config file's `[alerts]` section (same keys as the alerts file);
+    /// only the TOML file can hold it.
+    #[arg(skip)]
+    pub inline: Option<RawTable>,
 }
 
 /// Chat settings.

@@ -149,6 +149,34 @@ fn unsafe_or_incomplete_flight_settings_are_refused() {
 }
 
 #[test]
+fn the_files_alerts_section_is_kept_for_the_alerts_module_and_hidden_in_debug() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tm.toml");
+    let text = "lake = \"/l\"\n[alerts]\n[[alerts.targets]]\nname = \"ops\"\n\
+                kind = \"webhook\"\nurl = \"http://127.0.0.1:1/hook-secret\"\n";
+    std::fs::write(&file, text).unwrap();
+    let cli = parse(&[
+        "--config",
+        file.to_str().unwrap(),
+        "--alerts-file",
+        "/a.toml",
+    ]);
+    let cfg = cli.settings.resolve().unwrap();
+    assert_eq!(cfg.lake, "/l");
+    assert_eq!(cfg.alerts.file.as_deref(), Some(Path::new("/a.toml")));
+    let inline = cfg.alerts.inline.as_ref().expect("the [alerts] section");
+    assert!(inline.0["targets"].as_array().is_some_and(|t| t.len() == 1));
+    assert!(!format!("{cfg:?}").contains("hook-secret"));
+
+    std::fs::write(&file, "alerts = \"not a table\"\n").unwrap();
+    let err = parse(&["--config", file.to_str().unwrap()])
+        .settings
+        .resolve()
+        .unwrap_err();
+    assert!(err.to_string().contains("alerts"), "{err}");
+}
+
+#[test]
 fn unknown_file_keys_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("tm.toml");

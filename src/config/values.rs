@@ -7,8 +7,11 @@ use std::str::FromStr;
 
 use clap::ValueEnum;
 
-/// A secret string (client secret, passwords): never printed by `Debug` or `Display`.
-#[derive(Clone, PartialEq, Eq)]
+/// A secret string (client secret, passwords, webhook URLs): never printed
+/// by `Debug` or `Display`. Deserializes from a string (the alerts file's
+/// targets).
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {
@@ -40,6 +43,18 @@ impl fmt::Debug for Secret {
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("***")
+    }
+}
+
+/// A TOML table kept as written for the module that owns its meaning (the
+/// `[alerts]` section: rules and delivery targets). `Debug` shows only its
+/// keys, because targets carry webhook URLs and secrets.
+#[derive(Clone, Default, PartialEq)]
+pub struct RawTable(pub toml::Table);
+
+impl fmt::Debug for RawTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
     }
 }
 

@@ -144,6 +144,9 @@ struct State {
     observed_at: Option<DateTime<Utc>>,
     /// Newest first, at most [`STATUS_HISTORY`].
     statuses: VecDeque<CycleStatus>,
+    /// Errors reported after a cycle committed (by cycle id), shown as its
+    /// `last_error` without making it a failed cycle.
+    notes: HashMap<i64, String>,
     chat: chat::ChatWindows,
 }
 
@@ -273,6 +276,25 @@ impl LiveViews {
         Ok(())
     }
 
+    /// Reports errors that a consumer of committed cycle `cycle_id` met
+    /// (an alert rule whose query failed): its `live.ingest_status` row
+    /// counts them in `errors` and shows `message` as its `last_error`,
+    /// and the cycle still counts as committed. Unknown cycles are ignored.
+    pub fn note_errors(&self, cycle_id: i64, errors: usize, message: &str) -> Result<()> {
+        let mut state = self.lock();
+        let Some(row) = state.statuses.iter_mut().find(|s| s.cycle_id == cycle_id) else {
+            return Ok(());
+        };
+        row.errors += i64::try_from(errors).unwrap_or(i64::MAX);
+        state.notes.insert(cycle_id, message.to_owned());
+        let kept: std::collections::HashSet<i64> =
+            state.statuses.iter().map(|s| s.cycle_id).collect();
+        state.notes.retain(|c, _| kept.contains(c));
+        let snapshot = state.snapshot()?;
+        self.shared.current.store(Arc::new(snapshot));
+        Ok(())
+    }
+
     /// The current snapshot. Holding it keeps it alive and unchanged.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         self.shared.current.load_full()
@@ -354,6 +376,7 @@ impl State {
             streams: &self.live,
             tracked: &self.tracked,
             statuses: &self.statuses,
+            notes: &self.notes,
             chat: &self.chat,
         }
         .build()

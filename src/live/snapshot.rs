@@ -90,6 +90,8 @@ pub(crate) struct SnapshotInput<'a> {
     pub(crate) tracked: &'a HashMap<String, Tracked>,
     /// Newest first.
     pub(crate) statuses: &'a VecDeque<CycleStatus>,
+    /// Errors noted after a cycle committed, by cycle id.
+    pub(crate) notes: &'a HashMap<i64, String>,
     pub(crate) chat: &'a ChatWindows,
 }
 
@@ -116,7 +118,7 @@ impl SnapshotInput<'_> {
                 leaderboard(&live)?,
                 categories(&live)?,
                 self.trends()?,
-                ingest_status(self.statuses)?,
+                ingest_status(self.statuses, self.notes)?,
                 self.chat.batch(self.observed_at)?,
             ],
         })
@@ -216,7 +218,10 @@ fn categories(live: &[&LiveStream]) -> Result<RecordBatch> {
     )
 }
 
-fn ingest_status(statuses: &VecDeque<CycleStatus>) -> Result<RecordBatch> {
+fn ingest_status(
+    statuses: &VecDeque<CycleStatus>,
+    notes: &HashMap<i64, String>,
+) -> Result<RecordBatch> {
     let s = statuses;
     batch(
         View::IngestStatus,
@@ -233,7 +238,10 @@ fn ingest_status(statuses: &VecDeque<CycleStatus>) -> Result<RecordBatch> {
             ints(s.iter().map(|c| Some(c.gold_rows))),
             Arc::new(
                 s.iter()
-                    .map(|c| c.last_error.as_deref())
+                    .map(|c| {
+                        let note = notes.get(&c.cycle_id).map(String::as_str);
+                        c.last_error.as_deref().or(note)
+                    })
                     .collect::<StringArray>(),
             ),
         ],

@@ -28,7 +28,7 @@ use tokio::time::Instant;
 pub use catalog::{CATALOG, MemTableSource, SCHEMAS, SourceTable, TableSource};
 pub use error::{Error, ErrorKind, Result, SourceError};
 pub use policy::rewrite_placeholders;
-pub use sources::LakeAndLive;
+pub use sources::{LakeAndLive, WithTables};
 pub use stream::client_schema;
 
 use catalog::LakeCatalog;

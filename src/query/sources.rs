@@ -36,3 +36,23 @@ impl TableSource for LakeAndLive {
         Ok(out)
     }
 }
+
+/// Another source's tables plus a few served beside them (a consumer's
+/// in-memory table such as `live.alerts`, whose provider always reads its
+/// current rows, so it is registered once).
+#[derive(Debug)]
+pub struct WithTables<S> {
+    /// The source whose tables come first.
+    pub source: S,
+    /// The tables added to them.
+    pub extra: Vec<SourceTable>,
+}
+
+#[async_trait]
+impl<S: TableSource> TableSource for WithTables<S> {
+    async fn tables(&self) -> Result<Vec<SourceTable>, SourceError> {
+        let mut out = self.source.tables().await?;
+        out.extend(self.extra.iter().cloned());
+        Ok(out)
+    }
+}

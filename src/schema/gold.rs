@@ -131,13 +131,21 @@ pub(super) fn specs() -> Vec<Spec> {
                 ts("fired_at", false),
                 // JSON with the figures behind the alert.
                 text("details", true),
-                // Delivery, per target: one row per (alert, target).
-                text("target", false),
-                text("status", false),
+                // Delivery, per target: one row per (alert, target) and
+                // state change; the newest state of a pair wins (delivered
+                // over failed over pending). An alert with no target has
+                // one row with a null target and status.
+                text("target", true),
+                text("status", true),
                 int("attempts", false),
                 ts("delivered_at", true),
                 // The cycle whose evaluation fired it (the commit's txn key).
                 cycle_id(),
+                // What the episode is about: the user id, or a SQL rule's
+                // key (null: the user id).
+                text("key", true),
+                // Why the last delivery attempt failed (never a URL or secret).
+                text("last_error", true),
             ],
         )
         .state(),

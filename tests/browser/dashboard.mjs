@@ -59,6 +59,7 @@ const cells = (page, id, keys) => page.evaluate(([id, keys]) =>
     return [k, td ? td.dataset.value : null];
   }))), [id, keys]);
 
+const alerts = (page, id) => cells(page, id, ['alert_id', 'login', 'rule']);
 const leaderboard = (page) => cells(page, 'live-leaderboard', ['rank', 'login', 'viewer_count', 'game_name']);
 const daily = (page) => cells(page, 'streamer-daily', ['day', 'minutes_streamed', 'hours_watched', 'avg_viewers', 'peak_viewers', 'sessions', 'followers_gained', 'main_game']);
 const curve = (page) => page.evaluate(() => {
@@ -121,8 +122,8 @@ for (const [name, path] of pages) {
   await page.screenshot({ path: `${out}/${name}.png` });
   seen.pages[name] = await state(page);
   seen.pages[name].text = (await page.evaluate(() => document.querySelector('main').innerText)).slice(0, 2000);
-  if (name === 'now') { seen.leaderboard = await leaderboard(page); live.now = page; }
-  else if (name === 'streamer') { seen.curve = await curve(page); seen.daily = await daily(page); live.streamer = page; }
+  if (name === 'now') { seen.leaderboard = await leaderboard(page); seen.now_alerts = await alerts(page, 'recent-alerts'); live.now = page; }
+  else if (name === 'streamer') { seen.curve = await curve(page); seen.daily = await daily(page); seen.streamer_alerts = await alerts(page, 'streamer-alerts'); live.streamer = page; }
   else await page.context().close();
 }
 for (const [name, path] of [['now-phone', '/'], ['streamer-phone', `/streamer/${streamer}`]]) {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tokio::net::TcpListener;
+use twitch_monitor::alerts::{AlertService, AlertServiceArgs, AlertsConfig, RecentAlerts};
 use twitch_monitor::chat::{ChatArgs, ChatClient, ChatSource};
 use twitch_monitor::clock::SystemClock;
 use twitch_monitor::config::{FlightAuth, FlightConfig};
@@ -15,15 +16,24 @@ use twitch_monitor::http::{CycleFeed, DataApi, HttpServer, HttpState};
 use twitch_monitor::ingest::chat::ChatFeed;
 use twitch_monitor::live::LiveViews;
 use twitch_monitor::metrics::Metrics;
-use twitch_monitor::query::{EngineOptions, LakeAndLive, QueryEngine};
+use twitch_monitor::query::{EngineOptions, LakeAndLive, QueryEngine, WithTables};
 use twitch_monitor::sim::World;
 use twitch_monitor::sim::world::ScriptedChannel;
 
 use crate::eventually;
 use crate::rig::Rig;
 
+mod alerts;
 mod api;
 mod browser;
+
+/// The alert rules of the dashboard's service (no delivery target: the
+/// dashboard shows what fired): alice's viewers at least doubling, and her
+/// chat turning sour (5-minute sentiment at or below -0.3, a message a minute).
+const RULES: &str = "[[rules]]\nname = \"surge\"\nkind = \"viewers_gain\"\npercent = 100\n\
+                     min_uptime = \"0s\"\nchannels = [\"alice\"]\n\
+                     [[rules]]\nname = \"sour\"\nkind = \"chat_sentiment\"\nbelow = -0.3\n\
+                     min_messages = 1\nchannels = [\"alice\"]\n";
 
 pub(crate) fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -71,10 +81,14 @@ impl Service {
         world.go_live(&alice, &game, "hello", 100).unwrap();
         let mut rig = Rig::start(world).await;
         let live = LiveViews::new();
+        let recent = RecentAlerts::default();
         let engine = QueryEngine::new(
-            Arc::new(LakeAndLive {
-                lake: rig.lake.clone(),
-                live: live.clone(),
+            Arc::new(WithTables {
+                source: LakeAndLive {
+                    lake: rig.lake.clone(),
+                    live: live.clone(),
+                },
+                extra: vec![recent.source_table()],
             }),
             EngineOptions::default(),
         )
@@ -82,6 +96,17 @@ impl Service {
         .unwrap();
         let (feed, cycles) = CycleFeed::new(live.clone());
         let metrics = Metrics::new("test");
+        let alerts = AlertService::start(AlertServiceArgs {
+            config: AlertsConfig::from_table(toml::from_str(RULES).unwrap(), &|_| None).unwrap(),
+            lake: rig.lake.clone(),
+            engine: engine.clone(),
+            live: live.clone(),
+            metrics: metrics.clone(),
+            clock: Arc::new(rig.clock.clone()),
+            recent,
+        })
+        .await
+        .unwrap();
         let runner = rig.runner.take().unwrap();
         let chat = ChatClient::start(ChatArgs::new(
             rig.server.chat_url().parse().unwrap(),
@@ -91,8 +116,15 @@ impl Service {
         let chat = Arc::new(chat);
         chat.set_channels(&["alice".to_owned()]);
         eventually("alice's chat joined", || chat.stats().joined == 1).await;
-        let runner = twitch_monitor::app::observe_cycles(runner, &metrics, &live, &engine, feed)
-            .with_chat(ChatFeed::new(chat.clone()));
+        let runner = twitch_monitor::app::observe_cycles(
+            runner,
+            &metrics,
+            &live,
+            &engine,
+            Some(alerts),
+            feed,
+        )
+        .with_chat(ChatFeed::new(chat.clone()));
         rig.runner = Some(runner);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let flight_server = FlightServer::start(

@@ -271,6 +271,10 @@ async fn metric_names_types_and_labels_are_the_ones_dashboards_and_the_readme_us
     m.rate_limit_remaining(5);
     m.rows_written(Table::StreamSnapshots, 1);
     m.query_started().finish(Outcome::Ok);
+    m.alert_fired("went-live");
+    m.alert_delivery("ops-slack", "delivered");
+    m.alert_rule_failed("bad-sql");
+    m.alerts_pending(2);
     let scraped = scrape(&format!("{}/metrics", f.base)).await;
     let shape = shape(&scraped);
     let histogram = |name: &str| format!("histogram [le] {name}_bucket {name}_count {name}_sum");
@@ -310,6 +314,22 @@ async fn metric_names_types_and_labels_are_the_ones_dashboards_and_the_readme_us
         (
             "twitch_monitor_active_queries",
             "gauge [] twitch_monitor_active_queries".to_owned(),
+        ),
+        (
+            "twitch_monitor_alerts_fired",
+            "counter [rule] twitch_monitor_alerts_fired_total".to_owned(),
+        ),
+        (
+            "twitch_monitor_alert_deliveries",
+            "counter [status target] twitch_monitor_alert_deliveries_total".to_owned(),
+        ),
+        (
+            "twitch_monitor_alert_rule_errors",
+            "counter [rule] twitch_monitor_alert_rule_errors_total".to_owned(),
+        ),
+        (
+            "twitch_monitor_alerts_pending",
+            "gauge [] twitch_monitor_alerts_pending".to_owned(),
         ),
     ];
     for (family, expected) in &pinned {

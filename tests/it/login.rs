@@ -5,12 +5,14 @@
 //! token written back, and follower totals asked with the user token while
 //! every other endpoint keeps the app token (tokens counted at the simulator).
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::io::AsyncBufReadExt;
 use tokio::net::TcpListener;
 use twitch_monitor::app::App;
+
+use crate::until;
 use twitch_monitor::clock::{Clock, ManualClock, SharedClock, SystemClock};
 use twitch_monitor::config::{Config, Credentials, Secret, Source, UserTokenSettings};
 use twitch_monitor::sim::server::BearerCounts;
@@ -60,15 +62,6 @@ async fn login(sim: &SimServer, clock: &SharedClock) -> UserGrant {
     let oauth = oauth(sim);
     let code = oauth.start_device(SCOPES).await.unwrap();
     oauth.wait_for_approval(&code, clock, |_| {}).await.unwrap()
-}
-
-/// Waits, without sleeping, until `done` holds; fails the test after `limit`.
-async fn until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]

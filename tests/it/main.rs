@@ -1,6 +1,10 @@
 //! Integration tests: one binary, one module per area.
 use std::path::PathBuf;
 
+mod alert_crash;
+mod alert_recovery;
+mod alerting;
+mod alerts;
 mod app;
 mod chat;
 mod config;
@@ -12,6 +16,7 @@ mod http;
 mod lake;
 mod live;
 mod login;
+mod notify;
 mod outage;
 mod pipeline;
 mod rig;
@@ -64,18 +69,11 @@ pub(crate) fn adbc_query(port: u16, sql: &str) -> String {
 
 /// Polls `cond` every 10 ms for up to 20 s (real time): a bounded wait for
 /// something another task or process does, never a fixed sleep.
-pub(crate) async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = std::time::Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+pub(crate) async fn eventually(what: &str, cond: impl FnMut() -> bool) {
+    until(what, std::time::Duration::from_secs(20), cond).await;
 }
 
-/// Waits, without sleeping, until `done` holds; fails the test after `limit`.
+/// Polls `done` every 10 ms until it holds; fails the test after `limit`.
 pub(crate) async fn until(what: &str, limit: std::time::Duration, mut done: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + limit;
     while !done() {
@@ -83,6 +81,6 @@ pub(crate) async fn until(what: &str, limit: std::time::Duration, mut done: impl
             std::time::Instant::now() < deadline,
             "{what}: not within {limit:?}"
         );
-        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }

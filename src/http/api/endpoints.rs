@@ -79,6 +79,11 @@ pub const ENDPOINTS: &[(&str, &str, &str)] = &[
         "the channel's ranks in gold.leaderboard_daily",
     ),
     (
+        "streamer/{login}/alerts",
+        "limit",
+        "the channel's alerts in gold.alerts, one row per alert, newest first",
+    ),
+    (
         "streamer/{login}/chat",
         "from, to",
         "silver.chat_minutes of the channel",
@@ -154,7 +159,7 @@ fn int(n: i64) -> ScalarValue {
 }
 
 /// `n` or `default`, within `1..=max`.
-fn limit(n: Option<i64>, default: i64, max: i64) -> Result<ScalarValue> {
+pub(super) fn limit(n: Option<i64>, default: i64, max: i64) -> Result<ScalarValue> {
     match n.unwrap_or(default) {
         n if (1..=max).contains(&n) => Ok(int(n)),
         n => Err(Error::BadRequest(format!(
@@ -227,8 +232,8 @@ impl DayRange {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Limit {
-    limit: Option<i64>,
+pub(super) struct Limit {
+    pub(super) limit: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,7 +8,7 @@ use axum::routing::get;
 use datafusion::arrow::array::AsArray;
 use datafusion::common::ScalarValue;
 
-use super::endpoints::{DayRange, NoParams, Range, login, text};
+use super::endpoints::{DayRange, Limit, NoParams, Range, limit, login, text};
 use super::{Params, encode};
 use crate::http::DataApi;
 use crate::http::error::{Error, Result};
@@ -22,6 +22,7 @@ pub(super) fn routes() -> Router<DataApi> {
         .route("/streamer/{login}/daily", get(daily))
         .route("/streamer/{login}/ranks", get(ranks))
         .route("/streamer/{login}/chat", get(chat))
+        .route("/streamer/{login}/alerts", get(alerts))
 }
 
 /// The user id behind a login: the live stream's, else the newest profile's.
@@ -153,4 +154,19 @@ async fn chat(
         AND day >= $2 AND day <= $3 AND minute >= $4 AND minute <= $5 ORDER BY minute";
     let rest = p.own.values(api.now())?;
     api.streamer(&p, &login, sql, rest.to_vec()).await
+}
+
+async fn alerts(
+    State(api): State<DataApi>,
+    Path(login): Path<String>,
+    p: Params<Limit>,
+) -> Result<Response> {
+    // gold.alerts holds a row per delivery and status change: one per alert.
+    let sql = "SELECT alert_id, rule, kind, login, fired_at, details FROM ( \
+        SELECT *, ROW_NUMBER() OVER (ORDER BY fired_at DESC, alert_id) AS n FROM ( \
+          SELECT DISTINCT alert_id, rule, kind, login, fired_at, details \
+          FROM twitch.gold.alerts WHERE user_id = $1)) \
+        WHERE n <= $2 ORDER BY fired_at DESC, alert_id";
+    let rest = vec![limit(p.own.limit, 20, 1000)?];
+    api.streamer(&p, &login, sql, rest).await
 }

@@ -177,6 +177,47 @@ impl World {
         Ok(id)
     }
 
+    /// A raid: `raider`'s stream ends and its viewers join `target`'s
+    /// stream (both scripted from now on); returns the viewers moved. Fires
+    /// a viewer-gain alert on the target and an offline one on the raider.
+    pub fn raid(&mut self, raider: &str, target: &str) -> Result<u64> {
+        let r = self.scripted(raider)?;
+        let t = self.scripted(target)?;
+        let from = self.chans[r]
+            .slot
+            .ok_or_else(|| Error::NotLive(raider.into()))?;
+        let to = self.chans[t]
+            .slot
+            .ok_or_else(|| Error::NotLive(target.into()))?;
+        let moved = self.live[from].viewer_count;
+        self.live[to].viewer_count += moved;
+        self.close_stream(r);
+        self.resort();
+        Ok(moved)
+    }
+
+    /// A crash: the stream keeps running but keeps only `keep` (0..1) of
+    /// its viewers (a technical failure, a rival event); returns the new count.
+    pub fn crash(&mut self, user_id: &str, keep: f64) -> Result<u64> {
+        let i = self.scripted(user_id)?;
+        let slot = self.chans[i]
+            .slot
+            .ok_or_else(|| Error::NotLive(user_id.into()))?;
+        let v = &mut self.live[slot].viewer_count;
+        *v = (*v as f64 * keep.clamp(0.0, 1.0)).round() as u64;
+        let viewers = *v;
+        self.resort();
+        Ok(viewers)
+    }
+
+    /// Adds `n` followers at once (a follower spike); returns the new total.
+    pub fn gain_followers(&mut self, user_id: &str, n: u64) -> Result<u64> {
+        let i = self.scripted(user_id)?;
+        self.chans[i].followers += n;
+        self.generation += 1;
+        Ok(self.chans[i].followers)
+    }
+
     /// Renames a user (same id; display name becomes the new login). The old
     /// login stays reserved.
     pub fn rename(&mut self, user_id: &str, new_login: &str) -> Result<()> {

@@ -378,3 +378,28 @@ fn scale_100k_live_streams_build_and_advance_one_minute() {
     let ids: HashSet<&str> = w.live_streams().iter().map(|s| s.id.as_str()).collect();
     assert_eq!(ids.len(), live);
 }
+
+#[test]
+fn raids_crashes_and_follower_spikes_move_the_numbers_they_say() {
+    let mut w = world(31, 0);
+    let mut add = |login: &str| {
+        w.add_scripted_channel(ScriptedChannel {
+            login: login.into(),
+            followers: 100,
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let (raider, target, idle) = (add("raider"), add("target"), add("idle"));
+    w.go_live(&raider, "", "r", 700).unwrap();
+    w.go_live(&target, "", "t", 300).unwrap();
+    assert_eq!(w.raid(&raider, &target).unwrap(), 700);
+    assert!(w.stream_of(&raider).is_none());
+    assert_eq!(w.stream_of(&target).unwrap().viewer_count, 1000);
+    assert_eq!(w.live_streams()[0].user_id, target);
+    assert!(matches!(w.raid(&idle, &target), Err(Error::NotLive(_))));
+    assert_eq!(w.crash(&target, 0.25).unwrap(), 250);
+    assert_eq!(w.stream_of(&target).unwrap().viewer_count, 250);
+    assert_eq!(w.gain_followers(&idle, 5000).unwrap(), 5100);
+    assert_eq!(w.followers(&idle), Some(5100));
+}

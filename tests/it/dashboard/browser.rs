@@ -3,7 +3,8 @@
 //! Now leaderboard equal to `live.leaderboard` through Flight SQL, the
 //! streamer chart one point per `silver.stream_snapshots` row with the chat
 //! overlay equal to `silver.chat_minutes`, its daily table equal to
-//! `gold.streamer_daily`, and the open pages redrawn for the
+//! `gold.streamer_daily`, the recent alerts on both pages equal to
+//! `live.alerts` and `gold.alerts`, and the open pages redrawn for the
 //! next cycle without a reload. Screenshots go to the test's output folder.
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -228,6 +229,34 @@ async fn every_page_renders_live_cycles_equal_to_flight_sql_in_a_real_browser() 
     let want_daily = daily(&flight_daily(&s));
     assert_eq!(want_daily.len(), 1);
     assert_eq!(daily(seen["daily"].as_array().unwrap()), want_daily);
+
+    // Recent alerts on the Now page (live.alerts) and alice's page
+    // (gold.alerts): her surge from 100 to 250 viewers, once.
+    let ids = |rows: &[Value]| -> Vec<String> {
+        rows.iter()
+            .map(|r| r["alert_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let live_alerts = ids(
+        &s.flight_sql("SELECT DISTINCT alert_id FROM twitch.live.alerts WHERE login = 'alice'")
+    );
+    let gold_alerts =
+        ids(&s.flight_sql("SELECT DISTINCT alert_id FROM twitch.gold.alerts WHERE rule = 'surge'"));
+    assert_eq!(live_alerts.len(), 1, "{live_alerts:?}");
+    assert_eq!(gold_alerts, live_alerts);
+    for (table, rows) in [
+        ("now", &seen["now_alerts"]),
+        ("streamer", &seen["streamer_alerts"]),
+    ] {
+        let rows: Vec<Value> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["rule"] == "surge")
+            .cloned()
+            .collect();
+        assert_eq!(ids(&rows), live_alerts, "{table}: {rows:?}");
+    }
 
     // The next cycle: alice at 400; the open pages follow without reloading.
     s.rig.world(|w| w.set_viewers(&s.alice, 400)).unwrap();

@@ -70,19 +70,33 @@ export function page() {
         panel('span-12', 'Viewers, last 24 hours (hourly average; last point: now)', viewers.el),
         panel('span-8', 'Live leaderboard', leaderboard),
         panel('span-4', 'Live categories', cats),
-        alerts ? panel('span-12', 'Recent alerts', alertTable(alerts)) : null,
+        alerts ? panel('span-12', 'Recent alerts', alertTable('recent-alerts', alerts)) : null,
         panel('span-12', 'Ingest health', health))];
       return { nodes, mount: viewers.mount };
     },
   };
 }
 
-function alertTable(alerts) {
-  return table('recent-alerts', [
+/** Alerts, one row per alert (live.alerts has a row per delivery target). */
+export function alertTable(id, alerts, withChannel = true) {
+  const seen = new Set();
+  const one = alerts.filter((a) => !seen.has(a.alert_id) && seen.add(a.alert_id));
+  return table(id, [
     { key: 'fired_at', label: 'Fired', fmt: dateTime },
-    { key: 'login', label: 'Channel', fmt: (v) => (v ? channelLink(v) : '–') },
+    withChannel ? { key: 'login', label: 'Channel', fmt: (v) => (v ? channelLink(v) : '–') } : null,
     { key: 'rule', label: 'Rule' },
-    { key: 'kind', label: 'Kind' },
-    { key: 'details', label: 'Details', fmt: (v) => h('span', { class: 'wrap muted' }, typeof v === 'string' ? v : JSON.stringify(v)) },
-  ], alerts, 'No alerts.');
+    { key: 'kind', label: 'Kind', hide: true },
+    { key: 'details', label: 'What happened', fmt: (v) => h('span', { class: 'wrap' }, summary(v)) },
+    { key: 'alert_id', label: 'Id', hide: true, fmt: (v) => h('span', { class: 'muted' }, v.slice(0, 8)) },
+  ].filter(Boolean), one, 'No alerts.');
+}
+
+/** The alert's one-line summary from its details (JSON text). */
+function summary(details) {
+  try {
+    const d = typeof details === 'string' ? JSON.parse(details) : details;
+    return d.summary || JSON.stringify(d);
+  } catch {
+    return String(details);
+  }
 }

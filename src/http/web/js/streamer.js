@@ -1,10 +1,11 @@
 // Streamer: the viewer curve per cycle over a chosen range with session
 // boundaries and game changes marked (and chat activity and sentiment overlaid
-// once chat is ingested), follower growth, the daily table, rank history and
-// sessions.
+// once chat is ingested), follower growth, its recent alerts, the daily
+// table, rank history and sessions.
 import { rows } from './api.js';
 import { h, table, panel, tile, num, signed, minutes, dateTime, changeClass } from './ui.js';
 import { chart, secs } from './chart.js';
+import { alertTable } from './now.js';
 
 const RANGES = { '6h': 6, '24h': 24, '3d': 72, '7d': 168, '30d': 720 };
 const METRICS = ['hours_watched', 'avg_viewers', 'followers_gained', 'minutes_streamed'];
@@ -17,7 +18,7 @@ export function page(login, query) {
       const to = status.observed_at || new Date().toISOString();
       const from = new Date(Date.parse(to) - RANGES[range] * 3600e3).toISOString();
       const base = `streamer/${encodeURIComponent(login)}`;
-      const [profile, viewers, sessions, followers, daily, ranks, chat] = await Promise.all([
+      const [profile, viewers, sessions, followers, daily, ranks, chat, alerts] = await Promise.all([
         rows(base, {}, cycle),
         rows(`${base}/viewers`, { from, to }, cycle),
         rows(`${base}/sessions`, { from, to }, cycle),
@@ -25,8 +26,9 @@ export function page(login, query) {
         rows(`${base}/daily`, {}, cycle),
         rows(`${base}/ranks`, {}, cycle),
         rows(`${base}/chat`, { from, to }, cycle),
+        rows(`${base}/alerts`, { limit: 20 }, cycle),
       ]);
-      return { profile: profile[0] || {}, viewers, sessions, followers, daily, ranks, chat };
+      return { profile: profile[0] || {}, viewers, sessions, followers, daily, ranks, chat, alerts };
     },
     render(d) {
       const p = d.profile;
@@ -60,6 +62,7 @@ export function page(login, query) {
             d.chat.length ? ' Chat: messages per minute and sentiment (−1…1).' : ' Chat activity and sentiment appear here once chat is ingested.')),
         panel('span-6', 'Followers', d.followers.length ? follows.el : h('p', { class: 'muted' }, 'No follower totals in this range.')),
         panel('span-6', 'Rank history (daily leaderboards)', rankTable(d.ranks)),
+        panel('span-12', 'Alerts', alertTable('streamer-alerts', d.alerts, false)),
         panel('span-12', 'Daily', dailyTable(d.daily)),
         panel('span-12', 'Sessions', sessionTable(d.sessions)))];
       const mount = () => { curve.mount(); if (d.followers.length) follows.mount(); };

@@ -1,0 +1,286 @@
+//! What evaluation remembers between cycles: per channel, its recent viewer
+//! and follower samples and whether it is live; per rule and channel, the
+//! open episode and when the rule last fired. Owned by value and threaded
+//! through [`super::evaluate`], so evaluation stays a pure function.
+use std::collections::{HashMap, VecDeque};
+
+use chrono::{DateTime, Utc};
+
+use super::input::Observation;
+use super::record::Alert;
+use super::rules::{Condition, RuleSet};
+
+/// Microseconds since the epoch: the state's time unit (cheap to compare).
+pub(crate) type Micros = i64;
+
+pub(crate) fn micros(t: DateTime<Utc>) -> Micros {
+    t.timestamp_micros()
+}
+
+pub(crate) fn micros_of(d: std::time::Duration) -> Micros {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// The stream a channel has on air.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OnAir {
+    pub(crate) stream_id: String,
+    pub(crate) started_at: Micros,
+    pub(crate) viewers: i64,
+    pub(crate) title: String,
+}
+
+/// Everything remembered about one channel.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Chan {
+    pub(crate) login: String,
+    pub(crate) game_id: String,
+    pub(crate) game_name: String,
+    pub(crate) language: String,
+    /// Set while the channel is in the live set.
+    pub(crate) live: Option<OnAir>,
+    /// The last stream, kept once it ended (for the offline alert's figures).
+    pub(crate) last: Option<OnAir>,
+    /// When it left the live set, until it comes back.
+    pub(crate) offline_since: Option<Micros>,
+    /// (observed_at, viewers) of the stream on air, oldest first.
+    pub(crate) viewers: VecDeque<(Micros, i64)>,
+    /// (observed_at, followers_total), oldest first.
+    pub(crate) followers: VecDeque<(Micros, i64)>,
+}
+
+/// One rule's episode for one channel (or SQL key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Episode {
+    /// The condition holds (or has not cleared yet).
+    pub(crate) open: bool,
+    /// When the current (or last) episode opened.
+    pub(crate) opened_at: Micros,
+    /// When the rule last fired for this key.
+    pub(crate) last_fired: Option<Micros>,
+}
+
+/// The state threaded from one evaluation to the next. Start with
+/// [`AlertState::default`]; the first observation only primes it (nothing
+/// fires for what was already true when the service started).
+#[derive(Debug, Clone, Default)]
+pub struct AlertState {
+    pub(crate) primed: bool,
+    pub(crate) last_cycle: Option<i64>,
+    pub(crate) now: Micros,
+    pub(crate) channels: HashMap<String, Chan>,
+    /// rule name → key → episode.
+    pub(crate) episodes: HashMap<String, HashMap<String, Episode>>,
+}
+
+impl AlertState {
+    /// The cycle last evaluated.
+    pub fn last_cycle(&self) -> Option<i64> {
+        self.last_cycle
+    }
+
+    /// Channels remembered (live, recently offline, or with follower history).
+    pub fn channels(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Open episodes over all rules.
+    pub fn open_episodes(&self) -> usize {
+        self.episodes
+            .values()
+            .flat_map(|m| m.values())
+            .filter(|e| e.open)
+            .count()
+    }
+
+    /// Seeds cooldowns from alerts already fired (read back from
+    /// `gold.alerts` at start-up): a restart does not fire them again while
+    /// their rule's cooldown runs, and their episodes count as open until
+    /// the condition is seen to clear. Rules no longer configured are skipped.
+    pub fn restore(&mut self, rules: &RuleSet, fired: &[Alert]) {
+        for a in fired {
+            let Some(rule) = rules.get(&a.rule) else {
+                continue;
+            };
+            let at = micros(a.fired_at);
+            let episodes = self.episodes.entry(rule.name.clone()).or_default();
+            let e = episodes.entry(a.key().to_owned()).or_insert(Episode {
+                open: true,
+                opened_at: at,
+                last_fired: Some(at),
+            });
+            if e.last_fired.is_none_or(|f| f < at) {
+                *e = Episode {
+                    open: true,
+                    opened_at: at,
+                    last_fired: Some(at),
+                };
+            }
+        }
+    }
+
+    /// Takes in one observation: samples, live set, offline transitions,
+    /// then forgets what no rule can still look at.
+    pub(crate) fn ingest(&mut self, rules: &RuleSet, obs: &Observation) {
+        let now = micros(obs.observed_at);
+        self.now = now;
+        self.last_cycle = Some(obs.cycle_id);
+        let keep = Retention::of(rules);
+        if obs.complete {
+            for c in self.channels.values_mut() {
+                if let Some(on_air) = c.live.take() {
+                    // Put back below if still live; otherwise it just ended.
+                    c.last = Some(on_air);
+                    c.offline_since = Some(now);
+                }
+            }
+        }
+        for s in &obs.streams {
+            // `get_mut` first: no key allocation for channels already known.
+            if !self.channels.contains_key(&s.user_id) {
+                self.channels.insert(s.user_id.clone(), Chan::default());
+            }
+            let Some(c) = self.channels.get_mut(&s.user_id) else {
+                continue;
+            };
+            if c.login != s.login {
+                s.login.clone_into(&mut c.login);
+            }
+            if c.game_id != s.game_id {
+                s.game_id.clone_into(&mut c.game_id);
+                s.game_name.clone_into(&mut c.game_name);
+            }
+            if c.language != s.language {
+                s.language.clone_into(&mut c.language);
+            }
+            let started = micros(s.started_at);
+            let continues = c
+                .last
+                .as_ref()
+                .or(c.live.as_ref())
+                .is_some_and(|l| l.stream_id == s.stream_id)
+                && c.offline_since.is_none_or(|t| t == now);
+            if !continues {
+                // A new stream (or a first sight): its samples start afresh.
+                c.viewers.clear();
+            }
+            let mut on_air = c.live.take().or_else(|| c.last.take()).unwrap_or_default();
+            if on_air.stream_id != s.stream_id {
+                s.stream_id.clone_into(&mut on_air.stream_id);
+            }
+            if on_air.title != s.title {
+                s.title.clone_into(&mut on_air.title);
+            }
+            on_air.started_at = started;
+            on_air.viewers = s.viewer_count;
+            c.live = Some(on_air);
+            c.last = None;
+            c.offline_since = None;
+            let at = micros(s.observed_at).max(now);
+            if c.viewers.back().is_none_or(|&(t, _)| t < at) && keep.viewers > 0 {
+                c.viewers.push_back((at, s.viewer_count));
+            }
+        }
+        for f in &obs.followers {
+            if keep.followers == 0 {
+                break;
+            }
+            if !self.channels.contains_key(&f.user_id) {
+                self.channels.insert(f.user_id.clone(), Chan::default());
+            }
+            let Some(c) = self.channels.get_mut(&f.user_id) else {
+                continue;
+            };
+            let at = micros(f.observed_at);
+            if c.followers.back().is_none_or(|&(t, _)| t < at) {
+                c.followers.push_back((at, f.followers_total));
+            }
+        }
+        for (user_id, login) in &obs.logins {
+            if let Some(c) = self.channels.get_mut(user_id)
+                && c.login.is_empty()
+            {
+                login.clone_into(&mut c.login);
+            }
+        }
+        self.channels.retain(|_, c| {
+            if c.live.is_none() {
+                c.viewers.clear();
+            }
+            while c
+                .viewers
+                .front()
+                .is_some_and(|&(t, _)| t < now - keep.viewers)
+            {
+                c.viewers.pop_front();
+            }
+            while c
+                .followers
+                .front()
+                .is_some_and(|&(t, _)| t < now - keep.followers)
+            {
+                c.followers.pop_front();
+            }
+            let offline_kept = c.offline_since.is_some_and(|t| now - t <= keep.offline);
+            c.live.is_some() || offline_kept || !c.followers.is_empty()
+        });
+    }
+
+    /// Forgets closed episodes whose cooldown is over, and open ones of
+    /// rules that no longer exist.
+    pub(crate) fn prune_episodes(&mut self, rules: &RuleSet) {
+        let now = self.now;
+        self.episodes.retain(|name, episodes| {
+            let Some(rule) = rules.get(name) else {
+                return false;
+            };
+            let cooldown = micros_of(rule.cooldown);
+            let offline = matches!(rule.condition, Condition::WentOffline { .. });
+            episodes.retain(|_, e| {
+                let cooled = e.last_fired.is_none_or(|f| now - f >= cooldown);
+                // An offline episode needs the channel to come back before
+                // it can fire again; once cooled, nothing is left to remember.
+                !(cooled && (!e.open || offline))
+            });
+            !episodes.is_empty()
+        });
+    }
+}
+
+/// How far back the rules look: their longest window (what a replay of
+/// recent cycles must cover to rebuild the state).
+pub(crate) fn lookback(rules: &RuleSet) -> Micros {
+    let r = Retention::of(rules);
+    r.viewers.max(r.followers).max(r.offline)
+}
+
+/// How long samples are kept: as long as the longest window that reads them.
+#[derive(Debug, Clone, Copy)]
+struct Retention {
+    viewers: Micros,
+    followers: Micros,
+    offline: Micros,
+}
+
+impl Retention {
+    fn of(rules: &RuleSet) -> Self {
+        let mut r = Self {
+            viewers: 0,
+            followers: 0,
+            offline: 0,
+        };
+        for rule in rules.rules() {
+            match &rule.condition {
+                Condition::Viewers { window, .. } => r.viewers = r.viewers.max(micros_of(*window)),
+                Condition::Followers { window, .. } => {
+                    r.followers = r.followers.max(micros_of(*window));
+                }
+                Condition::WentOffline { grace } => {
+                    r.offline = r.offline.max(micros_of(*grace + rule.cooldown));
+                }
+                _ => {}
+            }
+        }
+        r
+    }
+}
