@@ -47,9 +47,6 @@ final class Lakes {
     if (small == null) {
       Path dir = Tm.tempDir("tm-small-lake");
       Map<String, String> env = Tm.env(dir.toString());
-      // Every channel live at each process's start, whatever the real hour (the simulated world
-      // follows a daily rhythm, and 80 channels at its trough may have none live).
-      env.put("TM_SIM_ALL_LIVE", "true");
       Tm.run(env, "ingest", "--once");
       Tm.run(env, "ingest", "--once");
       small = new Served(dir.toString(), env, serveQuietly(env));

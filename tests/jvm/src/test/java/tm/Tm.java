@@ -45,6 +45,9 @@ final class Tm {
     env.put("TM_FLIGHT_ADDR", "127.0.0.1:0");
     env.put("TM_HTTP_ADDR", "127.0.0.1:0");
     env.put("TM_SIM_CHANNELS", "80");
+    // Every channel live when each process starts, whatever the real hour: the simulated world
+    // follows a daily rhythm, and 80 channels at its trough may have none live.
+    env.put("TM_SIM_ALL_LIVE", "true");
     env.put("NO_COLOR", "1");
     return env;
   }
