@@ -33,6 +33,7 @@ use crate::twitch::ClientArgs;
 
 mod chat;
 mod commands;
+mod exports;
 pub mod web;
 
 use chat::probe_chat;
@@ -56,6 +57,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Sim => sim(config).await,
             Command::Rebuild => rebuild(config).await,
             Command::Maintain => maintain(config).await,
+            export @ Command::Export { .. } => exports::export(config, export).await,
             Command::HashPassword { .. } => Ok(ExitCode::SUCCESS),
         }
     })
@@ -139,7 +141,8 @@ pub async fn twitch_source(
     let now = Utc::now()
         .duration_trunc(TimeDelta::seconds(1))
         .unwrap_or_else(|_| Utc::now());
-    let origin = resume_after.map_or(now, |t| now.max(t + TimeDelta::seconds(1)));
+    let start = config.sim.start.unwrap_or(now);
+    let origin = resume_after.map_or(start, |t| start.max(t + TimeDelta::seconds(1)));
     let clock: SharedClock = Arc::new(ScaledClock::new(origin, config.sim.speed));
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let sim = start_sim(config, listener, clock.clone())?;
@@ -374,6 +377,8 @@ impl App {
                 config.chat.top_n,
             ))
             .with_chat(ChatFeed::new(chat.clone()));
+        // After the alerts: a day's last alerts are in gold.alerts first.
+        let runner = exports::observe(runner, &config, &lake, &metrics, &source.clock).await?;
         let ingest = tokio::spawn(runner.run(stop.child_token()));
         let maintenance = (!config.maintain_interval.is_zero()).then(|| {
             let (every, retention) = (config.maintain_interval, config.vacuum_retention);

@@ -35,10 +35,10 @@ mod values;
 
 pub use password::{FlightUser, PasswordHash, hash_password, hash_password_command};
 pub use resolved::{
-    AlertSources, ChatSettings, Config, Credentials, FlightConfig, QueryConfig, SimSettings,
-    TlsFiles,
+    AlertSources, ChatSettings, Config, Credentials, ExportSettings, FlightConfig, QueryConfig,
+    SimSettings, TlsFiles,
 };
-pub use values::{FlightAuth, RawTable, Secret, Source, byte_size};
+pub use values::{ExportFormat, FlightAuth, RawTable, Secret, Source, byte_size};
 
 /// Errors turning flags, environment and file into a [`Config`].
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +106,23 @@ pub enum Command {
     Rebuild,
     /// Compact closed days, checkpoint and vacuum every table.
     Maintain,
+    /// Export one day's gold tables as files (default), or send its summary
+    /// to a configured target.
+    Export {
+        /// The UTC day, `YYYY-MM-DD`.
+        #[arg(long)]
+        day: chrono::NaiveDate,
+        /// File format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// Where to: `files`, or a configured target (`slack`). Default:
+        /// files under --out.
+        #[arg(long)]
+        target: Option<String>,
+        /// Folder the day's folder is written in (default `./exports`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Hash a Flight SQL password with Argon2id for TM_FLIGHT_USERS. Reads the
     /// password from stdin (asks twice, without echo, on a terminal).
     HashPassword {

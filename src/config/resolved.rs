@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use clap::{ArgAction, Args, FromArgMatches};
 
 use super::values::{byte_size, list, secret_list};
@@ -113,6 +114,9 @@ pub struct Config {
     /// Alert rules and delivery targets, as written.
     #[command(flatten, next_help_heading = "Alerts")]
     pub alerts: AlertSources,
+    /// Daily export settings.
+    #[command(flatten, next_help_heading = "Exports")]
+    pub export: ExportSettings,
     /// Chat settings.
     #[command(flatten, next_help_heading = "Chat")]
     pub chat: ChatSettings,
@@ -138,6 +142,19 @@ pub struct AlertSources {
     /// only the TOML file can hold it.
     #[arg(skip)]
     pub inline: Option<RawTable>,
+}
+
+/// Daily exports: where each closed day's summary goes, and its size.
+#[derive(Debug, Clone, Args)]
+pub struct ExportSettings {
+    /// Slack incoming-webhook URL the daily summary is posted to (never logged).
+    #[arg(id = "export_slack_url", long = "export-slack-url")]
+    #[arg(env = "TM_EXPORT_SLACK_URL", hide_env_values = true)]
+    pub slack_url: Option<Secret>,
+    /// Entries in each of the daily summary's top lists.
+    #[arg(id = "export_top", long = "export-top", env = "TM_EXPORT_TOP")]
+    #[arg(default_value = "5")]
+    pub top: usize,
 }
 
 /// Chat settings.
@@ -170,6 +187,12 @@ pub struct SimSettings {
     #[arg(id = "sim_speed", long = "sim-speed", env = "TM_SIM_SPEED")]
     #[arg(default_value = "1")]
     pub speed: f64,
+    /// Simulator: the simulated time it starts at, RFC 3339 (e.g.
+    /// `2026-03-01T23:50:00Z`; default: now). A lake that already holds
+    /// later data resumes after it instead: time never runs backwards.
+    #[arg(id = "sim_start", long = "sim-start", env = "TM_SIM_START")]
+    #[arg(value_parser = sim_start)]
+    pub start: Option<DateTime<Utc>>,
     /// Simulator: listen address of `twitch-monitor sim`.
     #[arg(id = "sim_addr", long = "sim-addr", env = "TM_SIM_ADDR")]
     #[arg(default_value = "127.0.0.1:8090")]
@@ -260,6 +283,12 @@ impl Default for Config {
     }
 }
 
+impl Default for ExportSettings {
+    fn default() -> Self {
+        declared_defaults()
+    }
+}
+
 impl Default for SimSettings {
     fn default() -> Self {
         declared_defaults()
@@ -283,6 +312,9 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         if self.poll_interval.is_zero() {
             return Err(invalid("poll-interval", "must be greater than zero"));
+        }
+        if self.export.top == 0 {
+            return Err(invalid("export-top", "must be at least 1"));
         }
         if self.follower_interval.is_zero() {
             return Err(invalid("follower-interval", "must be greater than zero"));
@@ -370,4 +402,11 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Parses `--sim-start`: an RFC 3339 instant, any offset, kept in UTC.
+fn sim_start(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("expected an RFC 3339 time such as 2026-03-01T23:50:00Z ({e})"))
 }
