@@ -14,6 +14,7 @@ use datafusion::parquet::arrow::ArrowWriter;
 
 use super::{Error, Result};
 pub use crate::config::ExportFormat as Format;
+use crate::http::csv_ready;
 use crate::lake::Lake;
 use crate::schema::{Layer, Origin, Table};
 
@@ -97,10 +98,11 @@ fn write_file(
                 .build(&mut out);
             if batches.iter().all(|b| b.num_rows() == 0) {
                 // A header alone says which columns there would be.
-                w.write(&RecordBatch::new_empty(schema)).map_err(arrow)?;
+                let empty = RecordBatch::new_empty(schema);
+                w.write(&csv_ready(&empty).map_err(arrow)?).map_err(arrow)?;
             }
             for b in batches {
-                w.write(b).map_err(arrow)?;
+                w.write(&csv_ready(b).map_err(arrow)?).map_err(arrow)?;
             }
         }
         Format::Json => {

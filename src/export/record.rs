@@ -62,7 +62,8 @@ pub struct ExportRow {
     pub status: ExportStatus,
     /// The cycle whose commit appended the row (set when appended).
     pub cycle_id: Option<i64>,
-    /// Sends tried so far.
+    /// Sends tried so far (null in rows of lakes older than the column).
+    #[serde(default)]
     pub attempts: i64,
     /// Why the last send failed (never a URL or secret).
     pub last_error: Option<String>,

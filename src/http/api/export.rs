@@ -134,13 +134,43 @@ fn csv(rows: &Rows) -> Result<Vec<u8>> {
             .with_header(true)
             .build(&mut out);
         if rows.batches.is_empty() {
-            w.write(&arrow::array::RecordBatch::new_empty(rows.schema.clone()))?;
+            let empty = arrow::array::RecordBatch::new_empty(rows.schema.clone());
+            w.write(&csv_ready(&empty)?)?;
         }
         for b in &rows.batches {
-            w.write(b)?;
+            w.write(&csv_ready(b)?)?;
         }
     }
     Ok(out)
+}
+
+/// `batch` with its list columns (CSV has none: `gold.chat_daily`'s
+/// `top_emotes`) as text, `[a, b]`, in Arrow's own display format.
+pub fn csv_ready(
+    batch: &arrow::array::RecordBatch,
+) -> std::result::Result<arrow::array::RecordBatch, arrow::error::ArrowError> {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, ArrayRef, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let schema = batch.schema();
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (f, c) in schema.fields().iter().zip(batch.columns()) {
+        if !matches!(f.data_type(), DataType::List(_) | DataType::LargeList(_)) {
+            fields.push(f.as_ref().clone());
+            columns.push(Arc::clone(c));
+            continue;
+        }
+        let shown = ArrayFormatter::try_new(c.as_ref(), &FormatOptions::default())?;
+        let text: StringArray = (0..c.len())
+            .map(|i| c.is_valid(i).then(|| shown.value(i).to_string()))
+            .collect();
+        fields.push(Field::new(f.name(), DataType::Utf8, f.is_nullable()));
+        columns.push(Arc::new(text));
+    }
+    arrow::array::RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
 
 fn json_lines(rows: &Rows) -> Result<Vec<u8>> {

@@ -31,6 +31,7 @@ use serde::de::DeserializeOwned;
 
 pub use endpoints::ENDPOINTS;
 pub(crate) use endpoints::index;
+pub use export::csv_ready;
 
 use super::DataApi;
 use super::error::{Error, Result};
