@@ -117,6 +117,10 @@ async fn a_closed_day_reaches_slack_once_with_the_gold_top_three_and_a_restart_s
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     let body = &bodies[0];
     assert!(body["text"].as_str().unwrap().contains(DAY), "{body}");
+    // Block Kit as Slack's own SDK models it.
+    let (valid, said) =
+        crate::notify::check(crate::notify::slack_check(), body.to_string().as_bytes());
+    assert!(valid, "{said}");
 
     let port = app.flight_addr().port();
     let top = adbc_query(
