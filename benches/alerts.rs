@@ -259,6 +259,7 @@ fn main() {
             observed_at: at,
             streams: obs.streams.clone(),
             followers: obs.followers.clone(),
+            chat: Vec::new(),
             status: CycleStatus {
                 cycle_id: c,
                 started_at: at,

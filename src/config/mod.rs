@@ -29,10 +29,12 @@ use std::path::{Path, PathBuf};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches, Args, Command as ClapCommand, FromArgMatches, Parser, Subcommand};
 
+mod login;
 mod password;
 mod resolved;
 mod values;
 
+pub use login::UserTokenSettings;
 pub use password::{FlightUser, PasswordHash, hash_password, hash_password_command};
 pub use resolved::{
     AlertSources, ChatSettings, Config, Credentials, ExportSettings, FlightConfig, QueryConfig,
@@ -123,6 +125,9 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Log in to Twitch as a user (device code flow) and store the refresh
+    /// token, so follower totals can be fetched with a user token.
+    Login,
     /// Hash a Flight SQL password with Argon2id for TM_FLIGHT_USERS. Reads the
     /// password from stdin (asks twice, without echo, on a terminal).
     HashPassword {

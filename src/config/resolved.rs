@@ -129,6 +129,9 @@ pub struct Config {
     /// SQL query limits.
     #[command(flatten, next_help_heading = "Queries")]
     pub query: QueryConfig,
+    /// The Twitch user token for follower totals (`twitch-monitor login`).
+    #[command(flatten, next_help_heading = "Twitch user token")]
+    pub user_token: super::UserTokenSettings,
 }
 
 /// Where alert rules and targets are written: an alerts file, the config
@@ -269,7 +272,7 @@ pub struct QueryConfig {
 }
 
 /// What the declarations give with no flags, no environment and no file.
-fn declared_defaults<T: Args + FromArgMatches>() -> T {
+pub(super) fn declared_defaults<T: Args + FromArgMatches>() -> T {
     let cmd = T::augment_args(clap::Command::new("defaults").no_binary_name(true))
         .mut_args(|a| a.env(None::<&'static str>));
     cmd.try_get_matches_from(std::iter::empty::<&str>())

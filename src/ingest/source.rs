@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::twitch::{ClientArgs, Error, Helix, HelixClient};
+use crate::twitch::{ClientArgs, ClientSetup, Error, Helix, HelixClient};
 
 /// Connects to a Helix source.
 #[async_trait]
@@ -21,6 +21,16 @@ pub trait Connect: Send + Sync + Debug {
 impl Connect for ClientArgs {
     async fn connect(&self) -> Result<Arc<dyn Helix>, Error> {
         Ok(Arc::new(HelixClient::connect(self.clone()).await?))
+    }
+}
+
+/// The real client with a user token for follower totals.
+#[async_trait]
+impl Connect for ClientSetup {
+    async fn connect(&self) -> Result<Arc<dyn Helix>, Error> {
+        let client =
+            HelixClient::connect_with(self.args.clone(), self.followers_token.clone()).await?;
+        Ok(Arc::new(client))
     }
 }
 

@@ -25,11 +25,13 @@ use crate::sim::irc::{IrcServer, IrcServerArgs};
 
 mod bucket;
 mod faults;
+mod grants;
 mod helix;
 mod oauth;
 
 pub use bucket::RateLimit;
 pub use faults::Faults;
+pub use grants::{BearerCounts, OAuthStats, UserKnobs};
 
 use bucket::{Bucket, RateState};
 use faults::FaultState;
@@ -237,7 +239,11 @@ impl Control {
         if self.faults.revoke_now(self.helix_requests, endpoint) {
             self.tokens.revoke_all();
         }
-        if let Err(reply) = self.tokens.authorize(headers, client_id, now) {
+        let kind = match self.tokens.authorize(headers, client_id, now) {
+            Ok(kind) => kind,
+            Err(reply) => return (Err(reply), self.rate(now)),
+        };
+        if let Some(reply) = self.tokens.users.bearer(endpoint, kind) {
             return (Err(reply), self.rate(now));
         }
         if self.faults.storm() {
@@ -327,6 +333,8 @@ impl SimServer {
         let app = Router::new()
             .route("/oauth2/token", post(token))
             .route("/oauth2/validate", get(validate))
+            .route("/oauth2/device", post(grants::device))
+            .route("/activate", get(grants::activate))
             .route("/helix/{*endpoint}", get(helix_get))
             .with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -388,7 +396,7 @@ impl SimServer {
     pub fn update_faults(&self, f: impl FnOnce(&mut Faults)) {
         self.shared.control().faults.update(f);
     }
-    /// Revokes every issued token: the next Helix call gets 401.
+    /// Revokes every issued access token, app and user: the next Helix call gets 401.
     pub fn revoke_tokens(&self) {
         self.shared.control().tokens.revoke_all();
     }
@@ -432,6 +440,7 @@ impl Drop for SimServer {
 }
 
 async fn token(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    grants::hang(&s).await;
     let now = s.clock.now();
     let reply = s
         .control()
@@ -441,6 +450,7 @@ async fn token(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
 }
 
 async fn validate(State(s): State<Arc<Shared>>, headers: HeaderMap) -> Response {
+    grants::hang(&s).await;
     let now = s.clock.now();
     let reply = s.control().tokens.validate(&headers, &s.client_id, now);
     s.finish("oauth2/validate", "", reply, None)

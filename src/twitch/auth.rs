@@ -8,8 +8,10 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::Mutex;
 
+use async_trait::async_trait;
+
 use super::models::{ErrorBody, TokenResponse, ValidateResponse};
-use super::{Error, Result};
+use super::{Error, Result, TokenKind, TokenSource};
 use crate::clock::SharedClock;
 use crate::config::Secret;
 
@@ -20,11 +22,15 @@ const EXPIRY_MARGIN: TimeDelta = TimeDelta::minutes(1);
 
 /// A bearer token; `Debug` shows only that it exists.
 #[derive(Clone)]
-pub(crate) struct AccessToken(Arc<str>);
+pub struct AccessToken(Arc<str>);
 
 impl AccessToken {
+    /// Wraps a token value.
+    pub fn new(value: &str) -> Self {
+        Self(value.into())
+    }
     /// The value; only for the `Authorization` header.
-    pub(crate) fn expose(&self) -> &str {
+    pub fn expose(&self) -> &str {
         &self.0
     }
 }
@@ -260,8 +266,21 @@ impl Auth {
     }
 }
 
+#[async_trait]
+impl TokenSource for Auth {
+    async fn current(&self) -> Result<(AccessToken, u64)> {
+        Auth::current(self).await
+    }
+    async fn renew(&self, generation: u64) -> Result<()> {
+        self.refresh(generation).await
+    }
+    fn kind(&self) -> TokenKind {
+        TokenKind::App
+    }
+}
+
 /// `now + s` seconds, saturating (a huge `expires_in` must not panic).
-fn after(now: DateTime<Utc>, s: u64) -> DateTime<Utc> {
+pub(crate) fn after(now: DateTime<Utc>, s: u64) -> DateTime<Utc> {
     TimeDelta::from_std(Duration::from_secs(s))
         .ok()
         .and_then(|d| now.checked_add_signed(d))

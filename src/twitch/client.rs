@@ -3,6 +3,7 @@
 //! 429 → wait for the reset, 5xx/timeouts → bounded backoff with jitter).
 //! The endpoints themselves (batching, pagination) are in `endpoints`.
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use super::auth::{Auth, error_message, transport};
 use super::ratelimit::{RateHeaders, RateLimiter};
-use super::{ClientStats, Error, RawResponse, Result};
+use super::{ClientStats, Error, RawResponse, Result, TokenKind, TokenSource};
 use crate::clock::SharedClock;
 use crate::config::Secret;
 
@@ -43,6 +44,16 @@ pub struct ClientArgs {
     pub clock: SharedClock,
 }
 
+/// The client's settings plus an optional user token for
+/// `/channels/followers` (every other endpoint uses the app token).
+#[derive(Debug, Clone)]
+pub struct ClientSetup {
+    /// The client's settings.
+    pub args: ClientArgs,
+    /// The user token for follower totals, if the user logged in.
+    pub followers_token: Option<Arc<dyn TokenSource>>,
+}
+
 /// The Helix client: cheap to clone, shared by concurrent callers.
 #[derive(Clone)]
 pub struct HelixClient {
@@ -58,7 +69,11 @@ pub(super) struct Inner {
     pub(super) clock: SharedClock,
     max_retries: u32,
     pub(super) max_pages: usize,
-    auth: Auth,
+    auth: Arc<Auth>,
+    /// The token `/channels/followers` is asked with (the app token without a login).
+    followers: Arc<dyn TokenSource>,
+    /// Whether a refusal of `/channels/followers` has been explained in the log.
+    followers_explained: AtomicBool,
     limiter: RateLimiter,
     stats: Mutex<ClientStats>,
 }
@@ -77,6 +92,15 @@ impl HelixClient {
     /// Fetches and validates an app token; fails with
     /// [`Error::BadCredentials`] when the auth host refuses the credentials.
     pub async fn connect(args: ClientArgs) -> Result<Self> {
+        Self::connect_with(args, None).await
+    }
+
+    /// [`HelixClient::connect`], asking `/channels/followers` with
+    /// `followers_token` when there is one.
+    pub async fn connect_with(
+        args: ClientArgs,
+        followers_token: Option<Arc<dyn TokenSource>>,
+    ) -> Result<Self> {
         let helix_url = base_url(&args.helix_url)?;
         let auth_url = base_url(&args.auth_url)?;
         let http = reqwest::Client::builder()
@@ -92,6 +116,9 @@ impl HelixClient {
             args.clock.clone(),
         );
         auth.start().await?;
+        let auth = Arc::new(auth);
+        let followers =
+            followers_token.unwrap_or_else(|| Arc::clone(&auth) as Arc<dyn TokenSource>);
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -101,6 +128,8 @@ impl HelixClient {
                 max_retries: args.max_retries,
                 max_pages: args.max_pages,
                 auth,
+                followers,
+                followers_explained: AtomicBool::new(false),
                 limiter: RateLimiter::default(),
                 stats: Mutex::new(ClientStats::default()),
             }),
@@ -112,11 +141,54 @@ impl HelixClient {
         *self.inner.stats.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// One logical GET (retries included). Every response, and every attempt
-    /// that got none, is appended to `responses`; on success returns the
-    /// index of the 2xx response there (its payload is the body to parse).
+    /// [`HelixClient::get_as`] with the app token.
     pub(super) async fn get(
         &self,
+        endpoint: &str,
+        pairs: &[(&str, &str)],
+        page: u32,
+        responses: &mut Vec<RawResponse>,
+    ) -> Result<usize> {
+        self.get_as(&*self.inner.auth, endpoint, pairs, page, responses)
+            .await
+    }
+
+    /// The token source of `/channels/followers`.
+    pub(super) fn followers_tokens(&self) -> Arc<dyn TokenSource> {
+        Arc::clone(&self.inner.followers)
+    }
+
+    /// Says once, in the log, why follower totals do not arrive and what
+    /// would fix it, when Helix refused `/channels/followers` for good.
+    pub(super) fn explain_followers_refusal(&self, error: &Error, kind: TokenKind) {
+        let Error::Status {
+            status: status @ (401 | 403),
+            message,
+            ..
+        } = error
+        else {
+            return;
+        };
+        if self.inner.followers_explained.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        match kind {
+            TokenKind::App => tracing::warn!(
+                "Twitch refused /channels/followers with the app token (HTTP {status}: {message}):                  follower totals need a user access token. Run `twitch-monitor login` once                  (it stores a refresh token; see TM_USER_TOKEN_FILE) and restart; streams,                  profiles and categories keep using the app token"
+            ),
+            TokenKind::User => tracing::warn!(
+                "Twitch refused /channels/followers with the user token (HTTP {status}: {message})                  even after refreshing it; run `twitch-monitor login` again"
+            ),
+        }
+    }
+
+    /// One logical GET (retries included) with a token from `tokens`. Every
+    /// response, and every attempt that got none, is appended to
+    /// `responses`; on success returns the index of the 2xx response there
+    /// (its payload is the body to parse).
+    pub(super) async fn get_as(
+        &self,
+        tokens: &dyn TokenSource,
         endpoint: &str,
         pairs: &[(&str, &str)],
         page: u32,
@@ -141,7 +213,7 @@ impl HelixClient {
         };
         let (mut failures, mut limited, mut reauthed) = (0u32, 0u32, false);
         loop {
-            let (token, generation) = me.auth.current().await?;
+            let (token, generation) = tokens.current().await?;
             let permit = me.limiter.acquire(&*me.clock).await;
             self.update_stats(|s| s.requests += 1);
             let sent = async {
@@ -187,10 +259,16 @@ impl HelixClient {
             responses.push(record(status, now, body_text(body)));
             match status {
                 200..=299 => return Ok(responses.len() - 1),
-                401 if !reauthed => {
+                // "Missing User OAUTH Token": a new token of the same kind
+                // cannot help, so do not fetch one for every such answer.
+                401 if !reauthed && !needs_user_token(&responses[responses.len() - 1].payload) => {
                     reauthed = true;
-                    tracing::info!(endpoint, "Helix said 401: fetching a new app token");
-                    me.auth.refresh(generation).await?;
+                    let kind = match tokens.kind() {
+                        TokenKind::App => "app",
+                        TokenKind::User => "user",
+                    };
+                    tracing::info!(endpoint, "Helix said 401: renewing the {kind} token");
+                    tokens.renew(generation).await?;
                 }
                 // The permit recorded the 429: the next acquire waits for the reset.
                 429 if limited < MAX_429_RETRIES => limited += 1,
@@ -214,6 +292,13 @@ impl HelixClient {
     fn update_stats(&self, f: impl FnOnce(&mut ClientStats)) {
         f(&mut self.inner.stats.lock().unwrap_or_else(|p| p.into_inner()));
     }
+}
+
+/// Whether a 401 body says the endpoint wants a user token, not a fresh one.
+fn needs_user_token(payload: &str) -> bool {
+    error_message(payload.as_bytes())
+        .to_ascii_lowercase()
+        .contains("missing user oauth token")
 }
 
 /// A base URL without its trailing slash, checked once at start.

@@ -186,7 +186,11 @@ impl Helix for HelixClient {
         const ENDPOINT: &str = "channels/followers";
         let mut out = Fetched::default();
         let pairs = [("broadcaster_id", broadcaster_id)];
-        match self.get(ENDPOINT, &pairs, 0, &mut out.responses).await {
+        let tokens = self.followers_tokens();
+        match self
+            .get_as(&*tokens, ENDPOINT, &pairs, 0, &mut out.responses)
+            .await
+        {
             Ok(at) => match parse_page::<IgnoredAny>(out.responses[at].payload.as_bytes()) {
                 Ok(Envelope { total, .. }) => out.value = total,
                 Err(source) => out.errors.push(Arc::new(Error::Parse {
@@ -194,7 +198,10 @@ impl Helix for HelixClient {
                     source,
                 })),
             },
-            Err(e) => out.errors.push(Arc::new(e)),
+            Err(e) => {
+                self.explain_followers_refusal(&e, tokens.kind());
+                out.errors.push(Arc::new(e));
+            }
         }
         out
     }

@@ -1,7 +1,12 @@
 //! The Twitch source: Helix models, the [`Helix`] seam the ingest cycle polls
 //! through, and [`HelixClient`], the real HTTP client (OAuth, pagination, rate
-//! limits, retries). Knows HTTP and serde, never Arrow or Delta.
+//! limits, retries). Knows HTTP and serde, never Arrow or Delta. The bearer
+//! token a request carries comes from a [`TokenSource`]: the app token for
+//! everything, or a user token for `/channels/followers` when the user ran
+//! `twitch-monitor login` (device code flow in [`oauth`], persisted by
+//! [`token_file`], refreshed by [`UserToken`]).
 use std::fmt::Debug;
+use std::path::PathBuf;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -10,11 +15,16 @@ mod auth;
 mod client;
 mod endpoints;
 pub mod models;
+pub mod oauth;
 pub mod paging;
 mod ratelimit;
+pub mod token_file;
+mod user_token;
 
-pub use client::{ClientArgs, HelixClient};
+pub use auth::AccessToken;
+pub use client::{ClientArgs, ClientSetup, HelixClient};
 pub use models::{Channel, Game, Stream, User};
+pub use user_token::{UserToken, UserTokenArgs};
 
 /// What can go wrong talking to Helix. Never carries the client secret.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +72,30 @@ pub enum Error {
         /// Why.
         #[source]
         source: serde_json::Error,
+    },
+    /// The device code expired before the user approved it.
+    #[error("the code expired before it was approved on Twitch; run `twitch-monitor login` again")]
+    DeviceCodeExpired,
+    /// The user (or Twitch) declined the device authorization.
+    #[error("Twitch did not authorize the app: {message}; run `twitch-monitor login` again")]
+    AuthorizationDenied {
+        /// What the auth host said.
+        message: String,
+    },
+    /// The auth host refused the user refresh token (revoked, expired, or
+    /// already used): only a new login helps.
+    #[error("Twitch refused the user refresh token ({message}); run `twitch-monitor login` again")]
+    RefreshRejected {
+        /// What the auth host said.
+        message: String,
+    },
+    /// The user token file could not be read or written.
+    #[error("user token file {path}: {message}")]
+    TokenFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
     },
     /// A URL setting is not usable.
     #[error("invalid URL {url:?}: {message}")]
@@ -140,6 +174,29 @@ pub struct ClientStats {
     pub rate_limit_remaining: Option<u32>,
     /// `Ratelimit-Limit` of the latest response.
     pub rate_limit_limit: Option<u32>,
+}
+
+/// Which kind of bearer token a [`TokenSource`] hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// App access token (client credentials).
+    App,
+    /// User access token (device code login, refreshed).
+    User,
+}
+
+/// Where the client gets the bearer token of a request. Renewal is shared:
+/// concurrent requests that all met a 401 with the token of one generation
+/// cause one renewal, not one each.
+#[async_trait]
+pub trait TokenSource: Send + Sync + Debug {
+    /// The token to send now and its generation (bumped on every new token).
+    async fn current(&self) -> Result<(AccessToken, u64)>;
+    /// Helix said 401 to the token of `generation`: replace it unless a
+    /// concurrent request already did.
+    async fn renew(&self, generation: u64) -> Result<()>;
+    /// App or user token (for messages).
+    fn kind(&self) -> TokenKind;
 }
 
 /// The seam between ingest and Twitch: the real client implements it, and

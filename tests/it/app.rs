@@ -11,8 +11,8 @@ use twitch_monitor::app::App;
 use twitch_monitor::config::{Config, SimSettings};
 use twitch_monitor::live::View;
 
-use crate::adbc_query;
 use crate::http::{scrape, value};
+use crate::{adbc_query, until};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_feeds_live_views_and_delta_tables_to_adbc_and_metrics() {
@@ -117,15 +117,6 @@ async fn start_app(dir: &Path, channels: usize) -> App {
     };
     config.validate().unwrap();
     App::start(config).await.unwrap()
-}
-
-/// Waits, without sleeping, until `done` holds; fails the test after `limit`.
-async fn until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
-        tokio::task::yield_now().await;
-    }
 }
 
 /// A service over ten channels, once a first cycle has reached the live views.

@@ -124,7 +124,7 @@ impl Service {
             Some(alerts),
             feed,
         )
-            .with_chat(ChatFeed::new(chat.clone()));
+        .with_chat(ChatFeed::new(chat.clone()));
         rig.runner = Some(runner);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let flight_server = FlightServer::start(

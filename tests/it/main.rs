@@ -16,6 +16,7 @@ mod helix;
 mod http;
 mod lake;
 mod live;
+mod login;
 mod notify;
 mod outage;
 mod pipeline;
@@ -32,33 +33,54 @@ pub(crate) fn python() -> PathBuf {
     PathBuf::from(home).join(".cache/twitch-monitor/venv/bin/python")
 }
 
-/// Runs `sql` through the ADBC Flight SQL driver against the server on
-/// 127.0.0.1:`port`: the result as JSON lines, one object per row.
-pub(crate) fn adbc_query(port: u16, sql: &str) -> String {
+/// Runs the test venv's Python with `args`; its stdout, or the test fails
+/// with its stderr (and `what` it was asked to do).
+pub(crate) fn run_python<S: AsRef<std::ffi::OsStr>>(
+    what: &str,
+    args: impl IntoIterator<Item = S>,
+) -> String {
     let out = std::process::Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/py/adbc_query.py"
-        ))
-        .args([port.to_string().as_str(), sql])
+        .args(args)
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "{sql}: {}",
+        "{what}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The path of a helper script under `tests/py/`.
+pub(crate) fn py_script(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/py")
+        .join(name)
+}
+
+/// Runs `sql` through the ADBC Flight SQL driver against the server on
+/// 127.0.0.1:`port`: the result as JSON lines, one object per row.
+pub(crate) fn adbc_query(port: u16, sql: &str) -> String {
+    let script = py_script("adbc_query.py");
+    run_python(
+        sql,
+        [script.as_os_str(), port.to_string().as_ref(), sql.as_ref()],
+    )
+}
+
 /// Polls `cond` every 10 ms for up to 20 s (real time): a bounded wait for
 /// something another task or process does, never a fixed sleep.
-pub(crate) async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
-    let start = std::time::Instant::now();
-    while !cond() {
+pub(crate) async fn eventually(what: &str, cond: impl FnMut() -> bool) {
+    until(what, std::time::Duration::from_secs(20), cond).await;
+}
+
+/// Polls `done` every 10 ms until it holds; fails the test after `limit`.
+pub(crate) async fn until(what: &str, limit: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while !done() {
         assert!(
-            start.elapsed() < std::time::Duration::from_secs(20),
-            "timed out waiting for {what}"
+            std::time::Instant::now() < deadline,
+            "{what}: not within {limit:?}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }

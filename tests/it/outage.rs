@@ -12,7 +12,7 @@ use twitch_monitor::clock::SystemClock;
 use twitch_monitor::config::{Config, Credentials, Secret, Source};
 use twitch_monitor::sim::{SimServer, SimServerArgs, World};
 
-use crate::adbc_query;
+use crate::{adbc_query, until};
 
 /// A TCP gate in front of `target`: while shut, it accepts connections and
 /// never answers (a host that hangs); once open it forwards them.
@@ -53,15 +53,6 @@ fn config(lake: &Path, sim: &SimServer, auth: SocketAddr) -> Config {
     };
     config.validate().unwrap();
     config
-}
-
-/// Waits, without sleeping, until `done` holds; fails the test after `limit`.
-async fn until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
-        tokio::task::yield_now().await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -244,20 +244,14 @@ async fn gold_is_written_for_every_day_a_cycle_touches() {
     assert!(s > 0.0 && (s - g).abs() < 1e-6, "silver {s} vs gold {g}");
 
     // Engines that are not our writer read every table the cycles wrote.
-    let out = std::process::Command::new(crate::python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/py/read_tables.py"
-        ))
-        .arg(rig._dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::run_python(
+        "read_tables.py",
+        [
+            crate::py_script("read_tables.py").as_os_str(),
+            rig._dir.path().as_os_str(),
+        ],
     );
-    let seen: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let seen: serde_json::Value = serde_json::from_str(&out).unwrap();
     for table in Table::ALL {
         let want = rig.lake.count(table, None).await.unwrap();
         let t = &seen[table.qualified_name()];

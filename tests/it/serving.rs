@@ -2,7 +2,6 @@
 //! the simulator's live set, rank correctly, survive a restart, and join Delta
 //! tables through a real ADBC client.
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::sync::Arc;
 
 use arrow::array::AsArray;
@@ -20,7 +19,6 @@ use twitch_monitor::query::{EngineOptions, LakeAndLive, QueryEngine};
 use twitch_monitor::sim::World;
 use twitch_monitor::sim::world::ScriptedChannel;
 
-use crate::python;
 use crate::rig::Rig;
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -180,21 +178,7 @@ async fn live_views_follow_the_simulator_survive_restarts_and_join_the_lake() {
     let sql = "SELECT s.login, s.viewer_count, d.hours_watched, d.peak_viewers \
                FROM twitch.live.streams s JOIN twitch.gold.streamer_daily d ON s.user_id = d.user_id \
                WHERE s.login = 'alice'";
-    let out = Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/py/adbc_query.py"
-        ))
-        .arg(server.addr().port().to_string())
-        .arg(sql)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = crate::adbc_query(server.addr().port(), sql);
     assert!(
         text.contains("\"login\": \"alice\"") && text.contains("\"peak_viewers\": 250"),
         "{text}"

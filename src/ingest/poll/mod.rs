@@ -267,10 +267,10 @@ impl Poller {
                 self.followers_checked.insert(id.clone(), Some(now));
             }
             if refused {
-                // Some Helix implementations want a user token with a
-                // moderator scope here: stop asking for an hour, not every call.
+                // Refused for good (the client has explained why, once):
+                // stop asking for an hour, not every call.
                 let until = self.clock.now() + TimeDelta::hours(1);
-                tracing::warn!(%until, "Helix refused /channels/followers with this app token; follower totals paused");
+                tracing::info!(%until, "Helix refused /channels/followers; follower totals paused");
                 self.followers_refused_until = Some(until);
                 break;
             }

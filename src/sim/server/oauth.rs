@@ -1,5 +1,6 @@
 //! The simulated auth host: client-credentials tokens with a TTL, validation,
 //! revocation, and the Helix header check (`Authorization` + `Client-Id`).
+//! User tokens (device code and refresh grants) are in `grants`.
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
+use super::grants::{DEVICE_GRANT, Kind, UserGrants};
 use super::helix::Reply;
 
 /// Issued tokens and their expiry.
@@ -19,6 +21,8 @@ pub(crate) struct Tokens {
     rng: ChaCha8Rng,
     ttl: Duration,
     issued: u64,
+    /// The user side: device codes, refresh tokens, user access tokens.
+    pub(crate) users: UserGrants,
 }
 
 /// Why a Helix request is not authorized.
@@ -31,6 +35,7 @@ impl Tokens {
             rng: ChaCha8Rng::seed_from_u64(seed),
             ttl,
             issued: 0,
+            users: UserGrants::new(seed),
         }
     }
 
@@ -39,8 +44,15 @@ impl Tokens {
         self.issued
     }
 
-    /// Forgets every token: the next Helix call with any of them gets 401.
+    /// Forgets every access token, app and user: the next Helix call with
+    /// any of them gets 401 (user refresh tokens still work).
     pub(crate) fn revoke_all(&mut self) {
+        self.live.clear();
+        self.users.revoke_access();
+    }
+
+    /// Forgets the app tokens only.
+    pub(crate) fn revoke_app(&mut self) {
         self.live.clear();
     }
 
@@ -62,14 +74,22 @@ impl Tokens {
                 .to_string()
                 .into_bytes(),
         };
-        if field("grant_type") != "client_credentials" {
+        let grant = field("grant_type");
+        if grant != "client_credentials" && grant != "refresh_token" && grant != DEVICE_GRANT {
             return refuse(400, "unsupported grant type");
         }
         if field("client_id") != client_id {
             return refuse(400, "invalid client");
         }
-        if !bool::from(field("client_secret").as_bytes().ct_eq(secret.as_bytes())) {
+        let secret_ok = bool::from(field("client_secret").as_bytes().ct_eq(secret.as_bytes()));
+        // User grants come from public clients too (no secret); a secret
+        // that is sent must be right.
+        let public = grant != "client_credentials" && field("client_secret").is_empty();
+        if !secret_ok && !public {
             return refuse(403, "invalid client secret");
+        }
+        if let Some(reply) = self.users.grant(&fields, now) {
+            return reply;
         }
         let token: String = (0..30)
             .map(|_| char::from_digit(self.rng.random_range(0..36), 36).unwrap_or('0'))
@@ -94,6 +114,9 @@ impl Tokens {
         now: DateTime<Utc>,
     ) -> Reply {
         let token = bearer(headers, "OAuth ").or_else(|| bearer(headers, "Bearer "));
+        if let Some(reply) = token.and_then(|t| self.users.validate(t, client_id, now)) {
+            return reply;
+        }
         match token.and_then(|t| self.expires_in(t, now)) {
             Some(secs) => Reply {
                 status: 200,
@@ -116,16 +139,21 @@ impl Tokens {
         headers: &HeaderMap,
         client_id: &str,
         now: DateTime<Utc>,
-    ) -> Result<(), Reply> {
+    ) -> Result<Kind, Reply> {
         let token = bearer(headers, "Bearer ").ok_or_else(|| Reply::error(401, INVALID_TOKEN))?;
-        self.expires_in(token, now)
-            .ok_or_else(|| Reply::error(401, INVALID_TOKEN))?;
+        let kind = if self.expires_in(token, now).is_some() {
+            Kind::App
+        } else if self.users.is_live(token, now) {
+            Kind::User
+        } else {
+            return Err(Reply::error(401, INVALID_TOKEN));
+        };
         // One sim app: every live token belongs to `client_id`.
         let sent = headers.get("client-id").and_then(|v| v.to_str().ok());
         if sent != Some(client_id) {
             return Err(Reply::error(401, "Client ID and OAuth token do not match"));
         }
-        Ok(())
+        Ok(kind)
     }
 
     /// Whole seconds left, or `None` if unknown or expired.

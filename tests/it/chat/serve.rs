@@ -4,8 +4,7 @@
 //! and `rebuild` recomputing the same chat rows from bronze.
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use arrow::record_batch::RecordBatch;
 use arrow::util::pretty::pretty_format_batches;
@@ -17,7 +16,7 @@ use twitch_monitor::live::View;
 use twitch_monitor::schema::Table;
 
 use crate::http::{scrape, value};
-use crate::python;
+use crate::until;
 
 /// The service over a simulated world of 40 channels (ten simulated minutes
 /// a second, a cycle every ten simulated seconds), the top 5 live joined.
@@ -37,15 +36,6 @@ async fn start_app(dir: &Path) -> App {
     config.chat.top_n = 5;
     config.validate().unwrap();
     App::start(config).await.unwrap()
-}
-
-/// Waits, without sleeping, until `done` holds; fails the test after `limit`.
-async fn until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
-        tokio::task::yield_now().await;
-    }
 }
 
 /// One query through the ADBC Flight SQL driver: its rows as JSON objects.
@@ -174,7 +164,10 @@ async fn simulated_chat_lands_in_every_layer_and_answers_over_flight_sql() {
         "twitch_monitor_chat_joined_channels",
         &[],
     );
-    assert!(joined_channels.unwrap_or(0.0) >= 1.0, "{scraped}");
+    // The series is there; how many channels are joined now depends on
+    // the simulated hour (the top N live), and `stats.joined` above was
+    // checked while chat flowed.
+    assert!(joined_channels.is_some(), "{scraped}");
     app.shutdown().await.unwrap();
 
     // Every committed message is counted once in silver and in gold.
@@ -194,20 +187,14 @@ async fn simulated_chat_lands_in_every_layer_and_answers_over_flight_sql() {
     assert_eq!((in_silver, in_gold), (in_bronze, in_bronze));
 
     // DuckDB and polars read the chat tables with the same figures.
-    let out = Command::new(python())
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/py/read_chat.py"
-        ))
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = crate::run_python(
+        "read_chat.py",
+        [
+            crate::py_script("read_chat.py").as_os_str(),
+            dir.path().as_os_str(),
+        ],
     );
-    let read: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let read: serde_json::Value = serde_json::from_str(&out).unwrap();
     let rows = lake.count(Table::ChatMinutes, None).await.unwrap();
     for engine in ["duckdb", "polars"] {
         let t = &read[engine];

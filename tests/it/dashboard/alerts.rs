@@ -45,7 +45,10 @@ async fn a_sour_chat_swing_fires_the_chat_sentiment_rule_once() {
          WHERE channel = 'alice'",
     );
     assert_eq!(chat.len(), 1, "{chat:?}");
-    assert!(chat[0]["sentiment_5m"].as_f64().unwrap() <= -0.3, "{chat:?}");
+    assert!(
+        chat[0]["sentiment_5m"].as_f64().unwrap() <= -0.3,
+        "{chat:?}"
+    );
     s.say(&[("cat", "bad"), ("dan", "not good")]).await;
     s.cycle().await;
     s.cycle().await;

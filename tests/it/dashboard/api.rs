@@ -13,7 +13,6 @@ use twitch_monitor::config::{FlightAuth, Secret};
 use twitch_monitor::http::Access;
 
 use super::{Service, open_flight};
-use crate::python;
 
 async fn json(r: reqwest::Response) -> (StatusCode, Value) {
     let status = r.status();
@@ -48,21 +47,10 @@ async fn named_endpoints_answer_json_and_arrow_of_one_cycle() {
         r = urllib.request.urlopen(sys.argv[1])\n\
         t = ipc.open_stream(r.read()).read_all()\n\
         print(r.headers['x-cycle-id'], t.num_rows, ','.join(t.column_names))";
-    let out = std::process::Command::new(python())
-        .args([
-            "-c",
-            script,
-            &format!("{base}/streamer/alice/viewers?format=arrow"),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let url = format!("{base}/streamer/alice/viewers?format=arrow");
+    let out = crate::run_python("pyarrow reads Arrow IPC", ["-c", script, &url]);
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
+        out.trim(),
         "3 3 observed_at,viewer_count,game_name,session_id,stream_id,title"
     );
 
