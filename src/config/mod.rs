@@ -29,16 +29,18 @@ use std::path::{Path, PathBuf};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches, Args, Command as ClapCommand, FromArgMatches, Parser, Subcommand};
 
+mod export;
 mod login;
 mod password;
 mod resolved;
 mod values;
 
+pub use export::ExportSettings;
 pub use login::UserTokenSettings;
 pub use password::{FlightUser, PasswordHash, hash_password, hash_password_command};
 pub use resolved::{
-    AlertSources, ChatSettings, Config, Credentials, ExportSettings, FlightConfig, QueryConfig,
-    SimSettings, TlsFiles,
+    AlertSources, ChatSettings, Config, Credentials, FlightConfig, QueryConfig, SimSettings,
+    TlsFiles,
 };
 pub use values::{ExportFormat, FlightAuth, RawTable, Secret, Source, byte_size};
 
@@ -117,13 +119,14 @@ pub enum Command {
         /// File format.
         #[arg(long, value_enum, default_value = "csv")]
         format: ExportFormat,
-        /// Where to: `files`, or a configured target (`slack`). Default:
-        /// files under --out.
+        /// Where to: `files`, or a configured target (`slack`, `sheets`).
+        /// Default: files under --out.
         #[arg(long)]
         target: Option<String>,
-        /// Folder the day's folder is written in (default `./exports`).
+        /// Folder the day's folder is written in: a path or an object-store
+        /// URL (default: --export-dir, else `./exports`).
         #[arg(long)]
-        out: Option<PathBuf>,
+        out: Option<String>,
     },
     /// Log in to Twitch as a user (device code flow) and store the refresh
     /// token, so follower totals can be fetched with a user token.

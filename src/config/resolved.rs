@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use clap::{ArgAction, Args, FromArgMatches};
 
 use super::values::{byte_size, list, secret_list};
-use super::{FlightAuth, FlightUser, RawTable, Result, Secret, Source, invalid};
+use super::{ExportSettings, FlightAuth, FlightUser, RawTable, Result, Secret, Source, invalid};
 use humantime::parse_duration as duration;
 
 /// Twitch application credentials.
@@ -147,19 +147,6 @@ pub struct AlertSources {
     pub inline: Option<RawTable>,
 }
 
-/// Daily exports: where each closed day's summary goes, and its size.
-#[derive(Debug, Clone, Args)]
-pub struct ExportSettings {
-    /// Slack incoming-webhook URL the daily summary is posted to (never logged).
-    #[arg(id = "export_slack_url", long = "export-slack-url")]
-    #[arg(env = "TM_EXPORT_SLACK_URL", hide_env_values = true)]
-    pub slack_url: Option<Secret>,
-    /// Entries in each of the daily summary's top lists.
-    #[arg(id = "export_top", long = "export-top", env = "TM_EXPORT_TOP")]
-    #[arg(default_value = "5")]
-    pub top: usize,
-}
-
 /// Chat settings.
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 pub struct ChatSettings {
@@ -286,12 +273,6 @@ impl Default for Config {
     }
 }
 
-impl Default for ExportSettings {
-    fn default() -> Self {
-        declared_defaults()
-    }
-}
-
 impl Default for SimSettings {
     fn default() -> Self {
         declared_defaults()
@@ -316,9 +297,7 @@ impl Config {
         if self.poll_interval.is_zero() {
             return Err(invalid("poll-interval", "must be greater than zero"));
         }
-        if self.export.top == 0 {
-            return Err(invalid("export-top", "must be at least 1"));
-        }
+        self.export.validate()?;
         if self.follower_interval.is_zero() {
             return Err(invalid("follower-interval", "must be greater than zero"));
         }

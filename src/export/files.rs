@@ -1,20 +1,16 @@
 //! The files target: a day's gold tables as CSV, Parquet or JSON (one JSON
-//! object per line), one folder per day, `DIR/<day>/<table>.<ext>`. Each
-//! file is written to a hidden temporary name in the same folder and
-//! renamed into place, so a crash never leaves a half file under a real
-//! name. The rows are the day's (for `leaderboard_weekly`, the ISO week
-//! that contains the day), read through the lake's DataFusion reads.
-use std::fs::File;
-use std::io::BufWriter;
-use std::path::{Path, PathBuf};
-
+//! object per line), one folder per day, `<location>/<day>/<table>.<ext>`,
+//! in a local folder or an object store (the lake's URL schemes). The rows
+//! are the day's (for `leaderboard_weekly`, the ISO week that contains the
+//! day), read through the lake's DataFusion reads.
 use arrow::array::RecordBatch;
 use chrono::{Datelike, NaiveDate, TimeDelta};
-use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::object_store::ObjectStoreExt;
+use deltalake::{ObjectStore, Path as StorePath};
 
+use super::encode::{Encoding, encode_all};
 use super::{Error, Result};
 pub use crate::config::ExportFormat as Format;
-use crate::http::csv_ready;
 use crate::lake::Lake;
 use crate::schema::{Layer, Origin, Table};
 
@@ -56,76 +52,28 @@ pub fn has_rows(rows: &[(Table, Vec<RecordBatch>)]) -> bool {
         .any(|(_, b)| b.iter().any(|b| b.num_rows() > 0))
 }
 
-/// Writes `rows` under `dir/<day>/` in `format`; returns the files written.
-pub fn write_day(
-    dir: &Path,
+/// Writes `rows` under `<day>/` of `store` in `format`; returns the
+/// paths written, relative to the store's root. Each file is one put: a
+/// local folder gets it through a hidden temporary file renamed into
+/// place, an object store as one object, so a crash never leaves a half
+/// file under a real name.
+pub async fn write_day(
+    store: &dyn ObjectStore,
     day: NaiveDate,
     format: Format,
     rows: &[(Table, Vec<RecordBatch>)],
-) -> Result<Vec<PathBuf>> {
-    let folder = dir.join(day.to_string());
-    let io = |path: &Path, e: std::io::Error| Error::Write(format!("{}: {e}", path.display()));
-    std::fs::create_dir_all(&folder).map_err(|e| io(&folder, e))?;
+) -> Result<Vec<String>> {
+    let encoding = Encoding::from(format);
     let mut written = Vec::new();
     for (table, batches) in rows {
-        let name = format!("{}.{}", table.name(), format.extension());
-        let path = folder.join(&name);
-        let temp = folder.join(format!(".{name}.tmp"));
-        let file = File::create(&temp).map_err(|e| io(&temp, e))?;
-        let result = write_file(file, format, table.schema(), batches);
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&temp);
-            return Err(e);
-        }
-        std::fs::rename(&temp, &path).map_err(|e| io(&path, e))?;
-        written.push(path);
+        let name = format!("{day}/{}.{}", table.name(), format.extension());
+        let bytes = encode_all(encoding, table.schema(), batches)
+            .map_err(|e| Error::Write(format!("{name}: {e}")))?;
+        store
+            .put(&StorePath::from(name.as_str()), bytes.into())
+            .await
+            .map_err(|e| Error::Write(format!("{name}: {e}")))?;
+        written.push(name);
     }
     Ok(written)
-}
-
-fn write_file(
-    file: File,
-    format: Format,
-    schema: arrow::datatypes::SchemaRef,
-    batches: &[RecordBatch],
-) -> Result<()> {
-    let arrow = |e: arrow::error::ArrowError| Error::Write(e.to_string());
-    let mut out = BufWriter::new(file);
-    match format {
-        Format::Csv => {
-            let mut w = arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(&mut out);
-            if batches.iter().all(|b| b.num_rows() == 0) {
-                // A header alone says which columns there would be.
-                let empty = RecordBatch::new_empty(schema);
-                w.write(&csv_ready(&empty).map_err(arrow)?).map_err(arrow)?;
-            }
-            for b in batches {
-                w.write(&csv_ready(b).map_err(arrow)?).map_err(arrow)?;
-            }
-        }
-        Format::Json => {
-            let mut w = arrow::json::LineDelimitedWriter::new(&mut out);
-            for b in batches {
-                w.write(b).map_err(arrow)?;
-            }
-            w.finish().map_err(arrow)?;
-        }
-        Format::Parquet => {
-            let parquet =
-                |e: datafusion::parquet::errors::ParquetError| Error::Write(e.to_string());
-            let schema = batches.first().map_or(schema, RecordBatch::schema);
-            let mut w = ArrowWriter::try_new(&mut out, schema, None).map_err(parquet)?;
-            for b in batches {
-                w.write(b).map_err(parquet)?;
-            }
-            w.close().map_err(parquet)?;
-        }
-    }
-    let file = out
-        .into_inner()
-        .map_err(|e| Error::Write(e.error().to_string()))?;
-    file.sync_all().map_err(|e| Error::Write(e.to_string()))?;
-    Ok(())
 }

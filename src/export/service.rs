@@ -17,15 +17,17 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use tokio::task::JoinHandle;
 
+use super::files::day_rows;
 use super::message::{key, message};
 use super::record::{ExportRow, ExportStatus, from_batches, latest, to_batch};
 use super::summary::{Scope, Sizes, summarize};
+use super::target::{DayExport, DayTarget, Workers};
 use super::{Error, Result, load};
 use crate::clock::SharedClock;
 use crate::ingest::{CycleObserver, FinishedCycle, observe::ObserverError};
 use crate::lake::Lake;
 use crate::metrics::Metrics;
-use crate::notify::{DeliveryOptions, Dispatcher, Outcome, OutcomeStatus, Sender, Target};
+use crate::notify::{Outcome, OutcomeStatus};
 use crate::schema::Table;
 
 /// How far back a start catches up on days never sent: a target added to
@@ -40,10 +42,8 @@ const RETRY_MAX: TimeDelta = TimeDelta::hours(6);
 /// Everything the export service is built from.
 #[derive(Debug)]
 pub struct ExportServiceArgs {
-    /// Where summaries go (names are `gold.exports.target`).
-    pub targets: Vec<Target>,
-    /// Retries of one send.
-    pub delivery: DeliveryOptions,
+    /// Where closed days go (names are `gold.exports.target`).
+    pub targets: Vec<Arc<dyn DayTarget>>,
     /// List sizes of the summary.
     pub sizes: Sizes,
     /// What the summary covers.
@@ -104,7 +104,9 @@ struct Inner {
     clock: SharedClock,
     book: Arc<Mutex<Book>>,
     caught_up: AtomicBool,
-    dispatcher: Dispatcher,
+    /// Whether any target takes the day's rows.
+    needs_rows: bool,
+    workers: Workers,
     outcomes: JoinHandle<()>,
 }
 
@@ -146,9 +148,8 @@ impl ExportService {
             }
         }
         let targets: Vec<String> = args.targets.iter().map(|t| t.name().to_owned()).collect();
-        let sender = Sender::new(args.delivery, args.clock.clone()).map_err(Error::Notify)?;
-        let (dispatcher, mut outcomes) =
-            Dispatcher::start(args.targets, sender).map_err(Error::Notify)?;
+        let needs_rows = args.targets.iter().any(|t| t.needs_rows());
+        let (workers, mut outcomes) = Workers::start(args.targets, args.clock.clone())?;
         args.metrics.exports_pending(book.not_sent());
         let book = Arc::new(Mutex::new(book));
         let (shared, metrics) = (Arc::clone(&book), args.metrics.clone());
@@ -169,7 +170,8 @@ impl ExportService {
                 clock: args.clock,
                 book,
                 caught_up: AtomicBool::new(false),
-                dispatcher,
+                needs_rows,
+                workers,
                 outcomes,
             }),
         })
@@ -302,22 +304,15 @@ impl Inner {
         }
     }
 
-    /// Builds each due day's summary once and queues it for its targets.
+    /// Builds each due day's export once and queues it for its targets.
     async fn send(&self, due: Vec<(NaiveDate, String)>) {
-        let mut messages = BTreeMap::new();
+        let mut built = BTreeMap::new();
         for (day, target) in due {
-            if let Entry::Vacant(slot) = messages.entry(day) {
-                let built = load(&self.lake, day)
-                    .await
-                    .map(|gold| summarize(&gold, &self.scope, self.sizes, self.poll_interval))
-                    .map(|s| Arc::new(message(&s)));
-                slot.insert(built);
+            if let Entry::Vacant(slot) = built.entry(day) {
+                slot.insert(self.build(day).await.map(Arc::new));
             }
-            let queued = match &messages[&day] {
-                Ok(m) => self
-                    .dispatcher
-                    .submit(&target, Arc::clone(m))
-                    .map_err(Error::Notify),
+            let queued = match &built[&day] {
+                Ok(d) => self.workers.submit(&target, Arc::clone(d)),
                 Err(e) => Err(Error::Read(e.to_string())),
             };
             if let Err(e) = queued {
@@ -333,6 +328,23 @@ impl Inner {
                 apply(&self.book, &self.metrics, &outcome);
             }
         }
+    }
+
+    /// `day`'s summary, its message and (when a target wants them) its rows.
+    async fn build(&self, day: NaiveDate) -> Result<DayExport> {
+        let gold = load(&self.lake, day).await?;
+        let summary = summarize(&gold, &self.scope, self.sizes, self.poll_interval);
+        let rows = if self.needs_rows {
+            day_rows(&self.lake, day).await?
+        } else {
+            Vec::new()
+        };
+        Ok(DayExport {
+            day,
+            message: message(&summary),
+            summary,
+            rows,
+        })
     }
 }
 

@@ -148,6 +148,25 @@ impl Scope {
             || named(&self.languages, &s.language)
     }
 
+    /// Whether a streamer of this login, main category and language is
+    /// watched (as [`summarize`] counts it).
+    pub fn covers(
+        &self,
+        login: Option<String>,
+        main_game: Option<String>,
+        language: Option<String>,
+    ) -> bool {
+        self.has_streamer(&StreamerDay {
+            user_id: String::new(),
+            login,
+            hours_watched: 0.0,
+            avg_viewers: None,
+            followers_gained: None,
+            main_game,
+            language,
+        })
+    }
+
     /// Categories follow the watched categories when there are any.
     fn has_category(&self, c: &CategoryDay) -> bool {
         self.categories.is_empty()

@@ -31,7 +31,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use api::{ENDPOINTS, csv_ready};
+pub use api::ENDPOINTS;
 pub use auth::{Access, Credentials};
 pub use error::{Error, Result};
 pub use events::CycleFeed;

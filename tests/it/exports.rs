@@ -15,6 +15,8 @@ use crate::adbc_query;
 use crate::http::{scrape, value};
 use crate::notify::Receiver;
 
+mod sheets;
+
 const DAY: &str = "2026-03-01";
 
 fn at(t: &str) -> DateTime<Utc> {
@@ -24,6 +26,16 @@ fn at(t: &str) -> DateTime<Utc> {
 /// The service over a 20-channel world, all live, whose clock starts at `start` and
 /// runs `speed`× (a cycle every ten simulated seconds), exporting to `rx`.
 async fn start_app(dir: &Path, rx: &Receiver, start: &str, speed: f64) -> App {
+    let export = ExportSettings {
+        slack_url: Some(rx.url("/slack")),
+        top: 3,
+        ..Default::default()
+    };
+    start_with(dir, export, start, speed).await
+}
+
+/// [`start_app`] with these export settings.
+async fn start_with(dir: &Path, export: ExportSettings, start: &str, speed: f64) -> App {
     let config = Config {
         lake: dir.to_str().unwrap().to_owned(),
         flight_addr: "127.0.0.1:0".parse().unwrap(),
@@ -38,10 +50,7 @@ async fn start_app(dir: &Path, rx: &Receiver, start: &str, speed: f64) -> App {
             all_live: true,
             ..Default::default()
         },
-        export: ExportSettings {
-            slack_url: Some(rx.url("/slack")),
-            top: 3,
-        },
+        export,
         ..Default::default()
     };
     config.validate().unwrap();
@@ -90,14 +99,22 @@ fn listed(body: &Value, title: &str) -> Vec<String> {
 /// Waits until `gold.exports` says `day` was sent to Slack (read through
 /// Flight SQL, so the next start reads it too).
 async fn until_recorded_sent(app: &App, day: &str) {
+    until_sent_to(app, day, "slack").await;
+}
+
+/// Waits until `gold.exports` says `day` was sent to `target`.
+async fn until_sent_to(app: &App, day: &str, target: &str) {
     let port = app.flight_addr().port();
     let sql = format!(
         "SELECT count(*) AS n FROM twitch.gold.exports \
-         WHERE day = DATE '{day}' AND target = 'slack' AND status = 'sent'"
+         WHERE day = DATE '{day}' AND target = '{target}' AND status = 'sent'"
     );
     let deadline = Instant::now() + Duration::from_secs(120);
     while adbc_query(port, &sql).contains("\"n\": 0") {
-        assert!(Instant::now() < deadline, "{day} not recorded as sent");
+        assert!(
+            Instant::now() < deadline,
+            "{day} not recorded as sent to {target}"
+        );
         tokio::task::yield_now().await;
     }
 }

@@ -7,11 +7,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use datafusion::parquet::arrow::ArrowWriter;
+use futures::TryStreamExt;
 use serde::Deserialize;
 
-use super::encode::{ARROW_STREAM, CYCLE_HEADER};
-use super::{Rows, encode};
+use super::encode::CYCLE_HEADER;
+use crate::export::encode::{Encoder, Encoding};
 use crate::http::DataApi;
 use crate::http::error::{Error, Result};
 use crate::schema::{Layer, Table};
@@ -26,40 +26,6 @@ pub(super) struct ExportQuery {
     from: NaiveDate,
     to: Option<NaiveDate>,
     format: Option<String>,
-}
-
-/// The file formats, with their media types.
-#[derive(Debug, Clone, Copy)]
-enum FileFormat {
-    Csv,
-    Json,
-    Parquet,
-    Arrow,
-}
-
-impl FileFormat {
-    fn parse(s: &str) -> Result<Self> {
-        Ok(match s {
-            "csv" => Self::Csv,
-            "json" => Self::Json,
-            "parquet" => Self::Parquet,
-            "arrow" => Self::Arrow,
-            other => {
-                return Err(Error::BadRequest(format!(
-                    "format must be csv, json, parquet or arrow, not {other:?}"
-                )));
-            }
-        })
-    }
-
-    fn media_type(self) -> &'static str {
-        match self {
-            Self::Csv => "text/csv; charset=utf-8",
-            Self::Json => "application/x-ndjson",
-            Self::Parquet => "application/vnd.apache.parquet",
-            Self::Arrow => ARROW_STREAM,
-        }
-    }
 }
 
 pub(super) async fn export(
@@ -88,7 +54,12 @@ pub(super) async fn export(
             "from..to must be in order and at most {MAX_DAYS} days"
         )));
     }
-    let format = FileFormat::parse(q.format.as_deref().unwrap_or("csv"))?;
+    let name_of_format = q.format.as_deref().unwrap_or("csv");
+    let encoding = Encoding::parse(name_of_format).ok_or_else(|| {
+        Error::BadRequest(format!(
+            "format must be csv, json, parquet or arrow, not {name_of_format:?}"
+        ))
+    })?;
     // The dates are parsed values and the table a known name: nothing from
     // the URL reaches the SQL as text.
     let sql = format!(
@@ -96,27 +67,44 @@ pub(super) async fn export(
         table.qualified_name()
     );
     let sql = sql.as_str();
-    let (cycle, rows) = api.consistent(None, || api.rows(sql, &[])).await?;
-    let body = match format {
-        FileFormat::Arrow => return encode::encode(super::Format::Arrow, cycle, &rows),
-        FileFormat::Csv => csv(&rows)?,
-        FileFormat::Json => json_lines(&rows)?,
-        FileFormat::Parquet => parquet(&rows)?,
-    };
-    let file = format!(
-        "{}_{from}_{to}.{}",
-        table.name(),
-        q.format.as_deref().unwrap_or("csv")
+    // Planned against one cycle's table versions: the stream reads those
+    // files however many cycles commit while it is sent.
+    let (cycle, stream) = api
+        .consistent(None, || async { Ok(api.engine.execute(sql, &[]).await?) })
+        .await?;
+    let encoder = Encoder::new(encoding, stream.schema())?;
+    let body = futures::stream::try_unfold(
+        (stream, Some(encoder)),
+        |(mut stream, encoder)| async move {
+            let Some(mut encoder) = encoder else {
+                return Ok(None);
+            };
+            let piece = match stream.try_next().await {
+                Ok(Some(batch)) => encoder.push(&batch).map(|b| (b, Some(encoder))),
+                // The file's end (Parquet's footer) once every batch is out.
+                Ok(None) => encoder.finish().map(|b| (b, None)),
+                Err(e) => Err(arrow::error::ArrowError::ExternalError(Box::new(e))),
+            };
+            match piece {
+                Ok((bytes, encoder)) => Ok(Some((bytes, (stream, encoder)))),
+                // Cut short: clients see a broken transfer, never a whole-looking file.
+                Err(e) => {
+                    tracing::warn!("export answer cut short: {e}");
+                    Err(std::io::Error::other(e))
+                }
+            }
+        },
     );
+    let file = format!("{}_{from}_{to}.{}", table.name(), encoding.extension());
     let mut response = (
         [
-            (header::CONTENT_TYPE, format.media_type().to_owned()),
+            (header::CONTENT_TYPE, encoding.media_type().to_owned()),
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"{file}\""),
             ),
         ],
-        Body::from(body),
+        Body::from_stream(body),
     )
         .into_response();
     if let Some(c) = cycle
@@ -125,70 +113,4 @@ pub(super) async fn export(
         response.headers_mut().insert(CYCLE_HEADER, v);
     }
     Ok(response)
-}
-
-fn csv(rows: &Rows) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    {
-        let mut w = arrow::csv::WriterBuilder::new()
-            .with_header(true)
-            .build(&mut out);
-        if rows.batches.is_empty() {
-            let empty = arrow::array::RecordBatch::new_empty(rows.schema.clone());
-            w.write(&csv_ready(&empty)?)?;
-        }
-        for b in &rows.batches {
-            w.write(&csv_ready(b)?)?;
-        }
-    }
-    Ok(out)
-}
-
-/// `batch` with its list columns (CSV has none: `gold.chat_daily`'s
-/// `top_emotes`) as text, `[a, b]`, in Arrow's own display format.
-pub fn csv_ready(
-    batch: &arrow::array::RecordBatch,
-) -> std::result::Result<arrow::array::RecordBatch, arrow::error::ArrowError> {
-    use std::sync::Arc;
-
-    use arrow::array::{Array, ArrayRef, StringArray};
-    use arrow::datatypes::{DataType, Field, Schema};
-    use arrow::util::display::{ArrayFormatter, FormatOptions};
-    let schema = batch.schema();
-    let mut fields = Vec::new();
-    let mut columns: Vec<ArrayRef> = Vec::new();
-    for (f, c) in schema.fields().iter().zip(batch.columns()) {
-        if !matches!(f.data_type(), DataType::List(_) | DataType::LargeList(_)) {
-            fields.push(f.as_ref().clone());
-            columns.push(Arc::clone(c));
-            continue;
-        }
-        let shown = ArrayFormatter::try_new(c.as_ref(), &FormatOptions::default())?;
-        let text: StringArray = (0..c.len())
-            .map(|i| c.is_valid(i).then(|| shown.value(i).to_string()))
-            .collect();
-        fields.push(Field::new(f.name(), DataType::Utf8, f.is_nullable()));
-        columns.push(Arc::new(text));
-    }
-    arrow::array::RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-}
-
-fn json_lines(rows: &Rows) -> Result<Vec<u8>> {
-    let mut w = arrow::json::LineDelimitedWriter::new(Vec::new());
-    for b in &rows.batches {
-        w.write(b)?;
-    }
-    w.finish()?;
-    Ok(w.into_inner())
-}
-
-fn parquet(rows: &Rows) -> Result<Vec<u8>> {
-    let bad = |e: datafusion::parquet::errors::ParquetError| {
-        Error::Encode(arrow::error::ArrowError::ExternalError(Box::new(e)))
-    };
-    let mut w = ArrowWriter::try_new(Vec::new(), rows.schema.clone(), None).map_err(bad)?;
-    for b in &rows.batches {
-        w.write(b).map_err(bad)?;
-    }
-    w.into_inner().map_err(bad)
 }

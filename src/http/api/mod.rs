@@ -31,7 +31,6 @@ use serde::de::DeserializeOwned;
 
 pub use endpoints::ENDPOINTS;
 pub(crate) use endpoints::index;
-pub use export::csv_ready;
 
 use super::DataApi;
 use super::error::{Error, Result};
