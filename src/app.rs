@@ -31,6 +31,7 @@ use crate::twitch::ClientSetup;
 
 mod chat;
 mod commands;
+mod exports;
 pub mod login;
 mod source;
 pub mod web;
@@ -57,6 +58,7 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             Command::Sim => sim(config).await,
             Command::Rebuild => rebuild(config).await,
             Command::Maintain => maintain(config).await,
+            export @ Command::Export { .. } => exports::export(config, export).await,
             Command::Login => login::login(&config).await,
             Command::HashPassword { .. } => Ok(ExitCode::SUCCESS),
         }
@@ -287,6 +289,8 @@ impl App {
                 config.chat.top_n,
             ))
             .with_chat(ChatFeed::new(chat.clone()));
+        // After the alerts: a day's last alerts are in gold.alerts first.
+        let runner = exports::observe(runner, &config, &lake, &metrics, &source.clock).await?;
         let ingest = tokio::spawn(runner.run(stop.child_token()));
         let maintenance = (!config.maintain_interval.is_zero()).then(|| {
             let (every, retention) = (config.maintain_interval, config.vacuum_retention);

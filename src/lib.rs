@@ -17,6 +17,7 @@
 //! - [`http`]: health, readiness and `/metrics`.
 //! - [`notify`]: Slack, Discord and signed webhook delivery in the background, with retries.
 //! - [`alerts`]: alert rules evaluated over each committed cycle, fired once per episode.
+//! - [`export`]: daily summaries and exports of each closed day's gold.
 //! - [`app`]: the composition root; the only place concrete types are wired together.
 #![warn(
     unreachable_pub,
@@ -31,6 +32,7 @@ pub mod app;
 pub mod chat;
 pub mod clock;
 pub mod config;
+pub mod export;
 pub mod flight;
 pub mod http;
 pub mod ingest;

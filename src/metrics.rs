@@ -152,6 +152,8 @@ struct Inner {
     alert_deliveries: Family<DeliveryLabels, Counter>,
     alert_rule_errors: Family<RuleLabels, Counter>,
     alerts_pending: Gauge,
+    export_sends: Family<DeliveryLabels, Counter>,
+    exports_pending: Gauge,
     chat: ChatProbe,
 }
 
@@ -187,6 +189,8 @@ impl Metrics {
             alert_deliveries: Family::default(),
             alert_rule_errors: Family::default(),
             alerts_pending: Gauge::default(),
+            export_sends: Family::default(),
+            exports_pending: Gauge::default(),
             chat: ChatProbe::default(),
         };
         // In the order of the old hand-written exposition; the registry adds
@@ -242,6 +246,10 @@ impl Metrics {
         r.register("alert_rule_errors", help, i.alert_rule_errors.clone());
         let help = "Alert deliveries not delivered yet (queued or retrying)";
         r.register("alerts_pending", help, i.alerts_pending.clone());
+        let help = "Daily export sends that ended, by target and status (sent, failed)";
+        r.register("export_sends", help, i.export_sends.clone());
+        let help = "Daily exports (day and target) not sent yet (queued or retrying)";
+        r.register("exports_pending", help, i.exports_pending.clone());
         i.chat.clone().register(&mut i.registry);
         Self { inner: Arc::new(i) }
     }
@@ -310,6 +318,22 @@ impl Metrics {
     pub fn alerts_pending(&self, pending: usize) {
         let n = i64::try_from(pending).unwrap_or(i64::MAX);
         self.inner.alerts_pending.set(n);
+    }
+
+    /// A daily export send to `target` ended with `status` (`sent`, `failed`).
+    pub fn export_send(&self, target: &str, status: &str) {
+        let labels = DeliveryLabels {
+            target: target.to_owned(),
+            status: status.to_owned(),
+        };
+        self.inner.export_sends.get_or_create(&labels).inc();
+    }
+
+    /// Daily exports (day and target) not sent yet.
+    pub fn exports_pending(&self, pending: usize) {
+        self.inner
+            .exports_pending
+            .set(i64::try_from(pending).unwrap_or(i64::MAX));
     }
 
     /// Reports the chat client's counters, read by `probe` at every scrape.

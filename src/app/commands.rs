@@ -17,7 +17,8 @@ use super::{open_lake, shutdown_signal, start_sim};
 /// `sim`: the simulator alone, printing the settings that point the
 /// service (or any Helix client) at it.
 pub(super) async fn sim(config: Config) -> anyhow::Result<ExitCode> {
-    let clock: SharedClock = Arc::new(ScaledClock::new(Utc::now(), config.sim.speed));
+    let start = config.sim.start.unwrap_or_else(Utc::now);
+    let clock: SharedClock = Arc::new(ScaledClock::new(start, config.sim.speed));
     let listener = TcpListener::bind(config.sim.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.sim.addr))?;

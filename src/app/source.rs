@@ -95,7 +95,8 @@ pub async fn twitch_source(
     let now = Utc::now()
         .duration_trunc(TimeDelta::seconds(1))
         .unwrap_or_else(|_| Utc::now());
-    let origin = resume_after.map_or(now, |t| now.max(t + TimeDelta::seconds(1)));
+    let start = config.sim.start.unwrap_or(now);
+    let origin = resume_after.map_or(start, |t| start.max(t + TimeDelta::seconds(1)));
     let clock: SharedClock = Arc::new(ScaledClock::new(origin, config.sim.speed));
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let sim = start_sim(config, listener, clock.clone())?;

@@ -29,18 +29,20 @@ use std::path::{Path, PathBuf};
 use clap::parser::ValueSource;
 use clap::{Arg, ArgMatches, Args, Command as ClapCommand, FromArgMatches, Parser, Subcommand};
 
+mod export;
 mod login;
 mod password;
 mod resolved;
 mod values;
 
+pub use export::ExportSettings;
 pub use login::UserTokenSettings;
 pub use password::{FlightUser, PasswordHash, hash_password, hash_password_command};
 pub use resolved::{
     AlertSources, ChatSettings, Config, Credentials, FlightConfig, QueryConfig, SimSettings,
     TlsFiles,
 };
-pub use values::{FlightAuth, RawTable, Secret, Source, byte_size};
+pub use values::{ExportFormat, FlightAuth, RawTable, Secret, Source, byte_size};
 
 /// Errors turning flags, environment and file into a [`Config`].
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +110,24 @@ pub enum Command {
     Rebuild,
     /// Compact closed days, checkpoint and vacuum every table.
     Maintain,
+    /// Export one day's gold tables as files (default), or send its summary
+    /// to a configured target.
+    Export {
+        /// The UTC day, `YYYY-MM-DD`.
+        #[arg(long)]
+        day: chrono::NaiveDate,
+        /// File format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// Where to: `files`, or a configured target (`slack`, `sheets`).
+        /// Default: files under --out.
+        #[arg(long)]
+        target: Option<String>,
+        /// Folder the day's folder is written in: a path or an object-store
+        /// URL (default: --export-dir, else `./exports`).
+        #[arg(long)]
+        out: Option<String>,
+    },
     /// Log in to Twitch as a user (device code flow) and store the refresh
     /// token, so follower totals can be fetched with a user token.
     Login,

@@ -7,10 +7,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use clap::{ArgAction, Args, FromArgMatches};
 
 use super::values::{byte_size, list, secret_list};
-use super::{FlightAuth, FlightUser, RawTable, Result, Secret, Source, invalid};
+use super::{ExportSettings, FlightAuth, FlightUser, RawTable, Result, Secret, Source, invalid};
 use humantime::parse_duration as duration;
 
 /// Twitch application credentials.
@@ -113,6 +114,9 @@ pub struct Config {
     /// Alert rules and delivery targets, as written.
     #[command(flatten, next_help_heading = "Alerts")]
     pub alerts: AlertSources,
+    /// Daily export settings.
+    #[command(flatten, next_help_heading = "Exports")]
+    pub export: ExportSettings,
     /// Chat settings.
     #[command(flatten, next_help_heading = "Chat")]
     pub chat: ChatSettings,
@@ -173,6 +177,12 @@ pub struct SimSettings {
     #[arg(id = "sim_speed", long = "sim-speed", env = "TM_SIM_SPEED")]
     #[arg(default_value = "1")]
     pub speed: f64,
+    /// Simulator: the simulated time it starts at, RFC 3339 (e.g.
+    /// `2026-03-01T23:50:00Z`; default: now). A lake that already holds
+    /// later data resumes after it instead: time never runs backwards.
+    #[arg(id = "sim_start", long = "sim-start", env = "TM_SIM_START")]
+    #[arg(value_parser = sim_start)]
+    pub start: Option<DateTime<Utc>>,
     /// Simulator: listen address of `twitch-monitor sim`.
     #[arg(id = "sim_addr", long = "sim-addr", env = "TM_SIM_ADDR")]
     #[arg(default_value = "127.0.0.1:8090")]
@@ -287,6 +297,7 @@ impl Config {
         if self.poll_interval.is_zero() {
             return Err(invalid("poll-interval", "must be greater than zero"));
         }
+        self.export.validate()?;
         if self.follower_interval.is_zero() {
             return Err(invalid("follower-interval", "must be greater than zero"));
         }
@@ -373,4 +384,11 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Parses `--sim-start`: an RFC 3339 instant, any offset, kept in UTC.
+fn sim_start(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("expected an RFC 3339 time such as 2026-03-01T23:50:00Z ({e})"))
 }

@@ -115,3 +115,25 @@ pub enum FlightAuth {
     /// Only the static bearer tokens.
     Bearer,
 }
+
+/// A file format of `twitch-monitor export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+    /// JSON, one object per line (newline-delimited).
+    Json,
+}
+
+impl ExportFormat {
+    /// The file extension.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "csv",
+            ExportFormat::Parquet => "parquet",
+            ExportFormat::Json => "json",
+        }
+    }
+}

@@ -460,7 +460,12 @@ mod tests {
             .with_writer(move || writer.clone())
             .with_ansi(false)
             .finish();
-        tracing::subscriber::with_default(subscriber, || auth(&clock()));
+        tracing::subscriber::with_default(subscriber, || {
+            // Another test thread may have met the warning's callsite first
+            // with no subscriber and cached "never" for it: ask again.
+            tracing::callsite::rebuild_interest_cache();
+            auth(&clock())
+        });
         let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         assert_eq!(log.matches("WARN").count(), 1, "{log}");
         assert!(

@@ -110,6 +110,26 @@ impl Root {
     }
 }
 
+/// An object store rooted at `location` (a path, created if missing, or
+/// any URL the lake accepts), reached with the lake's storage options:
+/// where export files go. Returns the store and the root for messages
+/// (without credentials).
+pub fn object_store_at(
+    location: &str,
+    options: &super::StorageOptions,
+) -> Result<(std::sync::Arc<dyn deltalake::ObjectStore>, String)> {
+    register_handlers();
+    let root = Root::parse(location)?;
+    let store = deltalake::DeltaTableBuilder::from_url(root.url.clone())
+        .and_then(|b| b.with_storage_options(options.clone()).build_storage())
+        .map_err(|e| Error::InvalidLocation {
+            location: root.display(),
+            reason: e.to_string(),
+        })?
+        .object_store(None);
+    Ok((store, root.display()))
+}
+
 /// `url` with any user info removed (a URL may carry `user:secret@`).
 pub(crate) fn redact(location: &str) -> String {
     match Url::parse(location) {

@@ -33,6 +33,7 @@ pub mod scd2;
 pub mod write;
 
 pub use error::{Error, Result};
+pub use location::object_store_at;
 pub use maintain::{MaintainOptions, MaintainReport, TableMaintenance};
 pub use write::{CommitOutcome, app_id, in_list};
 

@@ -23,7 +23,7 @@ pub use dispatch::Dispatcher;
 pub use render::{discord_body, render, slack_body, webhook_body};
 pub use send::{
     DeliveryOptions, EVENT_HEADER, IDEMPOTENCY_HEADER, Outcome, OutcomeStatus, SIGNATURE_HEADER,
-    Sender, sign,
+    Sender, retry_after, sign,
 };
 
 /// What can go wrong configuring or feeding delivery (a failed delivery is

@@ -160,6 +160,11 @@ pub(super) fn specs() -> Vec<Spec> {
                 text("status", false),
                 // The cycle that committed the row, if a cycle did.
                 int("cycle_id", true),
+                // Sends tried so far (each with the notifier's own retries);
+                // nullable as every column added after a table's creation is.
+                int("attempts", true),
+                // Why the last send failed (never a URL or secret).
+                text("last_error", true),
             ],
         )
         .state(),

@@ -154,3 +154,32 @@ async fn environment_beats_the_file_and_a_flag_beats_the_environment() {
     assert_eq!(world(&[]).await, "7");
     assert_eq!(world(&["--sim-channels", "3"]).await, "3");
 }
+
+/// `--sim-start` sets where simulated time begins, in any offset; a lake
+/// that already saw later time wins, so a restart never runs time backwards.
+#[tokio::test]
+async fn sim_start_sets_the_simulated_clock_and_later_lake_data_wins() {
+    use chrono::{DateTime, TimeDelta, Utc};
+    let config = parse(&["--sim-start", "2026-03-02T00:50:00+01:00"])
+        .settings
+        .resolve()
+        .unwrap();
+    let start: DateTime<Utc> = "2026-03-01T23:50:00Z".parse().unwrap();
+    assert_eq!(config.sim.start, Some(start));
+
+    let source = twitch_monitor::app::twitch_source(&config, None)
+        .await
+        .unwrap();
+    let now = source.clock.now();
+    // Speed 1: the clock has moved by the test's own (real) run time only.
+    assert!(now >= start && now < start + TimeDelta::minutes(5), "{now}");
+
+    let seen = start + TimeDelta::days(1);
+    let source = twitch_monitor::app::twitch_source(&config, Some(seen))
+        .await
+        .unwrap();
+    assert!(source.clock.now() > seen, "{}", source.clock.now());
+
+    let err = Cli::try_parse_from(["twitch-monitor", "--sim-start", "yesterday"]).unwrap_err();
+    assert!(err.to_string().contains("RFC 3339"), "{err}");
+}

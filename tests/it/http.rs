@@ -275,6 +275,8 @@ async fn metric_names_types_and_labels_are_the_ones_dashboards_and_the_readme_us
     m.alert_delivery("ops-slack", "delivered");
     m.alert_rule_failed("bad-sql");
     m.alerts_pending(2);
+    m.export_send("slack", "failed");
+    m.exports_pending(1);
     let scraped = scrape(&format!("{}/metrics", f.base)).await;
     let shape = shape(&scraped);
     let histogram = |name: &str| format!("histogram [le] {name}_bucket {name}_count {name}_sum");
@@ -330,6 +332,14 @@ async fn metric_names_types_and_labels_are_the_ones_dashboards_and_the_readme_us
         (
             "twitch_monitor_alerts_pending",
             "gauge [] twitch_monitor_alerts_pending".to_owned(),
+        ),
+        (
+            "twitch_monitor_export_sends",
+            "counter [status target] twitch_monitor_export_sends_total".to_owned(),
+        ),
+        (
+            "twitch_monitor_exports_pending",
+            "gauge [] twitch_monitor_exports_pending".to_owned(),
         ),
     ];
     for (family, expected) in &pinned {

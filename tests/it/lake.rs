@@ -10,7 +10,7 @@ use twitch_monitor::schema::{Layer, Table};
 
 mod data;
 mod evolve;
-mod moto;
+pub(crate) mod moto;
 mod s3;
 
 use data::{count, day, retyped, rows, strings, with_column};

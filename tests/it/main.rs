@@ -10,6 +10,7 @@ mod chat;
 mod config;
 mod crash;
 mod dashboard;
+mod exports;
 mod flight;
 mod helix;
 mod http;

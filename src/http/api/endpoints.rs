@@ -104,6 +104,11 @@ pub const ENDPOINTS: &[(&str, &str, &str)] = &[
         "gold.category_daily of one day by hours watched",
     ),
     ("rising", "day, limit", "gold.rising_stars of one day"),
+    (
+        "export/{table}",
+        "from, to, format=csv|json|parquet|arrow",
+        "a gold table's rows for a day range, as a file",
+    ),
 ];
 
 pub(super) fn routes() -> Router<DataApi> {

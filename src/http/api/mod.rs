@@ -10,6 +10,7 @@
 //! current it gets 409, so a page never mixes two cycles.
 mod encode;
 mod endpoints;
+mod export;
 mod sql;
 mod streamer;
 
@@ -46,6 +47,7 @@ const PUBLISH_WAIT: Duration = Duration::from_secs(10);
 pub(super) fn routes(api: DataApi) -> Router {
     endpoints::routes()
         .route("/sql", post(sql::sql))
+        .route("/export/{table}", get(export::export))
         .with_state(api)
 }
 
