@@ -1,5 +1,7 @@
-//! A local S3 for tests: `moto_server` from the test venv on 127.0.0.1, on a
-//! port it picks itself (we read it from its banner), killed on drop.
+//! A local S3 for tests: moto's server from the test venv on 127.0.0.1
+//! (through tests/py/moto_server.py, which makes its conditional writes
+//! atomic), on a port it picks itself (we read it from its banner), killed
+//! on drop.
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -19,7 +21,8 @@ impl Moto {
     /// Starts moto on 127.0.0.1 with port 0 and waits for its "Running on" line.
     pub fn start() -> Moto {
         let mut child = Command::new(python())
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", "0"])
+            .arg(crate::py_script("moto_server.py"))
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

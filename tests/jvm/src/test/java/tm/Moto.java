@@ -28,13 +28,21 @@ final class Moto implements AutoCloseable {
     this.endpoint = endpoint;
   }
 
+  /** tests/py/moto_server.py; Maven runs the tests in tests/jvm. */
+  private static String script() {
+    return java.nio.file.Path.of(System.getProperty("user.dir"), "..", "py", "moto_server.py")
+        .normalize()
+        .toString();
+  }
+
   static Moto start() throws Exception {
     String python = System.getProperty("tm.python");
     if (python == null || python.isEmpty()) {
       fail("no -Dtm.python (the test venv's python, with moto[server]; run scripts/venv)");
     }
     Process p =
-        new ProcessBuilder(python, "-m", "moto.server", "-H", "127.0.0.1", "-p", "0")
+        // tests/py/moto_server.py: moto with atomic conditional writes (see there).
+        new ProcessBuilder(python, script(), "-H", "127.0.0.1", "-p", "0")
             .redirectOutput(ProcessBuilder.Redirect.DISCARD)
             .start();
     Runtime.getRuntime().addShutdownHook(new Thread(p::destroyForcibly));
