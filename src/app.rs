@@ -88,7 +88,7 @@ pub async fn runner(
         clock: source.clock.clone(),
         connect: Arc::new(ClientSetup {
             args: source.client.clone(),
-            followers_token: source.followers_token.clone(),
+            followers_token: source.user.as_ref().map(|u| Arc::clone(&u.tokens)),
         }),
         poll: PollSettings {
             targets: Targets {

@@ -2,14 +2,15 @@
 //! on `/metrics`.
 use std::sync::Arc;
 
-use crate::chat::{ChatAddr, ChatArgs, ChatClient, ChatSource};
+use crate::chat::{ChatAddr, ChatArgs, ChatAuth, ChatClient, ChatSource};
 use crate::config::Config;
 use crate::metrics::{ChatCounts, Metrics};
 
 use super::TwitchSource;
 
 /// Starts the chat client (joining no channel yet): `TM_CHAT_ADDR`, else the
-/// simulator's chat server in sim mode, else Twitch's; anonymous.
+/// simulator's chat server in sim mode, else Twitch's; as the logged-in
+/// user when their token has `chat:read`, else anonymous.
 pub fn start_chat(config: &Config, source: &TwitchSource) -> anyhow::Result<Arc<ChatClient>> {
     let addr = match (&config.chat.addr, &source.sim) {
         (Some(a), _) => a.clone(),
@@ -19,6 +20,20 @@ pub fn start_chat(config: &Config, source: &TwitchSource) -> anyhow::Result<Arc<
     let addr: ChatAddr = addr.parse()?;
     let mut args = ChatArgs::new(addr, source.clock.clone());
     args.buffer_bytes = usize::try_from(config.chat.buffer_bytes).unwrap_or(usize::MAX);
+    match source
+        .user
+        .as_ref()
+        .and_then(|u| Some((u.chat_login()?, &u.tokens)))
+    {
+        Some((login, tokens)) => {
+            tracing::info!(login, "chat reads as the logged-in user");
+            args.auth = ChatAuth::User {
+                login: login.to_owned(),
+                tokens: Arc::clone(tokens),
+            };
+        }
+        None => tracing::info!("chat reads anonymously"),
+    }
     Ok(Arc::new(ChatClient::start(args)?))
 }
 

@@ -89,10 +89,35 @@ pub async fn login(config: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The user token for `/channels/followers`, when reading real Twitch and
-/// the user logged in (`TM_TWITCH_REFRESH_TOKEN` first, then the token
-/// file). Never fails start-up: a broken file is logged and skipped.
-pub fn followers_token(config: &Config, clock: &SharedClock) -> Option<Arc<dyn TokenSource>> {
+/// The logged-in Twitch user, for follower totals and chat.
+#[derive(Debug, Clone)]
+pub struct UserSession {
+    /// The refreshing user token (one for every user of it: refresh
+    /// tokens rotate).
+    pub tokens: Arc<dyn TokenSource>,
+    /// The user's login, when the token file names it.
+    pub login: Option<String>,
+    /// The scopes the user granted, when the token file lists them.
+    pub scopes: Vec<String>,
+}
+
+impl UserSession {
+    /// The chat login this token allows: the user's login, when known and
+    /// the token has `chat:read`.
+    pub fn chat_login(&self) -> Option<&str> {
+        self.login
+            .as_deref()
+            .filter(|_| self.scopes.iter().any(|s| s == CHAT_SCOPE))
+    }
+}
+
+/// The scope chat reads need.
+const CHAT_SCOPE: &str = "chat:read";
+
+/// The user token for `/channels/followers` and chat, when reading real
+/// Twitch and the user logged in (`TM_TWITCH_REFRESH_TOKEN` first, then the
+/// token file). Never fails start-up: a broken file is logged and skipped.
+pub fn user_session(config: &Config, clock: &SharedClock) -> Option<UserSession> {
     if config.source != Source::Twitch {
         return None;
     }
@@ -103,39 +128,49 @@ pub fn followers_token(config: &Config, clock: &SharedClock) -> Option<Arc<dyn T
         .refresh_token
         .clone()
         .filter(|t| !t.expose().is_empty());
-    let refresh_token = match given {
-        Some(t) => {
+    let stored = match file.load() {
+        Ok(stored) => stored,
+        Err(e) => {
+            tracing::error!("{e}; the file's token is not used");
+            None
+        }
+    };
+    let (login, scopes) = stored
+        .as_ref()
+        .map(|s| (Some(s.login.clone()), s.scopes.clone()))
+        .unwrap_or_default();
+    let refresh_token = match (given, stored) {
+        (Some(t), _) => {
             // Rotated tokens still go to the file: the variable's value is
             // spent after the first refresh for public clients.
             tracing::info!("follower totals use the user token from TM_TWITCH_REFRESH_TOKEN");
             t
         }
-        None => match file.load() {
-            Ok(Some(stored)) => {
-                tracing::info!(
-                    login = %stored.login,
-                    file = %file.path().display(),
-                    "follower totals use the Twitch user token"
-                );
-                stored.refresh_token
-            }
-            Ok(None) => {
-                tracing::info!(
-                    "no Twitch user token (run `twitch-monitor login` to add one): follower \
-                     totals are asked with the app token"
-                );
-                return None;
-            }
-            Err(e) => {
-                tracing::error!("{e}; follower totals are asked with the app token");
-                return None;
-            }
-        },
+        (None, Some(stored)) => {
+            tracing::info!(
+                login = %stored.login,
+                file = %file.path().display(),
+                "follower totals use the Twitch user token"
+            );
+            stored.refresh_token
+        }
+        (None, None) => {
+            tracing::info!(
+                "no Twitch user token (run `twitch-monitor login` to add one): follower \
+                 totals are asked with the app token"
+            );
+            return None;
+        }
     };
-    Some(Arc::new(UserToken::new(UserTokenArgs {
+    let tokens: Arc<dyn TokenSource> = Arc::new(UserToken::new(UserTokenArgs {
         oauth,
         refresh_token,
         file: Some(file),
         clock: clock.clone(),
-    })))
+    }));
+    Some(UserSession {
+        tokens,
+        login,
+        scopes,
+    })
 }

@@ -10,7 +10,7 @@ use crate::clock::{ScaledClock, SharedClock, SystemClock};
 use crate::config::{Config, Secret, Source};
 use crate::sim::server::{RateLimit, SimServer, SimServerArgs};
 use crate::sim::{World, WorldConfig};
-use crate::twitch::{ClientArgs, TokenSource};
+use crate::twitch::ClientArgs;
 
 use super::login;
 
@@ -24,8 +24,8 @@ pub struct TwitchSource {
     pub clock: SharedClock,
     /// The in-process simulator, if any.
     pub sim: Option<SimServer>,
-    /// The user token for follower totals, if the user logged in.
-    pub followers_token: Option<Arc<dyn TokenSource>>,
+    /// The logged-in user (follower totals, chat), if any.
+    pub user: Option<login::UserSession>,
 }
 
 /// Builds the simulator's server on `listener`.
@@ -86,7 +86,7 @@ pub async fn twitch_source(
         let (id, secret) = (c.client_id.clone(), c.client_secret.clone());
         return Ok(TwitchSource {
             client: client(helix, auth, id, secret, &clock),
-            followers_token: login::followers_token(config, &clock),
+            user: login::user_session(config, &clock),
             clock,
             sim: None,
         });
@@ -107,6 +107,6 @@ pub async fn twitch_source(
         client: client(helix, auth, id, secret, &clock),
         clock,
         sim: Some(sim),
-        followers_token: None,
+        user: None,
     })
 }

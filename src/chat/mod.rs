@@ -62,6 +62,10 @@ pub enum Error {
         /// The server's notice.
         notice: String,
     },
+    /// No user token could be had for the login (Twitch's auth host
+    /// refused or did not answer).
+    #[error("no Twitch user token for the chat login: {0}")]
+    Token(String),
     /// The server closed the connection.
     #[error("chat server {addr} closed the connection")]
     Closed {

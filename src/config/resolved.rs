@@ -273,6 +273,12 @@ impl Default for Config {
     }
 }
 
+impl Default for ChatSettings {
+    fn default() -> Self {
+        declared_defaults()
+    }
+}
+
 impl Default for SimSettings {
     fn default() -> Self {
         declared_defaults()

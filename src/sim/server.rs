@@ -299,14 +299,24 @@ pub struct SimServer {
     irc: Option<IrcServer>,
 }
 
-/// Starts the chat server beside the Helix one, on the same IP and a free port.
-fn start_irc(ip: std::net::IpAddr, args: &SimServerArgs) -> Result<IrcServer> {
+/// Starts the chat server beside the Helix one, on the same IP and a free
+/// port; a user login needs a live user token of the simulated user.
+fn start_irc(
+    ip: std::net::IpAddr,
+    mut irc: IrcServerArgs,
+    shared: &Arc<Shared>,
+) -> Result<IrcServer> {
     let std_listener = std::net::TcpListener::bind((ip, 0)).map_err(Error::Chat)?;
     std_listener.set_nonblocking(true).map_err(Error::Chat)?;
     let listener = TcpListener::from_std(std_listener).map_err(Error::Chat)?;
-    let chat = Arc::new(SimChat::new(args.world.clone(), args.seed, args.chat_rate));
-    let mut irc = IrcServerArgs::new(chat, args.clock.clone());
-    irc.seed = args.seed;
+    let server = Arc::downgrade(shared);
+    irc.login_check = Some(Arc::new(move |nick: &str, token: &str| {
+        server.upgrade().is_some_and(|s| {
+            let now = s.clock.now();
+            let c = s.control();
+            nick == c.tokens.users.knobs.user_login && c.tokens.users.is_live(token, now)
+        })
+    }));
     IrcServer::start(listener, irc).map_err(Error::Chat)
 }
 
@@ -314,7 +324,9 @@ impl SimServer {
     /// Serves on an already-bound listener (bind `127.0.0.1:0` in tests).
     pub fn start(listener: TcpListener, args: SimServerArgs) -> Result<Self> {
         let addr = listener.local_addr().map_err(Error::Addr)?;
-        let irc = start_irc(addr.ip(), &args)?;
+        let chat = Arc::new(SimChat::new(args.world.clone(), args.seed, args.chat_rate));
+        let mut irc = IrcServerArgs::new(chat, args.clock.clone());
+        irc.seed = args.seed;
         let now = args.clock.now();
         let shared = Arc::new(Shared {
             world: args.world,
@@ -330,6 +342,7 @@ impl SimServer {
             client_id: args.client_id,
             client_secret: args.client_secret,
         });
+        let irc = start_irc(addr.ip(), irc, &shared)?;
         let app = Router::new()
             .route("/oauth2/token", post(token))
             .route("/oauth2/validate", get(validate))

@@ -10,7 +10,7 @@ use crate::eventually;
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::net::TcpListener;
 use twitch_monitor::chat::{
-    ChatArgs, ChatAuth, ChatClient, ChatLine, ChatMinute, ChatSource, LineKind, chat_minutes,
+    ChatArgs, ChatClient, ChatLine, ChatMinute, ChatSource, LineKind, chat_minutes,
 };
 use twitch_monitor::clock::{Clock, ManualClock};
 use twitch_monitor::sim::chat::{Notice, SimChat};
@@ -307,47 +307,6 @@ async fn joins_keep_to_twenty_per_ten_seconds_without_real_waiting() {
         [30, 15]
     );
     f.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_user_token_logs_in_and_generated_chat_flows() {
-    let clock = ManualClock::new(t0());
-    let world = World::with_live_streams(3, 20, t0());
-    let top: Vec<String> = world
-        .live_streams()
-        .iter()
-        .take(3)
-        .map(|s| s.user_login.clone())
-        .collect();
-    let args = SimServerArgs::new(world, Arc::new(clock.clone()));
-    let server = SimServer::start(TcpListener::bind("127.0.0.1:0").await.unwrap(), args).unwrap();
-    let mut chat_args = ChatArgs::new(server.chat_url().parse().unwrap(), Arc::new(clock.clone()));
-    chat_args.auth = ChatAuth::User {
-        login: "Viewer".into(),
-        token: "oauth:abcdef".into(),
-    };
-    let client = ChatClient::start(chat_args).unwrap();
-    client.set_channels(&top);
-    eventually("the joins", || client.stats().joined == 3).await;
-    clock.set(t0() + TimeDelta::minutes(3));
-    eventually("generated chat", || client.stats().messages > 50).await;
-    let irc = server.irc().unwrap();
-    assert_eq!((irc.stats().logins, irc.stats().logins_refused), (1, 0));
-    let lines = client.drain();
-    assert_eq!(client.stats().unparsable, 0);
-    let rows = chat_minutes(&lines);
-    assert!(
-        rows.iter()
-            .all(|r| (-1.0..=1.0).contains(&r.sentiment_mean))
-    );
-    assert!(rows.iter().any(|r| !r.top_emotes.is_empty()));
-    assert!(
-        lines
-            .iter()
-            .all(|l| l.channel.as_ref().is_some_and(|c| top.contains(c)))
-    );
-    client.shutdown().await;
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,8 @@
 //! denial) through the real client and the real `login` command, the user
 //! token refreshed on expiry and after revocation with the rotated refresh
 //! token written back, and follower totals asked with the user token while
-//! every other endpoint keeps the app token (tokens counted at the simulator).
+//! every other endpoint keeps the app token (tokens counted at the simulator);
+//! chat read as the logged-in user, whose refused token is renewed.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,9 +13,12 @@ use tokio::io::AsyncBufReadExt;
 use tokio::net::TcpListener;
 use twitch_monitor::app::App;
 
-use crate::until;
+use crate::{eventually, until};
+use twitch_monitor::chat::{ChatArgs, ChatAuth, ChatClient, ChatSource};
 use twitch_monitor::clock::{Clock, ManualClock, SharedClock, SystemClock};
-use twitch_monitor::config::{Config, Credentials, Secret, Source, UserTokenSettings};
+use twitch_monitor::config::{
+    ChatSettings, Config, Credentials, Secret, Source, UserTokenSettings,
+};
 use twitch_monitor::sim::server::BearerCounts;
 use twitch_monitor::sim::{SimServer, SimServerArgs, World};
 use twitch_monitor::twitch::oauth::{OAuthClient, SCOPES, UserGrant, Waiting};
@@ -352,10 +356,27 @@ async fn serve_asks_follower_totals_with_the_stored_user_token_and_streams_with_
             file: Some(path),
             refresh_token: None,
         },
+        // Chat of the top three, read as the logged-in user.
+        chat: ChatSettings {
+            addr: Some(sim.chat_url()),
+            top_n: 3,
+            ..Default::default()
+        },
         ..Default::default()
     };
     config.validate().unwrap();
     let app = App::start(config).await.unwrap();
+    let irc = sim.irc().unwrap();
+    until("chat joins as the user", Duration::from_secs(60), || {
+        !irc.joins().is_empty()
+    })
+    .await;
+    assert!(
+        irc.joins().iter().all(|j| j.nick == "simviewer"),
+        "{:?}",
+        irc.joins()
+    );
+    assert_eq!(irc.stats().logins_refused, 0);
     until(
         "follower totals with the user token",
         Duration::from_secs(60),
@@ -455,4 +476,61 @@ async fn a_hanging_auth_host_times_requests_out_until_it_answers_again() {
     sim.update_user_knobs(|k| k.auth_latency = Duration::ZERO);
     HelixClient::connect(args).await.unwrap();
     quick.start_device(SCOPES).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_logs_in_as_the_user_and_a_refused_token_is_renewed_before_the_next_login() {
+    let manual = ManualClock::new(t0());
+    let clock: SharedClock = Arc::new(manual.clone());
+    let world = World::with_live_streams(3, 20, t0());
+    let top: Vec<String> = world
+        .live_streams()
+        .iter()
+        .take(3)
+        .map(|s| s.user_login.clone())
+        .collect();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = SimServer::start(listener, SimServerArgs::new(world, clock.clone())).unwrap();
+    let grant = login(&sim, &clock).await;
+    let user = Arc::new(UserToken::new(UserTokenArgs {
+        oauth: oauth(&sim),
+        refresh_token: grant.refresh_token,
+        file: None,
+        clock: clock.clone(),
+    }));
+    let mut args = ChatArgs::new(sim.chat_url().parse().unwrap(), clock.clone());
+    args.auth = ChatAuth::User {
+        login: "SimViewer".into(),
+        tokens: user,
+    };
+    let client = ChatClient::start(args).unwrap();
+    client.set_channels(&top);
+    eventually("the joins", || client.stats().joined == 3).await;
+    manual.set(t0() + TimeDelta::minutes(3));
+    eventually("generated chat", || client.stats().messages > 50).await;
+    let irc = sim.irc().unwrap();
+    assert_eq!((irc.stats().logins, irc.stats().logins_refused), (1, 0));
+    assert!(irc.joins().iter().all(|j| j.nick == "simviewer"));
+    assert_eq!(client.stats().unparsable, 0);
+
+    // The access token dies: the next login is refused, the client renews
+    // the token and, after its backoff, logs in with the new one.
+    let refreshed = sim.oauth_stats().user_tokens_issued;
+    sim.revoke_user_tokens();
+    irc.reconnect_all();
+    eventually("the refused login", || irc.stats().logins_refused == 1).await;
+    eventually("the renewed token", || {
+        sim.oauth_stats().user_tokens_issued > refreshed
+    })
+    .await;
+    manual.advance(Duration::from_secs(120));
+    eventually("the login with the renewed token", || {
+        irc.stats().logins == 2
+    })
+    .await;
+    eventually("the joins again", || client.stats().joined == 3).await;
+    assert_eq!(irc.stats().logins_refused, 1);
+    assert!(irc.joins().iter().all(|j| j.nick == "simviewer"));
+    client.shutdown().await;
+    sim.shutdown().await.unwrap();
 }

@@ -161,6 +161,7 @@ async fn session(
         joined: &mut joined,
         sent_join: BTreeSet::new(),
         welcomed: false,
+        generation: None,
     }
     .run(&mut reader, &mut writer, channels, stop)
     .await;
@@ -178,6 +179,8 @@ struct Session<'a> {
     /// Channels a JOIN was sent for on this connection.
     sent_join: BTreeSet<String>,
     welcomed: bool,
+    /// The generation of the user token sent at login, if one was.
+    generation: Option<u64>,
 }
 
 impl Session<'_> {
@@ -255,8 +258,13 @@ impl Session<'_> {
         }
     }
 
-    async fn login(&self, writer: &mut Writer<'_>) -> Result<()> {
-        if let ChatAuth::User { token, .. } = &self.shared.args.auth {
+    async fn login(&mut self, writer: &mut Writer<'_>) -> Result<()> {
+        if let ChatAuth::User { tokens, .. } = &self.shared.args.auth {
+            let (token, generation) = tokens
+                .current()
+                .await
+                .map_err(|e| Error::Token(e.to_string()))?;
+            self.generation = Some(generation);
             let token = token.expose().trim_start_matches("oauth:");
             writer.send(&format!("PASS oauth:{token}")).await?;
         }
@@ -352,12 +360,21 @@ impl Session<'_> {
                 let refused = text.contains("Login authentication failed")
                     || text.contains("Improperly formatted auth")
                     || text.contains("Invalid NICK");
-                refused.then(|| {
-                    Ended::Failed(Error::LoginRefused {
-                        addr: writer.addr.to_owned(),
-                        notice: text,
-                    })
-                })
+                if !refused {
+                    return None;
+                }
+                // A refused user token is renewed before the next login
+                // (unless another user of the token already did).
+                if let (ChatAuth::User { tokens, .. }, Some(generation)) =
+                    (&shared.args.auth, self.generation)
+                    && let Err(e) = tokens.renew(generation).await
+                {
+                    tracing::warn!("chat: the user token could not be renewed: {e}");
+                }
+                Some(Ended::Failed(Error::LoginRefused {
+                    addr: writer.addr.to_owned(),
+                    notice: text,
+                }))
             }
         }
     }

@@ -23,7 +23,7 @@ use super::sentiment::Scorer;
 use super::stats::{ChatStats, ChatStatsSnapshot};
 use super::{ChatSource, Result};
 use crate::clock::SharedClock;
-use crate::config::Secret;
+use crate::twitch::TokenSource;
 
 mod conn;
 mod io;
@@ -40,12 +40,14 @@ pub enum ChatAuth {
     /// Read-only, no account: `NICK justinfan<digits>`.
     #[default]
     Anonymous,
-    /// A user's token with the `chat:read` scope (`twitch-monitor login`).
+    /// A user's token with the `chat:read` scope (`twitch-monitor login`),
+    /// asked of its source at every login, and renewed when the server
+    /// refuses it.
     User {
         /// The token's user login (the IRC nick).
         login: String,
-        /// The OAuth token, without `oauth:` (never logged).
-        token: Secret,
+        /// The refreshing user token (shared with the Helix client).
+        tokens: Arc<dyn TokenSource>,
     },
 }
 
@@ -56,8 +58,7 @@ impl fmt::Debug for ChatAuth {
             Self::User { login, .. } => f
                 .debug_struct("User")
                 .field("login", login)
-                .field("token", &"***")
-                .finish(),
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -322,11 +323,28 @@ mod tests {
         assert_eq!(normalize_channel(&"a".repeat(26)), None);
     }
 
+    /// A fixed token.
+    #[derive(Debug)]
+    struct Fixed;
+
+    #[async_trait::async_trait]
+    impl TokenSource for Fixed {
+        async fn current(&self) -> crate::twitch::Result<(crate::twitch::AccessToken, u64)> {
+            Ok((crate::twitch::AccessToken::new("sekrit-token"), 1))
+        }
+        async fn renew(&self, _: u64) -> crate::twitch::Result<()> {
+            Ok(())
+        }
+        fn kind(&self) -> crate::twitch::TokenKind {
+            crate::twitch::TokenKind::User
+        }
+    }
+
     #[test]
     fn the_token_never_prints() {
         let auth = ChatAuth::User {
             login: "me".into(),
-            token: "sekrit-token".into(),
+            tokens: Arc::new(Fixed),
         };
         assert!(!format!("{auth:?}").contains("sekrit"));
     }

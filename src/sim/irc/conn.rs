@@ -19,7 +19,8 @@ const MAX_CLIENT_LINE: usize = 8 * 1024;
 struct Conn {
     shared: Arc<Shared>,
     nick: Option<String>,
-    pass_ok: bool,
+    /// The token of `PASS oauth:<token>` (checked at `NICK`).
+    pass: Option<String>,
     welcomed: bool,
     /// Joined channels: room id and the time up to which lines were sent.
     joined: BTreeMap<String, (String, DateTime<Utc>)>,
@@ -47,7 +48,7 @@ pub(super) async fn serve(
         rng: ChaCha8Rng::seed_from_u64(shared.args.seed ^ id),
         shared,
         nick: None,
-        pass_ok: false,
+        pass: None,
         welcomed: false,
         joined: BTreeMap::new(),
         out: Vec::new(),
@@ -151,14 +152,27 @@ impl Conn {
         let (cmd, rest) = line.split_once(' ').unwrap_or((line, ""));
         match cmd.to_ascii_uppercase().as_str() {
             "PASS" => {
-                // Only whether it looks like a token; the value is never kept.
-                self.pass_ok = rest.starts_with("oauth:") && rest.len() > "oauth:".len();
+                self.pass = rest
+                    .trim()
+                    .strip_prefix("oauth:")
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned);
                 true
             }
             "NICK" => {
                 let nick = rest.trim().to_ascii_lowercase();
                 let anonymous = nick.starts_with("justinfan");
-                if !anonymous && !self.pass_ok {
+                let accepted = anonymous
+                    || self.pass.as_deref().is_some_and(|token| {
+                        self.shared
+                            .args
+                            .login_check
+                            .as_ref()
+                            .is_none_or(|check| check(&nick, token))
+                    });
+                // The token is not kept past the login.
+                self.pass = None;
+                if !accepted {
                     self.push(":tmi.twitch.tv NOTICE * :Login authentication failed");
                     self.shared.control().stats.logins_refused += 1;
                     return false;

@@ -20,8 +20,11 @@ use crate::clock::SharedClock;
 
 mod conn;
 
+/// Decides a user login: `(nick, token without "oauth:")` → accepted.
+pub type LoginCheck = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
 /// Everything the chat server needs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct IrcServerArgs {
     /// What the channels say.
     pub chat: Arc<SimChat>,
@@ -33,6 +36,20 @@ pub struct IrcServerArgs {
     pub ping_every: Option<Duration>,
     /// Seed of the points where writes are cut.
     pub seed: u64,
+    /// Checks a user login's nick and token (`None`: any `oauth:` token
+    /// passes); anonymous `justinfan` logins never need one.
+    pub login_check: Option<LoginCheck>,
+}
+
+impl std::fmt::Debug for IrcServerArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IrcServerArgs")
+            .field("tick", &self.tick)
+            .field("ping_every", &self.ping_every)
+            .field("seed", &self.seed)
+            .field("login_check", &self.login_check.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl IrcServerArgs {
@@ -44,6 +61,7 @@ impl IrcServerArgs {
             tick: Duration::from_millis(50),
             ping_every: Some(Duration::from_secs(240)),
             seed: 0,
+            login_check: None,
         }
     }
 }
