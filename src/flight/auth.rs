@@ -452,8 +452,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn deprecated_hashes_are_named_in_one_warning_at_start() {
+    /// What one start of the authenticator logs.
+    fn start_log() -> String {
         let captured = Captured::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -461,12 +461,23 @@ mod tests {
             .with_ansi(false)
             .finish();
         tracing::subscriber::with_default(subscriber, || {
-            // Another test thread may have met the warning's callsite first
-            // with no subscriber and cached "never" for it: ask again.
             tracing::callsite::rebuild_interest_cache();
             auth(&clock())
         });
-        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn deprecated_hashes_are_named_in_one_warning_at_start() {
+        // tracing caches each callsite's interest for the whole process: a
+        // callsite that another test thread was still registering (with no
+        // subscriber) when this one was set can stay cached as "never" for
+        // this start (a race inside tracing, seen twice under parallel lib
+        // tests). The next start, after the registration ended, sees it.
+        let log = (0..20)
+            .map(|_| start_log())
+            .find(|log| log.contains("WARN"))
+            .expect("no start logged a warning");
         assert_eq!(log.matches("WARN").count(), 1, "{log}");
         assert!(
             log.contains("users=olga") && log.contains("twitch-monitor hash-password"),
