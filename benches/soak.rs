@@ -1,0 +1,208 @@
+//! Soak benchmark (issue 16): `twitch-monitor serve` on the built-in
+//! simulator, sped up, for a whole simulated day of one-minute cycles (1,440
+//! by default) from midnight, as a user would run it. Reads each cycle's
+//! summary line from the server's log and samples the server's RSS at every
+//! cycle; prints, per 100 cycles, the mean and worst cycle time, live
+//! streams, RSS and the lake's size per layer, then the goal ratios: the
+//! last 100 cycles against the second 100 (goal ≤ 1.2×) and RSS growth
+//! after the first simulated hour (goal: flat).
+//!
+//! `cargo bench --bench soak`; `BENCH_CHANNELS` (default 12,000 channels,
+//! the load of the issue), `BENCH_CYCLES` (1,440), `BENCH_SPEED` (simulated
+//! seconds per real second, default 120: a cycle is due every 0.5 s, so
+//! cycles run back to back once they take longer), `BENCH_ALL_LIVE=true` for
+//! every channel live (100,000 streams with `BENCH_CHANNELS=100000`).
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Instant;
+
+fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Resident set size of `pid`, MiB.
+fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Bytes under `dir`.
+fn size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// `line` without ANSI colour codes.
+fn plain(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// One cycle's summary line: `cycle N: S streams, …, T s, rows …`.
+fn parse(line: &str) -> Option<(u64, u64, f64)> {
+    let rest = &line[line.find("cycle ")? + 6..];
+    let (id, rest) = rest.split_once(": ")?;
+    let (streams, rest) = rest.split_once(" streams, ")?;
+    let seconds = rest.split(", ").find_map(|p| p.strip_suffix(" s"))?;
+    Some((
+        id.parse().ok()?,
+        streams.parse().ok()?,
+        seconds.parse().ok()?,
+    ))
+}
+
+struct Block {
+    times: Vec<f64>,
+    streams: Vec<u64>,
+    rss: f64,
+}
+
+impl Block {
+    fn mean(&self) -> f64 {
+        self.times.iter().sum::<f64>() / self.times.len().max(1) as f64
+    }
+}
+
+fn main() {
+    let channels: usize = var("BENCH_CHANNELS", 12_000);
+    let cycles: u64 = var("BENCH_CYCLES", 1_440);
+    let speed: f64 = var("BENCH_SPEED", 120.0);
+    let all_live: bool = var("BENCH_ALL_LIVE", false);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lake = dir.path().join("lake");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twitch-monitor"))
+        .env_remove("TWITCH_CLIENT_ID")
+        .env_remove("TWITCH_CLIENT_SECRET")
+        .env("RUST_LOG", "twitch_monitor=info")
+        .env("TM_LAKE", &lake)
+        .env("TM_HTTP_ADDR", "127.0.0.1:0")
+        .env("TM_FLIGHT_ADDR", "127.0.0.1:0")
+        .env("TM_POLL_INTERVAL", "60s")
+        .env("TM_SIM_CHANNELS", channels.to_string())
+        .env("TM_SIM_SPEED", speed.to_string())
+        .env("TM_SIM_START", "2026-03-02T00:00:00Z")
+        .env("TM_SIM_RATE_LIMIT", "0")
+        .env("TM_SIM_ALL_LIVE", all_live.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start twitch-monitor serve");
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(plain(&line)).is_err() {
+                break;
+            }
+        }
+    });
+    println!(
+        "soak: serve on the simulator, {channels} channels{}, {speed}x, one-minute cycles from midnight, {cycles} cycles",
+        if all_live { " all live" } else { "" }
+    );
+    println!(
+        "{:>11} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "cycles", "mean s", "worst s", "streams", "RSS MiB", "bronze", "silver", "gold"
+    );
+    let started = Instant::now();
+    let mut blocks: Vec<Block> = Vec::new();
+    let mut block = Block {
+        times: Vec::new(),
+        streams: Vec::new(),
+        rss: 0.0,
+    };
+    let mut rss_hour = f64::NAN;
+    let mut last = 0;
+    for line in rx {
+        if line.contains(" failed after ") {
+            eprintln!("{line}");
+        }
+        let Some((id, streams, seconds)) = parse(&line) else {
+            continue;
+        };
+        let rss = rss_mib(pid);
+        block.times.push(seconds);
+        block.streams.push(streams);
+        block.rss = rss;
+        if id == 60 {
+            rss_hour = rss;
+        }
+        last = id;
+        if id % 100 == 0 || id == cycles {
+            let mib = |layer: &str| size(&lake.join(layer)) as f64 / (1 << 20) as f64;
+            println!(
+                "{:>5}-{:<5} {:>10.2} {:>10.2} {:>9} {:>9.0} {:>7.0}MB {:>7.0}MB {:>7.0}MB",
+                id + 1 - block.times.len() as u64,
+                id,
+                block.mean(),
+                block.times.iter().copied().fold(0.0, f64::max),
+                block.streams.iter().sum::<u64>() / block.streams.len().max(1) as u64,
+                rss,
+                mib("bronze"),
+                mib("silver"),
+                mib("gold"),
+            );
+            blocks.push(std::mem::replace(
+                &mut block,
+                Block {
+                    times: Vec::new(),
+                    streams: Vec::new(),
+                    rss: 0.0,
+                },
+            ));
+        }
+        if id >= cycles {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    println!(
+        "{last} cycles in {:.0} s of real time",
+        started.elapsed().as_secs_f64()
+    );
+    if blocks.len() >= 3 {
+        let (second, final_) = (&blocks[1], &blocks[blocks.len() - 1]);
+        println!(
+            "last 100 cycles vs the second 100: {:.2}x the mean cycle time (goal ≤ 1.2x)",
+            final_.mean() / second.mean()
+        );
+        println!(
+            "RSS after the first hour {rss_hour:.0} MiB, at the end {:.0} MiB ({:+.0} MiB; goal: flat)",
+            final_.rss,
+            final_.rss - rss_hour
+        );
+    }
+}
