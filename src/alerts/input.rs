@@ -135,15 +135,16 @@ pub struct Observation {
 }
 
 impl Observation {
-    /// The live part of a committed cycle, as the live views receive it.
-    /// The other sources start empty (`None`).
-    pub fn from_cycle(update: &CycleUpdate, complete: bool) -> Self {
+    /// The live part of a committed cycle, as the live views receive it
+    /// (taken, not copied: 100,000 streams are 700,000 strings). The other
+    /// sources start empty (`None`).
+    pub fn from_cycle(update: CycleUpdate, complete: bool) -> Self {
         Self {
             cycle_id: update.status.cycle_id,
             observed_at: update.observed_at,
-            streams: update.streams.clone(),
+            streams: update.streams,
             complete,
-            followers: update.followers.clone(),
+            followers: update.followers,
             ..Self::default()
         }
     }

@@ -17,9 +17,12 @@
 //! alerts of a last cycle whose alerts commit a crash prevented (`recover`).
 use std::path::{Path, PathBuf};
 
+mod channels;
 mod eval;
 mod figures;
+mod frame;
 mod input;
+mod levels;
 mod outbox;
 mod parse;
 mod record;

@@ -214,7 +214,7 @@ impl Inner {
         let report = cycle.report()?;
         let update = crate::ingest::live::update(&cycle.summary, report);
         let complete = cycle.summary.stream_errors == 0;
-        let mut obs = Observation::from_cycle(&update, complete);
+        let mut obs = Observation::from_cycle(update, complete);
         let rules = self.rules.rules();
         if rules.iter().any(|r| {
             matches!(

@@ -2,13 +2,18 @@
 //! and follower samples and whether it is live; per rule and channel, the
 //! open episode and when the rule last fired. Owned by value and threaded
 //! through [`super::evaluate`], so evaluation stays a pure function.
-use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
+
+use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
+use super::channels::Channels;
+use super::frame::{FastMap, LiveRows, scope_bits};
 use super::input::Observation;
 use super::record::Alert;
-use super::rules::{Condition, RuleSet};
+use super::rules::{Condition, RuleSet, Scope};
+use crate::live::LiveStream;
 
 /// Microseconds since the epoch: the state's time unit (cheap to compare).
 pub(crate) type Micros = i64;
@@ -47,6 +52,30 @@ pub(crate) struct Chan {
     pub(crate) viewers: VecDeque<(Micros, i64)>,
     /// (observed_at, followers_total), oldest first.
     pub(crate) followers: VecDeque<(Micros, i64)>,
+    /// [`fingerprint`] of the stream row last taken in (0: none).
+    pub(crate) fingerprint: u64,
+    /// Bit i: whether `AlertState::scopes[i]` covers the channel, as of
+    /// its last stream row, under `scope_epoch`.
+    pub(crate) scope_bits: u64,
+    pub(crate) scope_epoch: u32,
+    /// The `AlertState::tick` of the last observation that listed it.
+    pub(crate) seen: u64,
+    /// When the newest follower sample was observed.
+    pub(crate) newest_follower: Micros,
+}
+
+/// A hash of a stream row's text (login, category, language, stream id,
+/// title). When it matches the channel's, none of those strings needs
+/// comparing: with 100,000 channels each comparison is a cache miss.
+fn fingerprint(s: &LiveStream) -> u64 {
+    foldhash::fast::FixedState::with_seed(0x7477_6974_6368).hash_one((
+        &s.login,
+        &s.game_id,
+        &s.game_name,
+        &s.language,
+        &s.stream_id,
+        &s.title,
+    ))
 }
 
 /// One rule's episode for one channel (or SQL key).
@@ -68,9 +97,16 @@ pub struct AlertState {
     pub(crate) primed: bool,
     pub(crate) last_cycle: Option<i64>,
     pub(crate) now: Micros,
-    pub(crate) channels: HashMap<String, Chan>,
+    pub(crate) channels: Channels,
     /// rule name → key → episode.
-    pub(crate) episodes: HashMap<String, HashMap<String, Episode>>,
+    pub(crate) episodes: FastMap<String, FastMap<String, Episode>>,
+    /// The rules' distinct scopes other than all, in rule order, at most
+    /// 64: what each live channel's `scope_bits` answer.
+    pub(crate) scopes: Vec<Scope>,
+    /// Bumped whenever `scopes` changes.
+    pub(crate) scope_epoch: u32,
+    /// Counts observations taken in.
+    tick: u64,
 }
 
 impl AlertState {
@@ -121,55 +157,70 @@ impl AlertState {
 
     /// Takes in one observation: samples, live set, offline transitions,
     /// then forgets what no rule can still look at.
-    pub(crate) fn ingest(&mut self, rules: &RuleSet, obs: &Observation) {
+    pub(crate) fn ingest(&mut self, rules: &RuleSet, obs: &Observation) -> LiveRows {
         let now = micros(obs.observed_at);
         self.now = now;
         self.last_cycle = Some(obs.cycle_id);
         let keep = Retention::of(rules);
-        if obs.complete {
-            for c in self.channels.values_mut() {
-                if let Some(on_air) = c.live.take() {
-                    // Put back below if still live; otherwise it just ended.
-                    c.last = Some(on_air);
-                    c.offline_since = Some(now);
-                }
+        let mut scopes: Vec<Scope> = Vec::new();
+        for r in rules.rules() {
+            if !r.scope.is_all() && !scopes.contains(&r.scope) && scopes.len() < 64 {
+                scopes.push(r.scope.clone());
             }
         }
+        if scopes != self.scopes {
+            self.scopes = scopes;
+            self.scope_epoch += 1;
+        }
+        let (scopes, epoch) = (&self.scopes, self.scope_epoch);
+        // Marks the channels seen this cycle: the others have ended (below).
+        self.tick += 1;
+        let tick = self.tick;
+        let mut rows = LiveRows::new(rules, obs.streams.len(), obs.complete);
         for s in &obs.streams {
-            // `get_mut` first: no key allocation for channels already known.
-            if !self.channels.contains_key(&s.user_id) {
-                self.channels.insert(s.user_id.clone(), Chan::default());
+            let c = self.channels.get_or_insert(&s.user_id);
+            let fingerprint = fingerprint(s);
+            let same_text = c.fingerprint == fingerprint && (c.live.is_some() || c.last.is_some());
+            if !same_text {
+                if c.login != s.login {
+                    s.login.clone_into(&mut c.login);
+                }
+                if c.game_id != s.game_id || c.game_name != s.game_name {
+                    s.game_id.clone_into(&mut c.game_id);
+                    s.game_name.clone_into(&mut c.game_name);
+                }
+                if c.language != s.language {
+                    s.language.clone_into(&mut c.language);
+                }
             }
-            let Some(c) = self.channels.get_mut(&s.user_id) else {
-                continue;
-            };
-            if c.login != s.login {
-                s.login.clone_into(&mut c.login);
+            if c.seen == tick {
+                rows.inexact(); // listed twice
             }
-            if c.game_id != s.game_id {
-                s.game_id.clone_into(&mut c.game_id);
-                s.game_name.clone_into(&mut c.game_name);
-            }
-            if c.language != s.language {
-                s.language.clone_into(&mut c.language);
+            c.seen = tick;
+            if !same_text || c.scope_epoch != epoch {
+                c.scope_bits = scope_bits(scopes, c);
+                c.scope_epoch = epoch;
             }
             let started = micros(s.started_at);
-            let continues = c
-                .last
-                .as_ref()
-                .or(c.live.as_ref())
-                .is_some_and(|l| l.stream_id == s.stream_id)
+            let continues = (same_text
+                || c.last
+                    .as_ref()
+                    .or(c.live.as_ref())
+                    .is_some_and(|l| l.stream_id == s.stream_id))
                 && c.offline_since.is_none_or(|t| t == now);
             if !continues {
                 // A new stream (or a first sight): its samples start afresh.
                 c.viewers.clear();
             }
             let mut on_air = c.live.take().or_else(|| c.last.take()).unwrap_or_default();
-            if on_air.stream_id != s.stream_id {
-                s.stream_id.clone_into(&mut on_air.stream_id);
-            }
-            if on_air.title != s.title {
-                s.title.clone_into(&mut on_air.title);
+            if !same_text {
+                if on_air.stream_id != s.stream_id {
+                    s.stream_id.clone_into(&mut on_air.stream_id);
+                }
+                if on_air.title != s.title {
+                    s.title.clone_into(&mut on_air.title);
+                }
+                c.fingerprint = fingerprint;
             }
             on_air.started_at = started;
             on_air.viewers = s.viewer_count;
@@ -180,21 +231,23 @@ impl AlertState {
             if c.viewers.back().is_none_or(|&(t, _)| t < at) && keep.viewers > 0 {
                 c.viewers.push_back((at, s.viewer_count));
             }
+            // Pruned here, while the samples are in cache.
+            drop_before(&mut c.viewers, now - keep.viewers);
+            if rows.exact {
+                rows.push(c, now);
+            }
         }
         for f in &obs.followers {
             if keep.followers == 0 {
                 break;
             }
-            if !self.channels.contains_key(&f.user_id) {
-                self.channels.insert(f.user_id.clone(), Chan::default());
-            }
-            let Some(c) = self.channels.get_mut(&f.user_id) else {
-                continue;
-            };
+            let c = self.channels.get_or_insert(&f.user_id);
             let at = micros(f.observed_at);
             if c.followers.back().is_none_or(|&(t, _)| t < at) {
                 c.followers.push_back((at, f.followers_total));
+                c.newest_follower = at;
             }
+            drop_before(&mut c.followers, now - keep.followers);
         }
         for (user_id, login) in &obs.logins {
             if let Some(c) = self.channels.get_mut(user_id)
@@ -203,27 +256,28 @@ impl AlertState {
                 login.clone_into(&mut c.login);
             }
         }
-        self.channels.retain(|_, c| {
+        // One pass over every channel, touching only what it holds inline
+        // (not its sample buffers: those were pruned as samples came in).
+        let complete = obs.complete;
+        self.channels.retain(|c| {
+            if complete
+                && c.seen != tick
+                && let Some(on_air) = c.live.take()
+            {
+                // Missing from a complete listing: it just ended.
+                c.last = Some(on_air);
+                c.offline_since = Some(now);
+            }
             if c.live.is_none() {
                 c.viewers.clear();
             }
-            while c
-                .viewers
-                .front()
-                .is_some_and(|&(t, _)| t < now - keep.viewers)
-            {
-                c.viewers.pop_front();
-            }
-            while c
-                .followers
-                .front()
-                .is_some_and(|&(t, _)| t < now - keep.followers)
-            {
-                c.followers.pop_front();
+            if c.newest_follower < now - keep.followers {
+                c.followers.clear();
             }
             let offline_kept = c.offline_since.is_some_and(|t| now - t <= keep.offline);
             c.live.is_some() || offline_kept || !c.followers.is_empty()
         });
+        rows
     }
 
     /// Forgets closed episodes whose cooldown is over, and open ones of
@@ -244,6 +298,13 @@ impl AlertState {
             });
             !episodes.is_empty()
         });
+    }
+}
+
+/// Drops the samples observed before `t` (samples are oldest first).
+fn drop_before(samples: &mut VecDeque<(Micros, i64)>, t: Micros) {
+    while samples.front().is_some_and(|s| s.0 < t) {
+        samples.pop_front();
     }
 }
 

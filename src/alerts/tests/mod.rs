@@ -2,3 +2,4 @@
 mod eval;
 mod harness;
 mod parse;
+mod scan;
