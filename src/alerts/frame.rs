@@ -84,21 +84,25 @@ impl LiveRows {
         }
     }
 
-    /// The next live channel, just taken in.
-    pub(crate) fn push(&mut self, c: &Chan, now: Micros) {
+    /// The next live channel, just taken in, with its scope bits.
+    pub(crate) fn push(&mut self, c: &Chan, bits: u64, now: Micros) {
         let Some(l) = &c.live else {
             return;
         };
         self.on_air.push((l.viewers, l.started_at));
-        self.bits.push(c.scope_bits);
+        self.bits.push(bits);
         for ((window, min_uptime), spans) in &mut self.viewer_spans {
             spans.push(viewer_span(c, now, *window, *min_uptime));
         }
     }
 
-    /// The rows cannot stand for the live set this cycle.
+    /// The rows cannot stand for the live set this cycle: what was gathered
+    /// is dropped, and the frame gathers from the channels instead.
     pub(crate) fn inexact(&mut self) {
         self.exact = false;
+        self.on_air.clear();
+        self.bits.clear();
+        self.viewer_spans.iter_mut().for_each(|s| s.1.clear());
     }
 }
 
@@ -146,10 +150,6 @@ impl<'a> Frame<'a> {
         let mut live = Vec::new();
         if rows.exact {
             live = obs.streams.iter().map(|s| s.user_id.as_str()).collect();
-        } else {
-            rows.on_air.clear();
-            rows.bits.clear();
-            rows.viewer_spans.iter_mut().for_each(|s| s.1.clear());
         }
         let reads = |f: fn(&Condition) -> bool| rules.rules().iter().any(|r| f(&r.condition));
         let offline_rules = reads(|c| matches!(c, Condition::WentOffline { .. }));
@@ -160,10 +160,13 @@ impl<'a> Frame<'a> {
                 if c.live.is_some() {
                     if !rows.exact {
                         live.push(k);
-                        rows.push(c, now);
-                        if c.scope_epoch != state.scope_epoch {
-                            *rows.bits.last_mut().expect("pushed") = scope_bits(&state.scopes, c);
-                        }
+                        // Bits from an earlier set of rules are recomputed.
+                        let bits = if c.scope_epoch == state.scope_epoch {
+                            c.scope_bits
+                        } else {
+                            scope_bits(&state.scopes, c)
+                        };
+                        rows.push(c, bits, now);
                     }
                 } else if c.offline_since.is_some() && offline_rules {
                     offline.push((k, c));

@@ -234,7 +234,7 @@ impl AlertState {
             // Pruned here, while the samples are in cache.
             drop_before(&mut c.viewers, now - keep.viewers);
             if rows.exact {
-                rows.push(c, now);
+                rows.push(c, c.scope_bits, now);
             }
         }
         for f in &obs.followers {
