@@ -34,9 +34,10 @@ pub fn evaluate(rules: &RuleSet, mut state: AlertState, obs: &Observation) -> Ev
     let mut episodes = std::mem::take(&mut state.episodes);
     {
         let frame = Frame::new(rules, &state, obs, rows);
-        for rule in rules.rules() {
+        let scans = frame.scans(rules);
+        for (rule, scan) in rules.rules().iter().zip(scans) {
             let eps = episodes.entry(rule.name.clone()).or_default();
-            let fired = step(rule, &frame, eps, now, primed);
+            let fired = step(rule, &frame, scan, eps, now, primed);
             alerts.extend(fired);
         }
     }
@@ -47,15 +48,16 @@ pub fn evaluate(rules: &RuleSet, mut state: AlertState, obs: &Observation) -> Ev
 }
 
 /// One rule over one cycle: close what cleared, open (and fire) what started.
-fn step(
+fn step<'a>(
     rule: &Rule,
-    frame: &Frame<'_>,
+    frame: &Frame<'a>,
+    scan: Option<Scan<'a>>,
     episodes: &mut FastMap<String, Episode>,
     now: Micros,
     primed: bool,
 ) -> Vec<Alert> {
     let eval = RuleEval::new(rule, frame);
-    let scan = eval.scan();
+    let scan = scan.unwrap_or_else(|| eval.scan());
     let hit_keys: FastSet<&str> = scan.hits.iter().map(|h| h.0).collect();
     for (key, e) in episodes.iter_mut() {
         if !e.open || hit_keys.contains(key.as_str()) {
@@ -114,11 +116,8 @@ impl<'r, 'a> RuleEval<'r, 'a> {
         Self { rule, frame, ranks }
     }
 
-    /// Every key at `Fire` this cycle (and, for channel rules, every key at `Hold`).
+    /// Every key at `Fire` this cycle, for rules the frame does not scan.
     fn scan(&self) -> Scan<'a> {
-        if let Some(scan) = self.frame.scan(self.rule) {
-            return scan;
-        }
         let frame = self.frame;
         let mut hits = Vec::new();
         let mut take = |key: &'a str| {
@@ -143,7 +142,7 @@ impl<'r, 'a> RuleEval<'r, 'a> {
                     hits.push((&row.key, Fig::Sql));
                 }
             }
-            // Channel rules are scanned by the frame.
+            // Channel rules are scanned by the frame (unless it lacks their rows).
             _ => frame.channels.keys().for_each(&mut take),
         }
         Scan { hits, holds: None }

@@ -7,14 +7,13 @@
 //! most of the cost).
 use std::collections::{HashMap, HashSet};
 
+mod scan;
+pub(crate) use scan::Scan;
+
 use super::channels::Channels;
-use super::figures::Fig;
 use super::input::{ChatActivity, Observation, RisingStar};
-use super::levels::{
-    FollowerSpan, Level, ViewerSpan, chan_level, follower_span, followers_level, live_level,
-    viewer_span, viewers_level,
-};
-use super::rules::{Condition, Rule, RuleSet, Scope};
+use super::levels::{FollowerSpan, ViewerSpan, follower_span, viewer_span};
+use super::rules::{Condition, RuleSet, Scope};
 use super::state::{AlertState, Chan, Micros, micros_of};
 
 /// A hash map on a fast hasher (keys are ids from Twitch, not attacker-chosen
@@ -56,6 +55,12 @@ pub(crate) struct LiveRows {
     bits: Vec<u64>,
     /// Per distinct (window, min_uptime) of the viewer rules: each stream's span.
     viewer_spans: Vec<((Micros, Micros), Vec<ViewerSpan>)>,
+    /// Slots (see [`Channels::at`]) of the channels kept after the
+    /// observation: on air (gathered only when not exact), off air since a
+    /// known time, and with at least two follower samples.
+    live_slots: Vec<u32>,
+    offline_slots: Vec<u32>,
+    follower_slots: Vec<u32>,
 }
 
 impl LiveRows {
@@ -81,6 +86,24 @@ impl LiveRows {
                 .into_iter()
                 .map(|k| (k, Vec::with_capacity(cap)))
                 .collect(),
+            live_slots: Vec::new(),
+            offline_slots: Vec::new(),
+            follower_slots: Vec::new(),
+        }
+    }
+
+    /// Notes a channel kept at `slot` once the observation is taken in, so
+    /// that the frame need not walk every channel again.
+    pub(crate) fn index(&mut self, slot: u32, c: &Chan) {
+        if c.live.is_some() {
+            if !self.exact {
+                self.live_slots.push(slot);
+            }
+        } else if c.offline_since.is_some() {
+            self.offline_slots.push(slot);
+        }
+        if c.followers.len() >= 2 {
+            self.follower_slots.push(slot);
         }
     }
 
@@ -129,15 +152,6 @@ pub(crate) struct Frame<'a> {
     pub(crate) chat: Option<FastMap<&'a str, &'a ChatActivity>>,
 }
 
-/// What one rule's scan found this cycle.
-pub(crate) struct Scan<'a> {
-    /// Every key whose level is `Fire`, in no particular order.
-    pub(crate) hits: Vec<(&'a str, Fig)>,
-    /// Every key at `Hold`, when the scan covers every key that is not
-    /// `Clear`; `None` when the levels of other keys must be looked up.
-    pub(crate) holds: Option<FastSet<&'a str>>,
-}
-
 impl<'a> Frame<'a> {
     /// The frame of `obs` once `state` has taken it in, gathering `rows`.
     pub(crate) fn new(
@@ -152,29 +166,28 @@ impl<'a> Frame<'a> {
             live = obs.streams.iter().map(|s| s.user_id.as_str()).collect();
         }
         let reads = |f: fn(&Condition) -> bool| rules.rules().iter().any(|r| f(&r.condition));
-        let offline_rules = reads(|c| matches!(c, Condition::WentOffline { .. }));
-        let follower_rules = reads(|c| matches!(c, Condition::Followers { .. }));
+        let channels = &state.channels;
         let (mut offline, mut with_followers) = (Vec::new(), Vec::new());
-        if !rows.exact || offline_rules || follower_rules {
-            for (k, c) in state.channels.iter() {
-                if c.live.is_some() {
-                    if !rows.exact {
-                        live.push(k);
-                        // Bits from an earlier set of rules are recomputed.
-                        let bits = if c.scope_epoch == state.scope_epoch {
-                            c.scope_bits
-                        } else {
-                            scope_bits(&state.scopes, c)
-                        };
-                        rows.push(c, bits, now);
-                    }
-                } else if c.offline_since.is_some() && offline_rules {
-                    offline.push((k, c));
-                }
-                if c.followers.len() >= 2 && follower_rules {
-                    with_followers.push((k, c));
-                }
-            }
+        if reads(|c| matches!(c, Condition::WentOffline { .. })) {
+            offline = rows.offline_slots.iter().map(|&s| channels.at(s)).collect();
+        }
+        if reads(|c| matches!(c, Condition::Followers { .. })) {
+            with_followers = rows
+                .follower_slots
+                .iter()
+                .map(|&s| channels.at(s))
+                .collect();
+        }
+        for slot in std::mem::take(&mut rows.live_slots) {
+            let (k, c) = channels.at(slot);
+            live.push(k);
+            // Bits from an earlier set of rules are recomputed.
+            let bits = if c.scope_epoch == state.scope_epoch {
+                c.scope_bits
+            } else {
+                scope_bits(&state.scopes, c)
+            };
+            rows.push(c, bits, now);
         }
         let mut frame = Self {
             obs,
@@ -251,22 +264,12 @@ impl<'a> Frame<'a> {
         }
         for (scope, keep) in tops {
             let mask = self.mask(scope);
-            let mut ranked: Vec<(i64, &'a str)> = self
-                .live
-                .iter()
-                .zip(&self.rows.on_air)
-                .enumerate()
-                .filter(|(i, _)| mask.is_none_or(|m| m[*i]))
-                .map(|(_, (k, (viewers, _)))| (*viewers, *k))
-                .collect();
-            // Viewers descending, id as the tie-break: ranks are stable.
-            let order = |a: &(i64, &str), b: &(i64, &str)| b.0.cmp(&a.0).then(a.1.cmp(b.1));
-            let keep = keep.min(ranked.len());
-            if keep < ranked.len() && keep > 0 {
-                ranked.select_nth_unstable_by(keep - 1, order);
-            }
-            ranked.truncate(keep);
-            ranked.sort_unstable_by(order);
+            let rows = self.live.iter().zip(&self.rows.on_air).enumerate();
+            let ranked = top(
+                rows.filter(|(i, _)| mask.is_none_or(|m| m[*i]))
+                    .map(|(_, (k, (viewers, _)))| (*viewers, *k)),
+                keep,
+            );
             self.tops.push((scope, ranked));
         }
     }
@@ -292,68 +295,27 @@ impl<'a> Frame<'a> {
             .map(|(i, &(v, k))| (k, (i + 1, v)))
             .collect()
     }
+}
 
-    /// The scan of a rule over the channels: `None` for rule kinds whose
-    /// keys are not channels (top-N, rising stars, chat, SQL).
-    pub(crate) fn scan(&self, rule: &Rule) -> Option<Scan<'a>> {
-        let mut hits = Vec::new();
-        let mut holds = FastSet::default();
-        let mut take = |key: &'a str, level: Level| match level {
-            Level::Fire(fig) => hits.push((key, fig)),
-            Level::Hold => {
-                holds.insert(key);
-            }
-            Level::Clear => {}
-        };
-        let now = self.now;
-        let mask = self.mask(&rule.scope);
-        let covered = |i: usize| mask.is_none_or(|m| m[i]);
-        match &rule.condition {
-            Condition::WentLive { max_uptime } => {
-                let max_uptime = micros_of(*max_uptime);
-                for (i, &(_, started_at)) in self.rows.on_air.iter().enumerate() {
-                    if covered(i) {
-                        take(self.live[i], live_level(max_uptime, now, started_at));
-                    }
-                }
-            }
-            Condition::Viewers {
-                window, min_uptime, ..
-            } => {
-                let key = (micros_of(*window), micros_of(*min_uptime));
-                let spans = self.rows.viewer_spans.iter().find(|s| s.0 == key)?;
-                let rows = spans.1.iter().zip(&self.rows.on_air);
-                for (i, (span, &(viewers, _))) in rows.enumerate() {
-                    if span.is_some() && covered(i) {
-                        take(self.live[i], viewers_level(&rule.condition, *span, viewers));
-                    }
-                }
-            }
-            Condition::Followers { window, .. } => {
-                let spans = self
-                    .follower_spans
-                    .iter()
-                    .find(|s| s.0 == micros_of(*window))?;
-                for (&(k, c), span) in self.with_followers.iter().zip(&spans.1) {
-                    if span.is_some() && in_scope(&rule.scope, c) {
-                        take(k, followers_level(&rule.condition, *span));
-                    }
-                }
-            }
-            Condition::WentOffline { .. } => {
-                for &(k, c) in &self.offline {
-                    if in_scope(&rule.scope, c) {
-                        take(k, chan_level(&rule.condition, c, now));
-                    }
-                }
-                // Channels neither live nor offline hold: look them up.
-                return Some(Scan { hits, holds: None });
-            }
-            _ => return None,
+/// The first `keep` of `rows` by viewers descending, id breaking ties (so
+/// ranks are stable), in that order. One pass with a bounded heap: most
+/// rows lose to the weakest kept one on viewers alone.
+fn top<'a>(rows: impl Iterator<Item = (i64, &'a str)>, keep: usize) -> Vec<(i64, &'a str)> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    // Ordered so that the heap's greatest element is the weakest kept.
+    let mut heap: BinaryHeap<(Reverse<i64>, &'a str)> = BinaryHeap::with_capacity(keep + 1);
+    for (viewers, key) in rows {
+        if heap.len() < keep {
+            heap.push((Reverse(viewers), key));
+        } else if let Some(mut weakest) = heap.peek_mut()
+            && (viewers > weakest.0.0 || (viewers == weakest.0.0 && key < weakest.1))
+        {
+            *weakest = (Reverse(viewers), key);
         }
-        Some(Scan {
-            hits,
-            holds: Some(holds),
-        })
     }
+    heap.into_sorted_vec()
+        .into_iter()
+        .map(|(Reverse(viewers), key)| (viewers, key))
+        .collect()
 }

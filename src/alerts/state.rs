@@ -177,8 +177,15 @@ impl AlertState {
         self.tick += 1;
         let tick = self.tick;
         let mut rows = LiveRows::new(rules, obs.streams.len(), obs.complete);
-        for s in &obs.streams {
-            let c = self.channels.get_or_insert(&s.user_id);
+        // All look-ups first, in a tight loop: their cache misses overlap
+        // there, where between the updates below they would not.
+        let slots: Vec<u32> = obs
+            .streams
+            .iter()
+            .map(|s| self.channels.slot_or_insert(&s.user_id))
+            .collect();
+        for (s, slot) in obs.streams.iter().zip(slots) {
+            let c = self.channels.at_mut(slot);
             let fingerprint = fingerprint(s);
             let same_text = c.fingerprint == fingerprint && (c.live.is_some() || c.last.is_some());
             if !same_text {
@@ -259,7 +266,7 @@ impl AlertState {
         // One pass over every channel, touching only what it holds inline
         // (not its sample buffers: those were pruned as samples came in).
         let complete = obs.complete;
-        self.channels.retain(|c| {
+        self.channels.retain(|slot, c| {
             if complete
                 && c.seen != tick
                 && let Some(on_air) = c.live.take()
@@ -275,7 +282,11 @@ impl AlertState {
                 c.followers.clear();
             }
             let offline_kept = c.offline_since.is_some_and(|t| now - t <= keep.offline);
-            c.live.is_some() || offline_kept || !c.followers.is_empty()
+            let kept = c.live.is_some() || offline_kept || !c.followers.is_empty();
+            if kept {
+                rows.index(slot, c);
+            }
+            kept
         });
         rows
     }

@@ -151,7 +151,8 @@ fn each_scan_finds_exactly_what_the_level_of_every_channel_says() {
         // The rows as a fresh ingest of the same observation gathers them.
         let rows = state.clone().ingest(&rules, &obs);
         let frame = Frame::new(&rules, &state, &obs, rows);
-        for rule in rules.rules() {
+        let scans = frame.scans(&rules);
+        for (rule, scan) in rules.rules().iter().zip(scans) {
             if let Condition::TopN { n, margin } = rule.condition {
                 let mut all: Vec<(i64, &str)> = state
                     .channels
@@ -174,7 +175,7 @@ fn each_scan_finds_exactly_what_the_level_of_every_channel_says() {
                 ranked += ranks.len();
                 continue;
             }
-            let scan = frame.scan(rule).expect("a channel rule");
+            let scan = scan.expect("a channel rule");
             for (key, c) in state.channels.iter() {
                 let want = if in_scope(&rule.scope, c) {
                     chan_level(&rule.condition, c, state.now)
