@@ -107,6 +107,7 @@ impl Channels {
     }
 
     /// (user id, record), in no particular order.
+    #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &Chan)> {
         self.slots.iter().map(|(k, c)| (k.as_str(), c))
     }
