@@ -4,6 +4,7 @@
 //! bounded concurrency). Front ends (Flight SQL, HTTP) see only [`QueryEngine`].
 mod catalog;
 mod error;
+mod planned;
 mod policy;
 mod sources;
 mod stream;
@@ -16,11 +17,11 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{CatalogProvider, SchemaProvider};
 use datafusion::common::ScalarValue;
 use datafusion::common::TableReference;
-use datafusion::dataframe::DataFrame;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
@@ -131,6 +132,7 @@ struct Inner {
     source: Arc<dyn TableSource>,
     options: EngineOptions,
     slots: Arc<Semaphore>,
+    planned: planned::Planned,
 }
 
 impl std::fmt::Debug for Inner {
@@ -173,6 +175,7 @@ impl QueryEngine {
                 source,
                 options,
                 slots,
+                planned: Default::default(),
             }),
         };
         engine.refresh().await?;
@@ -184,6 +187,7 @@ impl QueryEngine {
     pub async fn refresh(&self) -> Result<()> {
         let tables = self.inner.source.tables().await.map_err(Error::Source)?;
         self.inner.catalog.replace(tables);
+        self.inner.planned.clear();
         Ok(())
     }
 
@@ -215,7 +219,10 @@ impl QueryEngine {
         let sql = rewrite_placeholders(sql)?;
         let plan = bind(self.plan(&sql).await?, params)?;
         let physical = self.inner.ctx.state().create_physical_plan(&plan).await?;
-        Ok(client_schema(&physical.schema()))
+        let schema = client_schema(&physical.schema());
+        // Kept for the execution that usually follows (GetFlightInfo, DoGet).
+        self.inner.planned.put(&sql, params, physical);
+        Ok(schema)
     }
 
     /// Runs `sql` with positional `params` (`$1` = `params[0]`) and returns
@@ -233,9 +240,14 @@ impl QueryEngine {
             let timeout = self.inner.options.query_timeout;
             let deadline = Instant::now() + timeout;
             let start = async {
-                let plan = bind(self.plan(&sql).await?, params)?;
-                let frame = DataFrame::new(self.inner.ctx.state(), plan);
-                frame.execute_stream().await.map_err(Error::from)
+                let physical = match self.inner.planned.take(&sql, params) {
+                    Some(physical) => physical,
+                    None => {
+                        let plan = bind(self.plan(&sql).await?, params)?;
+                        self.inner.ctx.state().create_physical_plan(&plan).await?
+                    }
+                };
+                execute_stream(physical, self.inner.ctx.task_ctx()).map_err(Error::from)
             };
             let inner = tokio::time::timeout_at(deadline, start)
                 .await

@@ -217,3 +217,36 @@ async fn limits_turn_into_resource_and_deadline_errors() {
     assert_eq!(engine.running_queries(), 0);
     run(&engine, "SELECT 3", &[]).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_plan_kept_from_a_schema_request_runs_once_and_never_past_a_refresh() {
+    let (engine, source) = engine_with(EngineOptions::default()).await;
+    let sql = "SELECT login FROM gold.leaderboard_daily WHERE value > $1 ORDER BY login";
+    let p = [ScalarValue::Int64(Some(150))];
+    // Schema, then execution (what GetFlightInfo then DoGet do), twice: the
+    // second run must plan afresh, as the kept plan was used up.
+    for _ in 0..2 {
+        engine.schema(sql, &p).await.unwrap();
+        assert_eq!(run(&engine, sql, &p).await.unwrap()[0].num_rows(), 2);
+    }
+    // Other parameters do not pick up the kept plan.
+    engine.schema(sql, &p).await.unwrap();
+    let all = run(&engine, sql, &[ScalarValue::Int64(Some(0))])
+        .await
+        .unwrap();
+    assert_eq!(all[0].num_rows(), 3);
+    // A refresh drops kept plans: the run reads the new table.
+    engine.schema(sql, &p).await.unwrap();
+    let schema = leaderboard().0;
+    let more: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(vec![1, 2, 3, 4])),
+        Arc::new(StringViewArray::from(vec!["a", "b", "c", "d"])),
+        Arc::new(Int64Array::from(vec![400, 300, 200, 100])),
+    ];
+    let batch = RecordBatch::try_new(Arc::clone(&schema), more).unwrap();
+    source
+        .put("gold", "leaderboard_daily", schema, vec![batch])
+        .unwrap();
+    engine.refresh().await.unwrap();
+    assert_eq!(run(&engine, sql, &p).await.unwrap()[0].num_rows(), 3);
+}
