@@ -2,7 +2,9 @@
 //! 1. DoGet throughput of a large result vs a minimal pyarrow.flight server
 //!    streaming the same Arrow data (goal: ratio ≥ 0.8);
 //! 2. server RSS while streaming a 10-million-row result (should stay flat);
-//! 3. p50/p99 latency of a leaderboard query over Flight SQL.
+//! 3. p50/p99 latency of a leaderboard query over Flight SQL;
+//! 4. `SELECT 1` round trips from Rust and through ADBC from Python
+//!    (goal: p50 <= 1 ms).
 //!
 //! Run: `cargo bench --bench flight` (needs the test venv for the baseline;
 //! set BENCH_ROWS to change the size of the throughput table).
@@ -285,6 +287,30 @@ async fn bench(rows: usize) {
     let mut client = FlightSqlServiceClient::new(channel(port).await);
     let sql = "SELECT rank, login, value FROM twitch.gold.leaderboard_daily \
                WHERE metric = 'avg_viewers' ORDER BY rank LIMIT 25";
+    let (p50, p99) = latency(&mut client, sql).await;
+    println!("flight/leaderboard: 500 queries, p50 {p50:.2} ms, p99 {p99:.2} ms");
+
+    // 4. SELECT 1: the per-query overhead, from Rust and through ADBC.
+    let (p50, p99) = latency(&mut client, "SELECT 1").await;
+    println!("flight/select1: Rust client 500 queries, p50 {p50:.2} ms, p99 {p99:.2} ms");
+    if std::path::Path::new(&python()).exists() {
+        let status = Command::new(python())
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/py/select1_latency.py"
+            ))
+            .arg(format!("grpc://127.0.0.1:{port}"))
+            .status()
+            .expect("python");
+        assert!(status.success(), "select1_latency.py failed");
+    }
+    drop(ours_child.stdin.take());
+    let _ = ours_child.wait();
+}
+
+/// p50 and p99 in ms of `sql` over GetFlightInfo + DoGet (as JDBC and ADBC
+/// run a statement), 500 queries after 20 to warm up.
+async fn latency(client: &mut FlightSqlServiceClient<Channel>, sql: &str) -> (f64, f64) {
     let mut latencies = Vec::new();
     for i in 0..520 {
         let start = Instant::now();
@@ -300,12 +326,5 @@ async fn bench(rows: usize) {
     }
     latencies.sort();
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
-    println!(
-        "flight/leaderboard: {} queries, p50 {:.2} ms, p99 {:.2} ms",
-        latencies.len(),
-        pct(0.50).as_secs_f64() * 1e3,
-        pct(0.99).as_secs_f64() * 1e3
-    );
-    drop(ours_child.stdin.take());
-    let _ = ours_child.wait();
+    (pct(0.50).as_secs_f64() * 1e3, pct(0.99).as_secs_f64() * 1e3)
 }
