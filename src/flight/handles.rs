@@ -4,8 +4,9 @@ use arrow_flight::sql::{Any, ProstMessageExt, TicketStatementQuery};
 use arrow_flight::{IpcMessage, SchemaAsIpc, Ticket};
 use bytes::Bytes;
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::buffer::Buffer;
 use datafusion::arrow::datatypes::Schema;
-use datafusion::arrow::ipc::reader::StreamReader;
+use datafusion::arrow::ipc::reader::StreamDecoder;
 use datafusion::arrow::ipc::writer::{IpcWriteOptions, StreamWriter};
 use datafusion::common::ScalarValue;
 use prost::Message;
@@ -99,25 +100,34 @@ pub(crate) fn encode_parameters(batch: &RecordBatch) -> Result<Bytes> {
 }
 
 /// Decodes parameters stored by [`encode_parameters`] into positional values.
+/// The bytes come back from the client, so they may be anything.
 pub(crate) fn decode_parameters(ipc: &[u8]) -> Result<Vec<ScalarValue>> {
     if ipc.is_empty() {
         return Ok(Vec::new());
     }
+    read_parameters(ipc)
+}
+
+/// The first row of the stream's first non-empty batch. A streaming decoder
+/// over the bytes in hand: arrow's `StreamReader` allocates whatever lengths
+/// a message claims before reading it (up to 2 GiB of metadata, any body
+/// size), and a forged handle must not make the server allocate gigabytes.
+fn read_parameters(ipc: &[u8]) -> Result<Vec<ScalarValue>> {
     let bad =
         |e: &dyn std::fmt::Display| Error::BadRequest(format!("invalid bound parameters: {e}"));
-    let reader = StreamReader::try_new(std::io::Cursor::new(ipc), None).map_err(|e| bad(&e))?;
-    let mut values = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| bad(&e))?;
-        if batch.num_rows() == 0 {
-            continue;
+    let mut decoder = StreamDecoder::new();
+    let mut buffer = Buffer::from(ipc);
+    while let Some(batch) = decoder.decode(&mut buffer).map_err(|e| bad(&e))? {
+        if batch.num_rows() > 0 {
+            return batch
+                .columns()
+                .iter()
+                .map(|column| ScalarValue::try_from_array(column, 0).map_err(|e| bad(&e)))
+                .collect();
         }
-        for column in batch.columns() {
-            values.push(ScalarValue::try_from_array(column, 0).map_err(|e| bad(&e))?);
-        }
-        break;
     }
-    Ok(values)
+    decoder.finish().map_err(|e| bad(&e))?;
+    Ok(Vec::new())
 }
 
 #[cfg(test)]
@@ -157,5 +167,16 @@ mod tests {
         );
         assert!(decode_parameters(b"junk").is_err());
         assert!(decode_parameters(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn claimed_lengths_are_not_allocated_before_they_arrive() {
+        // A message that claims 2 GiB of metadata (found by fuzzing: arrow's
+        // StreamReader zero-filled the claimed size before reading it).
+        let claims = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1, 2, 3];
+        assert!(matches!(
+            decode_parameters(&claims),
+            Err(Error::BadRequest(_))
+        ));
     }
 }
