@@ -19,6 +19,7 @@
 //! - [`alerts`]: alert rules evaluated over each committed cycle, fired once per episode.
 //! - [`export`]: daily summaries and exports of each closed day's gold.
 //! - [`app`]: the composition root; the only place concrete types are wired together.
+//! - [`fuzzing`]: the fuzz entry points, one per input surface (`fuzz/`, `scripts/fuzz`).
 #![warn(
     unreachable_pub,
     missing_debug_implementations,
@@ -34,6 +35,7 @@ pub mod clock;
 pub mod config;
 pub mod export;
 pub mod flight;
+pub mod fuzzing;
 pub mod http;
 pub mod ingest;
 pub mod lake;

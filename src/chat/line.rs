@@ -177,9 +177,13 @@ pub fn parse_line(raw: &str, at: DateTime<Utc>, scorer: &Scorer) -> (Option<Chat
         return (None, control);
     }
     let kind = if irc.command == "PRIVMSG" {
-        match PrivmsgMessage::try_from(irc) {
-            Ok(m) => LineKind::Message(message(m, scorer)),
-            Err(e) => LineKind::Unparsable(reason(&e)),
+        if let Some(emotes) = backwards_emote_range(&irc) {
+            LineKind::Unparsable(format!("PRIVMSG with a malformed emotes tag: {emotes:?}"))
+        } else {
+            match PrivmsgMessage::try_from(irc) {
+                Ok(m) => LineKind::Message(message(m, scorer)),
+                Err(e) => LineKind::Unparsable(reason(&e)),
+            }
         }
     } else {
         let msg_id = irc.tags.0.get("msg-id").filter(|v| !v.is_empty()).cloned();
@@ -252,6 +256,26 @@ fn message(m: PrivmsgMessage, scorer: &Scorer) -> ChatMessage {
         sentiment,
         text: m.message_text,
     }
+}
+
+/// The `emotes` tag if one of its ranges ends before it starts (or at the
+/// largest index): twitch-irc subtracts the two unchecked, which panics
+/// where overflow is checked and makes a wrapped length where it is not.
+/// Ranges that are not numbers are left to twitch-irc, which refuses them.
+fn backwards_emote_range(irc: &IRCMessage) -> Option<&str> {
+    let tag = irc.tags.0.get("emotes")?;
+    let backwards = tag
+        .split('/')
+        .filter_map(|emote| emote.split_once(':'))
+        .flat_map(|(_, ranges)| ranges.split(','))
+        .filter_map(|range| range.split_once('-'))
+        .any(
+            |(start, end)| match (start.parse::<usize>(), end.parse::<usize>()) {
+                (Ok(start), Ok(end)) => end < start || end == usize::MAX,
+                _ => false,
+            },
+        );
+    backwards.then_some(tag.as_str())
 }
 
 /// A short reason (the crate's messages repeat the whole line).

@@ -236,14 +236,34 @@ impl Settings {
     /// Layers the TOML file under flags and environment, derives the
     /// combined fields, and validates.
     pub fn resolve(self) -> Result<Config> {
+        let file = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                Some((path.clone(), text))
+            }
+            None => None,
+        };
+        self.resolve_with(
+            file.as_ref()
+                .map(|(path, text)| (path.as_path(), text.as_str())),
+        )
+    }
+
+    /// [`Settings::resolve`] with the config file already read, as
+    /// `(path, text)` (the path only names the file in errors); `--config`
+    /// itself is ignored. The fuzz entry point feeds file text through here.
+    pub fn resolve_with(self, file: Option<(&Path, &str)>) -> Result<Config> {
         let Settings {
-            config,
+            config: _,
             mut inputs,
             mut values,
             given,
         } = self;
-        if let Some(path) = config {
-            layer_file(&path, &given, &mut inputs, &mut values)?;
+        if let Some((path, text)) = file {
+            layer_file(path, text, &given, &mut inputs, &mut values)?;
         }
         let credentials = match (inputs.client_id, inputs.client_secret) {
             (Some(id), Some(secret)) if !id.is_empty() && !secret.expose().is_empty() => {
@@ -314,20 +334,17 @@ impl Settings {
     }
 }
 
-/// Fills every setting not in `given` from the TOML file at `path`. The
-/// file's values become `--flag=value` arguments of a command that has the
-/// same args without environment and defaults, so clap parses them exactly
-/// as it parses flags, and updates only the settings the file names.
+/// Fills every setting not in `given` from `text`, the TOML file at `path`.
+/// The file's values become `--flag=value` arguments of a command that has
+/// the same args without environment and defaults, so clap parses them
+/// exactly as it parses flags, and updates only the settings the file names.
 fn layer_file(
     path: &Path,
+    text: &str,
     given: &BTreeSet<String>,
     inputs: &mut Inputs,
     values: &mut Config,
 ) -> Result<()> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::ReadFile {
-        path: path.to_owned(),
-        source,
-    })?;
     let bad = |message: String| Error::ParseFile {
         path: path.to_owned(),
         message,

@@ -4,8 +4,9 @@ use arrow_flight::sql::{Any, ProstMessageExt, TicketStatementQuery};
 use arrow_flight::{IpcMessage, SchemaAsIpc, Ticket};
 use bytes::Bytes;
 use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::buffer::Buffer;
 use datafusion::arrow::datatypes::Schema;
-use datafusion::arrow::ipc::reader::StreamReader;
+use datafusion::arrow::ipc::reader::StreamDecoder;
 use datafusion::arrow::ipc::writer::{IpcWriteOptions, StreamWriter};
 use datafusion::common::ScalarValue;
 use prost::Message;
@@ -99,25 +100,48 @@ pub(crate) fn encode_parameters(batch: &RecordBatch) -> Result<Bytes> {
 }
 
 /// Decodes parameters stored by [`encode_parameters`] into positional values.
+/// The bytes come back from the client, so they may be anything.
 pub(crate) fn decode_parameters(ipc: &[u8]) -> Result<Vec<ScalarValue>> {
     if ipc.is_empty() {
         return Ok(Vec::new());
     }
+    unless_ipc_panics(|| read_parameters(ipc))
+}
+
+/// Runs `decode` over client bytes, turning a panic into a bad request:
+/// arrow-ipc 59 panics instead of failing on some malformed messages (an
+/// integer type of an unknown bit width, a buffer beyond the body), found by
+/// fuzzing (`fuzz/artifacts/flight_params/`).
+pub(crate) fn unless_ipc_panics<T>(decode: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode))
+        .unwrap_or_else(|_| Err(malformed_ipc()))
+}
+
+/// The error for Arrow IPC that arrow-ipc could not read without panicking.
+pub(crate) fn malformed_ipc() -> Error {
+    Error::BadRequest("invalid bound parameters: malformed Arrow IPC".into())
+}
+
+/// The first row of the stream's first non-empty batch. A streaming decoder
+/// over the bytes in hand: arrow's `StreamReader` allocates whatever lengths
+/// a message claims before reading it (up to 2 GiB of metadata, any body
+/// size), and a forged handle must not make the server allocate gigabytes.
+fn read_parameters(ipc: &[u8]) -> Result<Vec<ScalarValue>> {
     let bad =
         |e: &dyn std::fmt::Display| Error::BadRequest(format!("invalid bound parameters: {e}"));
-    let reader = StreamReader::try_new(std::io::Cursor::new(ipc), None).map_err(|e| bad(&e))?;
-    let mut values = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| bad(&e))?;
-        if batch.num_rows() == 0 {
-            continue;
+    let mut decoder = StreamDecoder::new();
+    let mut buffer = Buffer::from(ipc);
+    while let Some(batch) = decoder.decode(&mut buffer).map_err(|e| bad(&e))? {
+        if batch.num_rows() > 0 {
+            return batch
+                .columns()
+                .iter()
+                .map(|column| ScalarValue::try_from_array(column, 0).map_err(|e| bad(&e)))
+                .collect();
         }
-        for column in batch.columns() {
-            values.push(ScalarValue::try_from_array(column, 0).map_err(|e| bad(&e))?);
-        }
-        break;
     }
-    Ok(values)
+    decoder.finish().map_err(|e| bad(&e))?;
+    Ok(Vec::new())
 }
 
 #[cfg(test)]
@@ -157,5 +181,32 @@ mod tests {
         );
         assert!(decode_parameters(b"junk").is_err());
         assert!(decode_parameters(&[]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn malformed_ipc_is_a_bad_request_never_a_panic() {
+        // Every byte of a stored parameter row overwritten in turn: some of
+        // these made arrow-ipc panic (found by fuzzing).
+        let a: ArrayRef = Arc::new(Int64Array::from(vec![7]));
+        let b: ArrayRef = Arc::new(StringArray::from(vec![Some("x")]));
+        let batch = RecordBatch::try_from_iter([("a", a), ("b", b)]).unwrap();
+        let ipc = encode_parameters(&batch).unwrap();
+        for at in 0..ipc.len() {
+            for value in [0x00, 0x20, 0x7f, 0xff] {
+                let mut bad = ipc.to_vec();
+                bad[at] = value;
+                match decode_parameters(&bad) {
+                    Ok(_) | Err(Error::BadRequest(_)) => {}
+                    Err(other) => panic!("byte {at} = {value}: {other}"),
+                }
+            }
+        }
+        // A message that claims 2 GiB of metadata is refused without
+        // reading (or allocating) it.
+        let claims = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1, 2, 3];
+        assert!(matches!(
+            decode_parameters(&claims),
+            Err(Error::BadRequest(_))
+        ));
     }
 }

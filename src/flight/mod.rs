@@ -30,6 +30,10 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 pub use auth::{Authenticator, Principal};
 pub use error::{Error, Result};
+// For in-process callers that speak the wire format (the fuzz entry points).
+pub(crate) use gateway::Gateway;
+pub(crate) use handles::{PreparedHandle, decode_parameters, encode_parameters};
+pub(crate) use wire::parameters_from;
 
 use crate::clock::SharedClock;
 use crate::config::{FlightAuth, FlightConfig};
@@ -67,6 +71,14 @@ fn install_crypto_provider() {
         // Losing a race to another thread installing one is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
+}
+
+/// The Flight service exactly as [`FlightServer::start`] serves it
+/// (authentication in front of the Flight SQL commands), without a listener.
+pub(crate) fn gateway(args: &ServerArgs) -> Result<Gateway> {
+    let auth = Arc::new(Authenticator::new(&args.config, Arc::clone(&args.clock)));
+    let sql = service::SqlService::new(args.engine.clone())?;
+    Ok(Gateway::new(sql, auth))
 }
 
 impl FlightServer {
@@ -114,9 +126,7 @@ impl FlightServer {
             }
             None => false,
         };
-        let auth = Arc::new(Authenticator::new(config, Arc::clone(&args.clock)));
-        let gateway = gateway::Gateway::new(service::SqlService::new(args.engine)?, auth);
-        let service = FlightServiceServer::new(gateway)
+        let service = FlightServiceServer::new(gateway(&args)?)
             .max_decoding_message_size(MAX_MESSAGE_SIZE)
             .max_encoding_message_size(MAX_MESSAGE_SIZE);
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));

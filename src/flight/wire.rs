@@ -2,20 +2,22 @@
 //! data as they are produced, FlightInfo for a result, parameter batches read
 //! from DoPut, and the parameter schema told to clients (timestamps in
 //! milliseconds, which the JDBC driver needs).
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use arrow_flight::encode::FlightDataEncoderBuilder;
 use arrow_flight::error::FlightError;
 use arrow_flight::sql::server::PeekableFlightDataStream;
-use arrow_flight::{FlightDescriptor, FlightEndpoint, FlightInfo, Ticket};
+use arrow_flight::{FlightData, FlightDescriptor, FlightEndpoint, FlightInfo, Ticket};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::execution::SendableRecordBatchStream;
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, Stream, StreamExt, TryStreamExt};
 use tonic::{Request, Status};
 
 use super::error::{Error, Result, external};
+use super::handles;
 use super::service::DoGetStream;
 use crate::query;
 
@@ -55,17 +57,32 @@ pub(crate) fn encode(stream: SendableRecordBatchStream) -> DoGetStream {
 pub(crate) async fn read_parameters(
     request: Request<PeekableFlightDataStream>,
 ) -> Result<Option<RecordBatch>> {
-    let flight = request.into_inner().map_err(FlightError::from);
-    let mut decoded = arrow_flight::decode::FlightRecordBatchStream::new_from_flight_data(flight);
-    let mut batches = Vec::new();
-    while let Some(batch) = decoded.next().await {
-        batches.push(batch.map_err(Error::from)?);
-    }
-    let Some(first) = batches.first() else {
-        return Ok(None);
+    parameters_from(request.into_inner().map_err(FlightError::from)).await
+}
+
+/// The parameter rows in a DoPut's flight data, as one batch (`None` if
+/// there are none). A panic of arrow-ipc on the client's bytes is a bad
+/// request (see [`handles::unless_ipc_panics`]).
+pub(crate) async fn parameters_from(
+    flight: impl Stream<Item = Result<FlightData, FlightError>> + Send + 'static,
+) -> Result<Option<RecordBatch>> {
+    let read = async {
+        let mut decoded =
+            arrow_flight::decode::FlightRecordBatchStream::new_from_flight_data(flight);
+        let mut batches = Vec::new();
+        while let Some(batch) = decoded.next().await {
+            batches.push(batch.map_err(Error::from)?);
+        }
+        let Some(first) = batches.first() else {
+            return Ok(None);
+        };
+        let batch = concat_batches(&first.schema(), &batches)?;
+        Ok((batch.num_rows() > 0).then_some(batch))
     };
-    let batch = concat_batches(&first.schema(), &batches)?;
-    Ok((batch.num_rows() > 0).then_some(batch))
+    AssertUnwindSafe(read)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(handles::malformed_ipc()))
 }
 
 /// The parameter schema told to clients: timestamps as milliseconds. The

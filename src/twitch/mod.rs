@@ -22,6 +22,8 @@ pub mod token_file;
 mod user_token;
 
 pub use auth::AccessToken;
+// How an error body becomes a message (for the fuzz entry points).
+pub(crate) use auth::error_message;
 pub use client::{ClientArgs, ClientSetup, HelixClient};
 pub use models::{Channel, Game, Stream, User};
 pub use user_token::{UserToken, UserTokenArgs};

@@ -117,6 +117,10 @@ fn malformed_lines_are_kept_raw_with_a_reason() {
         "@room-id=1 :nick!u@h PRIVMSG #pajlada :no tags",
         "@badge-info=;badges=;color=;display-name=X;emotes=;id=1;room-id=1;tmi-sent-ts=notanumber;user-id=1 :x!x@x PRIVMSG #pajlada :hi",
         "@badge-info=;badges=;color=;display-name=X;emotes=25:0-;id=1;room-id=1;tmi-sent-ts=1;user-id=1 :x!x@x PRIVMSG #pajlada :hi",
+        // Found by fuzzing: an emote range that ends before it starts, or
+        // at the largest index, made twitch-irc overflow (a panic in debug).
+        "@badge-info=;badges=;color=;display-name=X;emotes=25:8-4;id=1;room-id=1;tmi-sent-ts=1;user-id=1 :x!x@x PRIVMSG #pajlada :hi",
+        "@badge-info=;badges=;color=;display-name=X;emotes=25:0-1/1:0-18446744073709551615;id=1;room-id=1;tmi-sent-ts=1;user-id=1 :x!x@x PRIVMSG #pajlada :hi",
     ] {
         let (line, control) = parse(raw);
         assert_eq!(control, Control::None, "{raw}");
