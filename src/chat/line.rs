@@ -177,8 +177,8 @@ pub fn parse_line(raw: &str, at: DateTime<Utc>, scorer: &Scorer) -> (Option<Chat
         return (None, control);
     }
     let kind = if irc.command == "PRIVMSG" {
-        if let Some(emotes) = backwards_emote_range(&irc) {
-            LineKind::Unparsable(format!("PRIVMSG with a malformed emotes tag: {emotes:?}"))
+        if let Some((tag, value)) = tag_twitch_irc_panics_on(&irc) {
+            LineKind::Unparsable(format!("PRIVMSG with a malformed {tag} tag: {value:?}"))
         } else {
             match PrivmsgMessage::try_from(irc) {
                 Ok(m) => LineKind::Message(message(m, scorer)),
@@ -258,13 +258,22 @@ fn message(m: PrivmsgMessage, scorer: &Scorer) -> ChatMessage {
     }
 }
 
-/// The `emotes` tag if one of its ranges ends before it starts (or at the
-/// largest index): twitch-irc subtracts the two unchecked, which panics
-/// where overflow is checked and makes a wrapped length where it is not.
-/// Ranges that are not numbers are left to twitch-irc, which refuses them.
-fn backwards_emote_range(irc: &IRCMessage) -> Option<&str> {
-    let tag = irc.tags.0.get("emotes")?;
-    let backwards = tag
+/// A tag that twitch-irc would panic on instead of refusing, with its
+/// value: a `color` that is not ASCII (it slices the seven bytes of
+/// `#RRGGBB` at fixed offsets, which may fall inside a character), or an
+/// `emotes` range that ends before it starts or at the largest index (it
+/// subtracts the two unchecked: a panic where overflow is checked, a wrapped
+/// length where it is not). Other malformed values are left to twitch-irc,
+/// which refuses them.
+fn tag_twitch_irc_panics_on(irc: &IRCMessage) -> Option<(&'static str, &str)> {
+    let tags = &irc.tags.0;
+    if let Some(color) = tags.get("color")
+        && !color.is_ascii()
+    {
+        return Some(("color", color));
+    }
+    let emotes = tags.get("emotes")?;
+    let backwards = emotes
         .split('/')
         .filter_map(|emote| emote.split_once(':'))
         .flat_map(|(_, ranges)| ranges.split(','))
@@ -275,7 +284,7 @@ fn backwards_emote_range(irc: &IRCMessage) -> Option<&str> {
                 _ => false,
             },
         );
-    backwards.then_some(tag.as_str())
+    backwards.then_some(("emotes", emotes.as_str()))
 }
 
 /// A short reason (the crate's messages repeat the whole line).

@@ -121,6 +121,9 @@ fn malformed_lines_are_kept_raw_with_a_reason() {
         // at the largest index, made twitch-irc overflow (a panic in debug).
         "@badge-info=;badges=;color=;display-name=X;emotes=25:8-4;id=1;room-id=1;tmi-sent-ts=1;user-id=1 :x!x@x PRIVMSG #pajlada :hi",
         "@badge-info=;badges=;color=;display-name=X;emotes=25:0-1/1:0-18446744073709551615;id=1;room-id=1;tmi-sent-ts=1;user-id=1 :x!x@x PRIVMSG #pajlada :hi",
+        // Found by fuzzing: a seven-byte color that is not ASCII made
+        // twitch-irc slice inside a character (a panic in any build).
+        "@badge-info=;badges=;color=#0\u{436}00F;display-name=X;emotes=;id=1;room-id=1;tmi-sent-ts=1;user-id=1 :x!x@x PRIVMSG #pajlada :hi",
     ] {
         let (line, control) = parse(raw);
         assert_eq!(control, Control::None, "{raw}");
