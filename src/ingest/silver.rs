@@ -170,7 +170,12 @@ pub fn derive(
                 };
                 // A missing total is unknown, never zero: no row.
                 if let Some(total) = page.total {
-                    let total = total as i64;
+                    // Nor is a total beyond i64 a count (it would wrap
+                    // negative, and the next delta overflow): an error.
+                    let Ok(total) = i64::try_from(total) else {
+                        rows.errors += 1;
+                        return;
+                    };
                     let previous = state.followers.get(&user_id).copied();
                     // Replaying a cycle whose rows are already applied changes nothing.
                     if previous.is_some_and(|(_, at)| at >= r.fetched_at) {
@@ -334,6 +339,30 @@ mod tests {
 
     fn page(items: &[String]) -> String {
         format!(r#"{{"data":[{}],"pagination":{{}}}}"#, items.join(","))
+    }
+
+    #[test]
+    fn a_follower_total_beyond_i64_is_an_error_not_a_wrapped_count() {
+        let q = "broadcaster_id=u1";
+        let responses = [
+            resp(
+                "channels/followers",
+                q,
+                200,
+                0,
+                r#"{"total":9223372036854775808,"data":[]}"#,
+            ),
+            resp("channels/followers", q, 200, 1, r#"{"total":1,"data":[]}"#),
+        ];
+        let mut state = SilverState::default();
+        let rows = derive(1, &responses, at(2), &mut state);
+        assert_eq!(rows.errors, 1);
+        let totals: Vec<_> = rows
+            .followers
+            .iter()
+            .map(|f| (f.followers_total, f.followers_delta))
+            .collect();
+        assert_eq!(totals, [(1, None)]);
     }
 
     #[test]
