@@ -143,14 +143,16 @@ impl<'a> Frame<'a> {
                 Some(scan)
             }
             Condition::WentOffline { .. } => {
-                // Channels neither live nor offline hold: they are looked up.
+                // Only hits: the other keys' levels are looked up (channels
+                // neither live nor offline hold).
                 let mut scan = Scan::default();
                 for &(k, c) in &self.offline {
-                    if in_scope(&rule.scope, c) {
-                        scan.take(k, chan_level(&rule.condition, c, now));
+                    if in_scope(&rule.scope, c)
+                        && let Level::Fire(fig) = chan_level(&rule.condition, c, now)
+                    {
+                        scan.hits.push((k, fig));
                     }
                 }
-                scan.holds = None;
                 Some(scan)
             }
             _ => None,
