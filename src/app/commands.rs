@@ -75,8 +75,9 @@ pub(super) async fn maintain(config: Config) -> anyhow::Result<ExitCode> {
         now: Utc::now(),
         ..Default::default()
     };
+    let started = std::time::Instant::now();
     let report = lake.maintain(&opts).await?;
-    report.log();
+    report.log(started.elapsed());
     Ok(if report.errors().is_empty() {
         ExitCode::SUCCESS
     } else {

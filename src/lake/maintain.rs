@@ -96,21 +96,24 @@ impl MaintainReport {
             .collect()
     }
 
-    /// Logs what was done to each table, or why it failed.
-    pub fn log(&self) {
+    /// Logs why each failed table failed, then a summary (each table's
+    /// figures were logged as it was done).
+    pub fn log(&self, took: Duration) {
         for t in &self.tables {
-            match &t.error {
-                Some(e) => tracing::error!(table = %t.table, "maintenance failed: {e}"),
-                None => tracing::info!(
-                    table = %t.table,
-                    compacted = t.files_compacted,
-                    written = t.files_written,
-                    checkpoint = ?t.checkpoint_version,
-                    vacuumed = t.files_vacuumed,
-                    "maintained"
-                ),
+            if let Some(e) = &t.error {
+                tracing::error!(table = %t.table, "maintenance failed: {e}");
             }
         }
+        let sum = |f: fn(&TableMaintenance) -> u64| self.tables.iter().map(f).sum::<u64>();
+        tracing::info!(
+            tables = self.tables.len(),
+            failed = self.errors().len(),
+            compacted = sum(|t| t.files_compacted),
+            written = sum(|t| t.files_written),
+            vacuumed = sum(|t| t.files_vacuumed as u64),
+            seconds = format_args!("{:.1}", took.as_secs_f64()),
+            "maintenance finished"
+        );
     }
 }
 
@@ -146,8 +149,10 @@ impl Lake {
                 now: clock.now(),
                 ..Default::default()
             };
+            tracing::info!("maintenance started");
+            let started = std::time::Instant::now();
             match self.maintain(&opts).await {
-                Ok(report) => report.log(),
+                Ok(report) => report.log(started.elapsed()),
                 Err(e) => tracing::error!("maintenance failed: {e}"),
             }
         }
@@ -227,7 +232,15 @@ impl Lake {
         *delta = vacuumed;
         slot.publish(&delta);
         report.files_vacuumed = metrics.files_deleted.len();
-        tracing::info!(%table, ?report, "maintained");
+        tracing::info!(
+            %table,
+            compacted = report.files_compacted,
+            written = report.files_written,
+            checkpoint = ?report.checkpoint_version,
+            logs_removed = report.logs_removed,
+            vacuumed = report.files_vacuumed,
+            "maintained"
+        );
         Ok(())
     }
 }
