@@ -1,10 +1,19 @@
-//! Crash safety: the real binary, killed with SIGKILL at random points of its
-//! cycles, then restarted. Every table must still read, no row may appear
-//! twice and every cycle bronze holds must be in silver — chat lines too: a
-//! chat line committed is in silver exactly once, whatever the kill hit.
+//! Crash safety, a kill storm: the real binary killed with SIGKILL at random
+//! points of its cycles and of its maintenance (compaction, checkpoints,
+//! vacuum), then restarted. After every kill every table must still read, no
+//! row may appear twice and every cycle bronze holds must be in silver —
+//! chat lines too: a chat line committed is in silver exactly once,
+//! whatever the kill hit. After the storm an independent check
+//! (`tests/py/check_lake.py`, DuckDB's delta extension) reads every table,
+//! accounts for every bronze page and compares every derived table with a
+//! rebuild from bronze.
+//!
+//! `TM_KILL_TRIALS` trials (20 by default; `scripts/kill-storm` runs 100),
+//! from seed `TM_KILL_SEED`.
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use arrow::array::AsArray;
@@ -13,7 +22,12 @@ use rand::{Rng, SeedableRng};
 use twitch_monitor::lake::Lake;
 use twitch_monitor::schema::Table;
 
-const TRIALS: usize = 20;
+fn var(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
 
 fn command(lake: &str, sub: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_twitch-monitor"));
@@ -26,15 +40,70 @@ fn command(lake: &str, sub: &[&str]) -> Command {
         // cycles run back to back, so kills land anywhere inside them.
         .env("TM_SIM_SPEED", "600")
         .env("TM_POLL_INTERVAL", "10s")
+        // Shortly before midnight, so that the first day closes early in
+        // the storm and maintenance (every 15 simulated minutes, 1.5 s
+        // here) has a day to compact. Restarts resume after the lake's
+        // last observation.
+        .env("TM_SIM_START", "2026-03-01T23:40:00Z")
+        .env("TM_MAINTAIN_INTERVAL", "15m")
         .env("TM_FLIGHT_ADDR", "127.0.0.1:0")
         .env("TM_HTTP_ADDR", "127.0.0.1:0")
-        .env_remove("RUST_LOG");
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "twitch_monitor=info");
     c
+}
+
+/// What one `serve` process has logged so far.
+struct Watch {
+    lines: Receiver<String>,
+    cycles: usize,
+    maintenance_started: usize,
+    maintenance_finished: usize,
+    compacted: bool,
+}
+
+impl Watch {
+    /// Takes one line into account.
+    fn take(&mut self, line: &str, trial: usize) {
+        if line.contains(" cycle ") && line.contains(" streams, ") {
+            self.cycles += 1;
+        } else if line.contains("maintenance started") {
+            self.maintenance_started += 1;
+        } else if line.contains("maintenance finished") {
+            self.maintenance_finished += 1;
+        } else if line.contains("maintained") && !line.contains("compacted=0") {
+            self.compacted = true;
+        }
+        if line.contains("ERROR") && line.contains("twitch_monitor") {
+            panic!("trial {trial}: {line}");
+        }
+    }
+
+    /// Waits until `done` holds.
+    fn until(&mut self, trial: usize, done: impl Fn(&Watch) -> bool) {
+        while !done(self) {
+            match self.lines.recv() {
+                Ok(line) => self.take(&line, trial),
+                Err(_) => panic!("trial {trial}: serve exited early"),
+            }
+        }
+    }
+
+    /// Reads what is left after the process died.
+    fn drain(&mut self, trial: usize) {
+        while let Ok(line) = self.lines.recv() {
+            self.take(&line, trial);
+        }
+    }
+
+    fn in_maintenance(&self) -> bool {
+        self.maintenance_started > self.maintenance_finished
+    }
 }
 
 /// Starts `serve` and a thread that drains its stderr (so a full pipe never
 /// blocks it) and passes each line on.
-fn serve(lake: &str) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+fn serve(lake: &str) -> (std::process::Child, Watch) {
     let mut child = command(lake, &["serve"])
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -47,42 +116,54 @@ fn serve(lake: &str) -> (std::process::Child, std::sync::mpsc::Receiver<String>)
             let _ = tx.send(line);
         }
     });
-    (child, rx)
+    let watch = Watch {
+        lines: rx,
+        cycles: 0,
+        maintenance_started: 0,
+        maintenance_finished: 0,
+        compacted: false,
+    };
+    (child, watch)
 }
 
-/// Waits until `serve` has logged `n` cycle summaries.
-fn wait_for_cycles(rx: &std::sync::mpsc::Receiver<String>, n: usize, trial: usize) {
-    let mut seen = 0;
-    while seen < n {
-        match rx.recv() {
-            Ok(line) if line.contains(" cycle ") && line.contains(" streams, ") => seen += 1,
-            Ok(line) if line.contains("ERROR") && line.contains("twitch_monitor") => {
-                panic!("trial {trial}: {line}")
-            }
-            Ok(_) => {}
-            Err(_) => panic!("trial {trial}: serve exited early"),
-        }
+/// Busy-waits up to `ms` milliseconds (a random point of whatever runs).
+fn spin(rng: &mut impl Rng, ms: u64) {
+    let until = Instant::now() + Duration::from_millis(rng.random_range(0..ms));
+    while Instant::now() < until {
+        std::hint::spin_loop();
     }
 }
 
 #[test]
 fn sigkill_at_random_points_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let lake = dir.path().to_str().unwrap().to_owned();
-    let seed = 20_261_126;
+    let lake = dir.path().join("lake").to_str().unwrap().to_owned();
+    let trials = var("TM_KILL_TRIALS", 20) as usize;
+    let seed = var("TM_KILL_SEED", 20_261_126);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let runtime = tokio::runtime::Runtime::new().unwrap();
+    let started = Instant::now();
+    let (mut in_maintenance, mut in_compaction) = (0, 0);
     let mut chat_cycles = 0;
-    for trial in 0..TRIALS {
-        let (mut child, lines) = serve(&lake);
-        // Let 0–2 cycles finish, then a random part of the next one run.
-        wait_for_cycles(&lines, rng.random_range(0..3), trial);
-        let until = Instant::now() + Duration::from_millis(rng.random_range(0..400));
-        while Instant::now() < until {
-            std::hint::spin_loop();
+    for trial in 0..trials {
+        let (mut child, mut watch) = serve(&lake);
+        if trial % 3 == 2 {
+            // Into maintenance: a random point after it starts.
+            watch.until(trial, |w| w.maintenance_started > 0);
+            spin(&mut rng, 1_500);
+        } else {
+            // Let 0–2 cycles finish, then a random part of the next one run.
+            let n = rng.random_range(0..3);
+            watch.until(trial, |w| w.cycles >= n);
+            spin(&mut rng, 400);
         }
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
+        watch.drain(trial);
+        if watch.in_maintenance() {
+            in_maintenance += 1;
+            in_compaction += usize::from(watch.compacted);
+        }
 
         // A restart repairs the interrupted cycle, then runs one more.
         let out = command(&lake, &["ingest", "--once"]).output().unwrap();
@@ -104,6 +185,32 @@ fn sigkill_at_random_points_loses_and_duplicates_nothing() {
     }
     // Chat rode along (the simulator's top channels chat by default).
     assert!(chat_cycles > 0, "no cycle committed chat");
+    let storm = started.elapsed();
+    let checked = independent_check(&lake);
+    println!(
+        "kill storm: {trials} kills (seed {seed}) in {:.0} s, {in_maintenance} during maintenance \
+         ({in_compaction} of them in a run that compacted files), the rest during cycles; \
+         the lake after it, checked by DuckDB against a rebuild from bronze: {checked}",
+        storm.as_secs_f64()
+    );
+}
+
+/// The independent check after the storm (see [`crate::check_lake`]): its
+/// row counts per layer.
+fn independent_check(lake: &str) -> String {
+    let report = crate::check_lake(lake, |c| {
+        c.env("TM_POLL_INTERVAL", "10s");
+    });
+    let mut rows: std::collections::BTreeMap<&str, i64> = Default::default();
+    let tables = report["tables"].as_object().unwrap();
+    for (table, n) in tables {
+        let layer = table.split('.').next().unwrap();
+        *rows.entry(layer).or_default() += n.as_i64().unwrap();
+    }
+    format!(
+        "{} tables read, rows per layer {rows:?}, no failure",
+        tables.len()
+    )
 }
 
 async fn count(ctx: &datafusion::prelude::SessionContext, sql: &str) -> i64 {
@@ -193,19 +300,16 @@ fn sigterm_mid_cycle_stops_cleanly_with_whole_cycles() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for trial in 0..3 {
-        let (mut child, lines) = serve(&lake);
-        wait_for_cycles(&lines, 2, trial);
-        let until = Instant::now() + Duration::from_millis(rng.random_range(0..300));
-        while Instant::now() < until {
-            std::hint::spin_loop();
-        }
+        let (mut child, mut watch) = serve(&lake);
+        watch.until(trial, |w| w.cycles >= 2);
+        spin(&mut rng, 300);
         let term = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status()
             .unwrap();
         assert!(term.success());
         let status = child.wait().unwrap();
-        let log: Vec<String> = lines.try_iter().collect();
+        let log: Vec<String> = watch.lines.try_iter().collect();
         assert!(
             status.success(),
             "trial {trial}: serve exited with {status} on SIGTERM:\n{}",

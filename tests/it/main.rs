@@ -51,6 +51,49 @@ pub(crate) fn run_python<S: AsRef<std::ffi::OsStr>>(
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The independent check of a lake after a storm: copies `lake`, rebuilds
+/// the copy from its bronze with the binary (`rebuild` sets the command's
+/// settings), then runs `tests/py/check_lake.py` (DuckDB's delta extension)
+/// over both. Fails on any failure it reports; returns its report.
+pub(crate) fn check_lake(
+    lake: &str,
+    rebuild: impl FnOnce(&mut std::process::Command),
+) -> serde_json::Value {
+    let scratch = tempfile::tempdir().unwrap();
+    let copy = scratch.path().join("rebuilt");
+    let cp = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(lake)
+        .arg(&copy)
+        .status();
+    assert!(cp.unwrap().success(), "copy the lake");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_twitch-monitor"));
+    rebuild(&mut command);
+    let out = command
+        .arg("rebuild")
+        .env("TM_LAKE", &copy)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rebuild: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = std::process::Command::new(python())
+        .arg(py_script("check_lake.py"))
+        .arg(lake)
+        .arg(&copy)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "check_lake.py: {said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&said).unwrap()
+}
+
 /// The path of a helper script under `tests/py/`.
 pub(crate) fn py_script(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

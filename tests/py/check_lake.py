@@ -1,0 +1,141 @@
+"""Independent check of a twitch-monitor lake after a kill storm, with DuckDB's
+delta extension (delta-kernel-rs: no code shared with our writer, delta-rs).
+
+Usage: check_lake.py LAKE_DIR [REBUILT_DIR]
+
+Checks:
+- every Delta table under LAKE_DIR reads, and says how many rows it has;
+- no (stream_id, cycle_id) twice in silver.stream_snapshots, no bronze page
+  twice, no profile with two current versions;
+- every bronze page is accounted for: each stream of each well-formed
+  `streams` page is in silver.stream_snapshots under the page's cycle, and
+  each cycle's pages of one request are numbered 0, 1, 2, ... without a gap;
+- with REBUILT_DIR (a copy of the lake after `twitch-monitor rebuild`): every
+  derived table (silver, and gold but its state tables) holds exactly the
+  rows of the rebuilt one, as multisets.
+
+Prints {"tables": {...}, "failures": [...]} as JSON; exits 1 on any failure.
+"""
+import json
+import os
+import pathlib
+import sys
+
+from read_tables import duckdb_connection
+
+# Written by what the service did, not derived from bronze: rebuild leaves them.
+STATE_TABLES = {"gold.alerts", "gold.exports"}
+
+
+def tables(lake):
+    return {
+        f"{log.parent.parent.name}.{log.parent.name}": str(log.parent)
+        for log in sorted(lake.glob("*/*/_delta_log"))
+    }
+
+
+def scalar(con, sql):
+    return con.execute(sql).fetchone()[0]
+
+
+def duplicates(con, paths):
+    checks = [
+        ("silver.stream_snapshots", "stream_id, cycle_id"),
+        # A retry of the same page can share its timestamp (on a manual
+        # clock): two attempts differ in status or body, a doubled commit not.
+        ("bronze.helix_responses",
+         "cycle_id, endpoint, request_query, page, fetched_at, http_status, md5(payload)"),
+        ("silver.follower_snapshots", "user_id, cycle_id"),
+        ("silver.stream_sessions", "session_id"),
+    ]
+    for table, key in checks:
+        n = scalar(
+            con,
+            f"SELECT count(*) FROM (SELECT {key} FROM delta_scan('{paths[table]}') "
+            f"GROUP BY ALL HAVING count(*) > 1)",
+        )
+        if n:
+            yield f"{table}: {n} keys ({key}) twice"
+    n = scalar(
+        con,
+        f"SELECT count(*) FROM (SELECT user_id FROM delta_scan('{paths['silver.streamers']}') "
+        "WHERE is_current GROUP BY 1 HAVING count(*) > 1)",
+    )
+    if n:
+        yield f"silver.streamers: {n} profiles with two current versions"
+
+
+def bronze_accounted(con, paths):
+    bronze, snapshots = paths["bronze.helix_responses"], paths["silver.stream_snapshots"]
+    # Pages of one request within a cycle: 0..n-1, none missing.
+    gaps = con.execute(
+        f"SELECT cycle_id, endpoint, request_query, count(DISTINCT page), max(page) "
+        f"FROM delta_scan('{bronze}') GROUP BY 1, 2, 3 "
+        f"HAVING count(DISTINCT page) <> max(page) + 1 LIMIT 5"
+    ).fetchall()
+    for g in gaps:
+        yield f"bronze.helix_responses: pages missing in {g}"
+    seen = set(
+        con.execute(f"SELECT DISTINCT stream_id, cycle_id FROM delta_scan('{snapshots}')").fetchall()
+    )
+    pages = con.execute(
+        f"SELECT cycle_id, page, payload FROM delta_scan('{bronze}') "
+        f"WHERE endpoint = 'streams' AND http_status = 200"
+    ).fetchall()
+    missing, checked = [], 0
+    for cycle, page, payload in pages:
+        try:
+            data = json.loads(payload)["data"]
+            ids = [str(s["id"]) for s in data]
+        except (ValueError, KeyError, TypeError):
+            continue  # a malformed page: kept in bronze, nothing to derive
+        for stream in ids:
+            checked += 1
+            if (stream, cycle) not in seen:
+                missing.append((cycle, page, stream))
+    if missing:
+        yield f"{len(missing)} streams of bronze pages not in silver, e.g. {missing[:3]}"
+    if checked == 0:
+        yield "no stream in any bronze page: nothing was checked"
+
+
+def equal_to_rebuild(con, paths, rebuilt):
+    again = tables(rebuilt)
+    for name, path in paths.items():
+        if name.startswith("bronze.") or name in STATE_TABLES:
+            continue
+        if name not in again:
+            yield f"{name}: missing from the rebuilt lake"
+            continue
+        a, b = f"delta_scan('{path}')", f"delta_scan('{again[name]}')"
+        only_lake = scalar(con, f"SELECT count(*) FROM (FROM {a} EXCEPT ALL FROM {b})")
+        only_rebuilt = scalar(con, f"SELECT count(*) FROM (FROM {b} EXCEPT ALL FROM {a})")
+        if only_lake or only_rebuilt:
+            yield f"{name}: {only_lake} rows only in the lake, {only_rebuilt} only in the rebuild"
+
+
+def main():
+    lake = pathlib.Path(sys.argv[1])
+    rebuilt = pathlib.Path(sys.argv[2]) if len(sys.argv) > 2 else None
+    con = duckdb_connection()
+    paths = tables(lake)
+    counts, failures = {}, []
+    for name, path in paths.items():
+        try:
+            counts[name] = scalar(con, f"SELECT count(*) FROM delta_scan('{path}')")
+        except Exception as e:  # reported, and the check fails
+            failures.append(f"{name}: DuckDB cannot read it: {type(e).__name__}: {e}")
+    if not failures:
+        failures += duplicates(con, paths)
+        failures += bronze_accounted(con, paths)
+        if rebuilt is not None:
+            failures += equal_to_rebuild(con, paths, rebuilt)
+    print(json.dumps({"tables": counts, "failures": failures}, indent=1, sort_keys=True))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    code = main()
+    # As in read_tables.py: skip the teardown deltalake can abort.
+    sys.stdout.flush()
+    os._exit(code)
