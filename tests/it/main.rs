@@ -6,6 +6,7 @@ mod alert_recovery;
 mod alerting;
 mod alerts;
 mod app;
+mod chaos;
 mod chat;
 mod config;
 mod crash;

@@ -39,8 +39,14 @@ pub struct Rig {
 impl Rig {
     /// A rig over `world`, starting at the world's time.
     pub async fn start(world: World) -> Rig {
+        Self::start_with(world, |_| {}).await
+    }
+
+    /// [`Rig::start`] with the server's settings changed by `set` first.
+    pub async fn start_with(world: World, set: impl FnOnce(&mut SimServerArgs)) -> Rig {
         let clock = ManualClock::new(world.now());
-        let args = SimServerArgs::new(world, Arc::new(clock.clone()));
+        let mut args = SimServerArgs::new(world, Arc::new(clock.clone()));
+        set(&mut args);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = SimServer::start(listener, args).unwrap();
         let helix = HelixClient::connect(ClientArgs {
