@@ -232,6 +232,8 @@ impl Lake {
         *delta = vacuumed;
         slot.publish(&delta);
         report.files_vacuumed = metrics.files_deleted.len();
+        // From the checkpoint just written, in a few large batches.
+        slot.renew(&mut delta, true).await;
         tracing::info!(
             %table,
             compacted = report.files_compacted,

@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use arc_swap::ArcSwap;
 use deltalake::kernel::StructType;
@@ -57,10 +58,19 @@ struct Inner {
     read: read::ReadSession,
 }
 
+/// Commits of one table through this handle after which its state is
+/// loaded afresh rather than updated in place (see [`Slot::renew`]).
+const RENEW_EVERY: u32 = 50;
+
 /// One table's state in this process.
 struct Slot {
     table: Table,
     location: String,
+    /// Where to load the table from again ([`Slot::renew`]).
+    url: Url,
+    options: StorageOptions,
+    /// Commits through this handle since the table was last loaded afresh.
+    commits: AtomicU32,
     /// Held across a whole write so the txn check and the commit of one
     /// handle never interleave with another write of the same handle.
     /// A tokio mutex because it is held across awaits.
@@ -81,15 +91,55 @@ impl Slot {
 
     /// Publishes `table` for readers unless a newer state is already there.
     fn publish(&self, table: &DeltaTable) {
+        self.publish_if(table, |cur, new| cur < new);
+    }
+
+    /// Publishes `table` if `replace(current version, table's version)`.
+    fn publish_if(&self, table: &DeltaTable, replace: impl Fn(Option<u64>, Option<u64>) -> bool) {
         let new = table.version();
         self.latest.rcu(|cur| {
-            if cur.version() >= new {
-                Arc::clone(cur)
-            } else {
+            if replace(cur.version(), new) {
                 Arc::new(table.clone())
+            } else {
+                Arc::clone(cur)
             }
         });
     }
+
+    /// Counts a commit of `delta` (the writer's state) and, every
+    /// [`RENEW_EVERY`] of them or when `now`, loads the table afresh in its
+    /// place.
+    ///
+    /// Why: delta-rs 1.1 updates a loaded table by adding each new commit's
+    /// files to its file list as a batch of their own, and every later
+    /// update, commit and scan processes every batch again (parsing each
+    /// file's statistics anew). A table committed to once a cycle thus costs
+    /// more CPU and memory with every cycle, for as long as the process
+    /// runs. A fresh load reads the last checkpoint into a few large batches
+    /// and starts over. A failed load keeps the state there is (the next
+    /// commit tries again).
+    async fn renew(&self, delta: &mut DeltaTable, now: bool) {
+        if self.commits.fetch_add(1, Ordering::Relaxed) + 1 < RENEW_EVERY && !now {
+            return;
+        }
+        match load(&self.url, &self.options).await {
+            Ok(fresh) if fresh.version() >= delta.version() => {
+                *delta = fresh;
+                self.commits.store(0, Ordering::Relaxed);
+                // The same version, in fewer batches: readers take it too.
+                self.publish_if(delta, |cur, new| cur <= new);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(table = %self.table, error = %e, "reloading the table failed"),
+        }
+    }
+}
+
+/// The table at `url`, loaded from its newest checkpoint.
+async fn load(url: &Url, options: &StorageOptions) -> Result<DeltaTable, DeltaTableError> {
+    let mut delta = builder(url, options)?.build()?;
+    delta.load().await?;
+    Ok(delta)
 }
 
 impl fmt::Debug for Lake {
@@ -124,9 +174,12 @@ impl Lake {
         .await?;
         let slots = opened
             .into_iter()
-            .map(|(table, location, delta)| Slot {
+            .map(|(table, location, url, delta)| Slot {
                 table,
                 location,
+                url,
+                options: storage_options.clone(),
+                commits: AtomicU32::new(0),
                 latest: ArcSwap::from_pointee(delta.clone()),
                 writer: tokio::sync::Mutex::new(delta),
             })
@@ -213,7 +266,7 @@ async fn open_or_create(
     root: &Root,
     table: Table,
     options: &StorageOptions,
-) -> Result<(Table, String, DeltaTable)> {
+) -> Result<(Table, String, Url, DeltaTable)> {
     let url = root.table_url(table)?;
     let location = location::redact(url.as_str());
     let err = |op: &'static str| {
@@ -248,7 +301,7 @@ async fn open_or_create(
         .await
         .map_err(err("add new contract columns"))?;
     check_contract(&delta, table.def(), &location)?;
-    Ok((table, location, delta))
+    Ok((table, location, url, delta))
 }
 
 fn builder(url: &Url, options: &StorageOptions) -> Result<DeltaTableBuilder, DeltaTableError> {

@@ -276,6 +276,7 @@ impl Lake {
                 *delta = new;
                 slot.publish(&delta);
                 let version = delta.version().unwrap_or_default();
+                slot.renew(&mut delta, false).await;
                 tracing::debug!(%table, app, cycle_id, version, rows, "committed");
                 Ok(CommitOutcome::Committed { version, rows })
             }
