@@ -148,6 +148,11 @@ pub fn derive(
         let ok = match r.endpoint.as_str() {
             "streams" => parse_page::<Stream>(body).map(|page| {
                 for s in page.data {
+                    // A viewer count beyond i64 is no count (it would wrap).
+                    if i64::try_from(s.viewer_count).is_err() {
+                        rows.errors += 1;
+                        continue;
+                    }
                     // Helix paging repeats streams while counts move: first wins.
                     if !seen_streams.insert(s.id.clone()) || !seen_users.insert(s.user_id.clone()) {
                         rows.duplicates += 1;
@@ -342,9 +347,11 @@ mod tests {
     }
 
     #[test]
-    fn a_follower_total_beyond_i64_is_an_error_not_a_wrapped_count() {
+    fn counts_beyond_i64_are_errors_not_wrapped_counts() {
         let q = "broadcaster_id=u1";
+        let big = page(&[stream("s1", "u1", 1 << 63), stream("s1", "u1", 7)]);
         let responses = [
+            resp("streams", "first=100", 200, 0, &big),
             resp(
                 "channels/followers",
                 q,
@@ -356,7 +363,14 @@ mod tests {
         ];
         let mut state = SilverState::default();
         let rows = derive(1, &responses, at(2), &mut state);
-        assert_eq!(rows.errors, 1);
+        assert_eq!(rows.errors, 2);
+        // The stream's next item in the page is not taken for a duplicate.
+        let viewers: Vec<_> = rows
+            .snapshots
+            .iter()
+            .map(|r| r.stream.viewer_count)
+            .collect();
+        assert_eq!(viewers, [7]);
         let totals: Vec<_> = rows
             .followers
             .iter()
