@@ -132,8 +132,14 @@ pub(crate) fn conform(table: Table, batches: Vec<RecordBatch>) -> Result<Vec<Rec
     Ok(out)
 }
 
+/// A cycle's commit: its txn marker, and no expired-log cleanup. delta-rs
+/// cleans up after every commit by default, listing the whole `_delta_log`
+/// each time (up to 30 days of one commit a minute); maintenance cleans up
+/// once per run instead ([`super::maintain`]).
 fn commit_properties(app_id: &str, cycle_id: i64) -> CommitProperties {
-    CommitProperties::default().with_application_transaction(Transaction::new(app_id, cycle_id))
+    CommitProperties::default()
+        .with_application_transaction(Transaction::new(app_id, cycle_id))
+        .with_cleanup_expired_logs(Some(false))
 }
 
 /// The write a [`Lake::commit_once`] call performs: gets the table at its
