@@ -292,11 +292,15 @@ impl App {
         // After the alerts: a day's last alerts are in gold.alerts first.
         let runner = exports::observe(runner, &config, &lake, &metrics, &source.clock).await?;
         let ingest = tokio::spawn(runner.run(stop.child_token()));
-        let maintenance = (!config.maintain_interval.is_zero()).then(|| {
-            let (every, retention) = (config.maintain_interval, config.vacuum_retention);
-            let run =
-                lake.maintain_every(every, retention, source.clock.clone(), stop.child_token());
-            tokio::spawn(run)
+        let every = |d: std::time::Duration| (!d.is_zero()).then_some(d);
+        let (full, today) = (
+            every(config.maintain_interval),
+            every(config.compact_interval),
+        );
+        let maintenance = (full.is_some() || today.is_some()).then(|| {
+            let retention = config.vacuum_retention;
+            let clock = source.clock.clone();
+            tokio::spawn(lake.maintain_every(full, today, retention, clock, stop.child_token()))
         });
         Ok(App {
             stop,

@@ -107,6 +107,10 @@ pub struct Config {
     #[arg(long, env = "TM_MAINTAIN_INTERVAL", default_value = "24h")]
     #[arg(value_parser = duration)]
     pub maintain_interval: Duration,
+    /// How often `serve` merges today's small files (one per table per cycle; 0s = never).
+    #[arg(long, env = "TM_COMPACT_INTERVAL", default_value = "1h")]
+    #[arg(value_parser = duration)]
+    pub compact_interval: Duration,
     /// Files removed by compaction are kept this long before vacuum deletes them.
     #[arg(long, env = "TM_VACUUM_RETENTION", default_value = "7d")]
     #[arg(value_parser = duration)]

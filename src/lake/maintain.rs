@@ -1,6 +1,7 @@
 //! Maintenance: compact closed partitions (one commit per minute makes ~1,440
 //! small files per day per table), write a checkpoint, drop expired log
 //! files, and vacuum files removed longer ago than the retention.
+use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,10 @@ use tokio_util::sync::CancellationToken;
 use super::{Lake, Result, Slot};
 use crate::clock::SharedClock;
 use crate::schema::Table;
+
+/// Files of today's partitions smaller than this are merged during the day
+/// ([`Lake::compact_today`]); larger ones are left alone.
+pub const TODAY_TARGET_SIZE: u64 = 32 << 20;
 
 /// What [`Lake::maintain`] does and when "now" is.
 #[derive(Debug, Clone)]
@@ -129,33 +134,99 @@ impl VacuumClock for FixedClock {
 
 impl Lake {
     /// Maintains the lake every `every` on `clock` (the first run one
-    /// interval from now) until `stop`; a failed run is logged and the next
-    /// one still comes. Runs beside the ingest cycles: both take each
-    /// table's writer lock in turn.
+    /// interval from now), and compacts today's small files every
+    /// `today_every` in between ([`Lake::compact_today`]), until `stop`;
+    /// `None` turns either off. A failed run is logged and the next one
+    /// still comes. Runs beside the ingest cycles: both take each table's
+    /// writer lock in turn.
     pub async fn maintain_every(
         self,
-        every: Duration,
+        every: Option<Duration>,
+        today_every: Option<Duration>,
         retention: Duration,
         clock: SharedClock,
         stop: CancellationToken,
     ) {
+        let after = |d: Option<Duration>| {
+            d.and_then(|d| chrono::Duration::from_std(d).ok())
+                .map(|d| clock.now() + d)
+        };
+        let (mut full, mut today) = (after(every), after(today_every));
         loop {
+            let Some(next) = full.into_iter().chain(today).min() else {
+                return;
+            };
             tokio::select! {
-                () = clock.sleep(every) => {}
+                () = clock.sleep_until(next) => {}
                 () = stop.cancelled() => return,
             }
-            let opts = MaintainOptions {
-                retention,
-                now: clock.now(),
-                ..Default::default()
-            };
-            tracing::info!("maintenance started");
+            let now = clock.now();
             let started = std::time::Instant::now();
-            match self.maintain(&opts).await {
-                Ok(report) => report.log(started.elapsed()),
-                Err(e) => tracing::error!("maintenance failed: {e}"),
+            if full.is_some_and(|t| t <= now) {
+                let opts = MaintainOptions {
+                    retention,
+                    now,
+                    ..Default::default()
+                };
+                tracing::info!("maintenance started");
+                match self.maintain(&opts).await {
+                    Ok(report) => report.log(started.elapsed()),
+                    Err(e) => tracing::error!("maintenance failed: {e}"),
+                }
+                (full, today) = (after(every), after(today_every));
+            } else {
+                tracing::info!("compaction of today's files started");
+                let (files, failed) = self.compact_today(now).await;
+                tracing::info!(
+                    compacted = files,
+                    failed,
+                    seconds = format_args!("{:.1}", started.elapsed().as_secs_f64()),
+                    "compaction of today's files finished"
+                );
+                today = after(today_every);
             }
         }
+    }
+
+    /// Merges the small files of today's partitions (a cycle writes one
+    /// per table) of every day-partitioned table into files of up to
+    /// [`TODAY_TARGET_SIZE`], so that reads and checkpoints during the day
+    /// handle tens of files rather than one per cycle so far. Files that
+    /// reached the target are left alone, so a row is rewritten only a few
+    /// times. Returns the files merged and the tables that failed (each
+    /// logged); the next run tries again.
+    pub async fn compact_today(&self, now: DateTime<Utc>) -> (u64, usize) {
+        let today = now.date_naive().format("%Y-%m-%d").to_string();
+        let (mut files, mut failed) = (0, 0);
+        for table in Table::ALL {
+            let Some(day) = table.def().day_partition() else {
+                continue;
+            };
+            let slot = self.slot(table);
+            let mut delta = slot.writer.lock().await;
+            let filters = [(day, FilterOp::Eq, FilterValue::Scalar(today.as_str()))];
+            let target = NonZeroU64::new(TODAY_TARGET_SIZE).unwrap_or(NonZeroU64::MIN);
+            match DeltaTable::clone(&delta)
+                .optimize()
+                .with_filters(&filters)
+                .with_target_size(target)
+                .await
+            {
+                Ok((optimized, metrics)) => {
+                    files += metrics.num_files_removed;
+                    if metrics.num_files_removed > 0 {
+                        *delta = optimized;
+                        slot.publish(&delta);
+                        slot.renew(&mut delta, false).await;
+                    }
+                }
+                Err(e) => {
+                    failed += 1;
+                    tracing::warn!(%table, error = %e, "compacting today's files failed");
+                }
+            }
+        }
+        (files, failed)
     }
 
     /// Compacts closed partitions (days before `now`'s date; the `ended`

@@ -1,6 +1,7 @@
 //! Crash safety, a kill storm: the real binary killed with SIGKILL at random
-//! points of its cycles and of its maintenance (compaction, checkpoints,
-//! vacuum), then restarted. After every kill every table must still read, no
+//! points of its cycles, of its maintenance (compaction, checkpoints,
+//! vacuum) and of the merging of today's small files, then restarted.
+//! After every kill every table must still read, no
 //! row may appear twice and every cycle bronze holds must be in silver —
 //! chat lines too: a chat line committed is in silver exactly once,
 //! whatever the kill hit. After the storm an independent check
@@ -46,6 +47,8 @@ fn command(lake: &str, sub: &[&str]) -> Command {
         // last observation.
         .env("TM_SIM_START", "2026-03-01T23:40:00Z")
         .env("TM_MAINTAIN_INTERVAL", "15m")
+        // Today's small files merged every 10 simulated minutes (1 s here).
+        .env("TM_COMPACT_INTERVAL", "10m")
         .env("TM_FLIGHT_ADDR", "127.0.0.1:0")
         .env("TM_HTTP_ADDR", "127.0.0.1:0")
         .env("NO_COLOR", "1")
@@ -60,6 +63,8 @@ struct Watch {
     maintenance_started: usize,
     maintenance_finished: usize,
     compacted: bool,
+    /// Runs of today's compaction started and finished.
+    today: (usize, usize),
 }
 
 impl Watch {
@@ -71,6 +76,10 @@ impl Watch {
             self.maintenance_started += 1;
         } else if line.contains("maintenance finished") {
             self.maintenance_finished += 1;
+        } else if line.contains("compaction of today's files started") {
+            self.today.0 += 1;
+        } else if line.contains("compaction of today's files finished") {
+            self.today.1 += 1;
         } else if line.contains("maintained") && !line.contains("compacted=0") {
             self.compacted = true;
         }
@@ -122,6 +131,7 @@ fn serve(lake: &str) -> (std::process::Child, Watch) {
         maintenance_started: 0,
         maintenance_finished: 0,
         compacted: false,
+        today: (0, 0),
     };
     (child, watch)
 }
@@ -143,7 +153,7 @@ fn sigkill_at_random_points_loses_and_duplicates_nothing() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let started = Instant::now();
-    let (mut in_maintenance, mut in_compaction) = (0, 0);
+    let (mut in_maintenance, mut in_compaction, mut in_today) = (0, 0, 0);
     let mut chat_cycles = 0;
     for trial in 0..trials {
         let (mut child, mut watch) = serve(&lake);
@@ -163,6 +173,8 @@ fn sigkill_at_random_points_loses_and_duplicates_nothing() {
         if watch.in_maintenance() {
             in_maintenance += 1;
             in_compaction += usize::from(watch.compacted);
+        } else if watch.today.0 > watch.today.1 {
+            in_today += 1;
         }
 
         // A restart repairs the interrupted cycle, then runs one more.
@@ -189,7 +201,8 @@ fn sigkill_at_random_points_loses_and_duplicates_nothing() {
     let checked = independent_check(&lake);
     println!(
         "kill storm: {trials} kills (seed {seed}) in {:.0} s, {in_maintenance} during maintenance \
-         ({in_compaction} of them in a run that compacted files), the rest during cycles; \
+         ({in_compaction} of them in a run that compacted files), {in_today} while today's \
+         files were merged, the rest during cycles; \
          the lake after it, checked by DuckDB against a rebuild from bronze: {checked}",
         storm.as_secs_f64()
     );

@@ -12,6 +12,7 @@ mod data;
 mod evolve;
 pub(crate) mod moto;
 mod s3;
+mod today;
 
 use data::{count, day, retyped, rows, strings, with_column};
 
