@@ -17,7 +17,7 @@ use crate::schema::Table;
 
 /// Files of today's partitions smaller than this are merged during the day
 /// ([`Lake::compact_today`]); larger ones are left alone.
-pub const TODAY_TARGET_SIZE: u64 = 32 << 20;
+pub const TODAY_TARGET_SIZE: NonZeroU64 = NonZeroU64::new(32 << 20).unwrap();
 
 /// What [`Lake::maintain`] does and when "now" is.
 #[derive(Debug, Clone)]
@@ -205,11 +205,10 @@ impl Lake {
             let slot = self.slot(table);
             let mut delta = slot.writer.lock().await;
             let filters = [(day, FilterOp::Eq, FilterValue::Scalar(today.as_str()))];
-            let target = NonZeroU64::new(TODAY_TARGET_SIZE).unwrap_or(NonZeroU64::MIN);
             match DeltaTable::clone(&delta)
                 .optimize()
                 .with_filters(&filters)
-                .with_target_size(target)
+                .with_target_size(TODAY_TARGET_SIZE)
                 .await
             {
                 Ok((optimized, metrics)) => {
