@@ -103,6 +103,7 @@ pub async fn runner(
             ..Default::default()
         },
         session_gap: config.session_gap,
+        backlog_limit: config.backlog_limit,
     })
     .await?;
     if let Some(r) = repaired {

@@ -154,6 +154,8 @@ struct Inner {
     alerts_pending: Gauge,
     export_sends: Family<DeliveryLabels, Counter>,
     exports_pending: Gauge,
+    polls_waiting: Gauge,
+    polls_dropped: Counter,
     chat: ChatProbe,
 }
 
@@ -191,6 +193,8 @@ impl Metrics {
             alerts_pending: Gauge::default(),
             export_sends: Family::default(),
             exports_pending: Gauge::default(),
+            polls_waiting: Gauge::default(),
+            polls_dropped: Counter::default(),
             chat: ChatProbe::default(),
         };
         // In the order of the old hand-written exposition; the registry adds
@@ -250,6 +254,10 @@ impl Metrics {
         r.register("export_sends", help, i.export_sends.clone());
         let help = "Daily exports (day and target) not sent yet (queued or retrying)";
         r.register("exports_pending", help, i.exports_pending.clone());
+        let help = "Helix polls waiting for the lake to take their commit";
+        r.register("polls_waiting", help, i.polls_waiting.clone());
+        let help = "Helix polls dropped while waiting for the lake (over --backlog-limit)";
+        r.register("polls_dropped", help, i.polls_dropped.clone());
         i.chat.clone().register(&mut i.registry);
         Self { inner: Arc::new(i) }
     }
@@ -261,6 +269,16 @@ impl Metrics {
             .get_or_create(&OutcomeLabels { outcome })
             .inc();
         self.inner.cycle_duration.observe(duration.as_secs_f64());
+    }
+
+    /// After a cycle: `waiting` polls wait for the lake, and `dropped` were
+    /// dropped while waiting since start.
+    pub fn backlog(&self, waiting: usize, dropped: u64) {
+        self.inner.polls_waiting.set(waiting as i64);
+        let counted = self.inner.polls_dropped.get();
+        self.inner
+            .polls_dropped
+            .inc_by(dropped.saturating_sub(counted));
     }
 
     /// A Helix request to `endpoint` (e.g. `streams`) answered with HTTP

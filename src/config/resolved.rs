@@ -103,6 +103,10 @@ pub struct Config {
     #[arg(long, env = "TM_SESSION_GAP", default_value = "10m")]
     #[arg(value_parser = duration)]
     pub session_gap: Duration,
+    /// Helix responses kept in memory while the lake refuses commits (committed in order once it takes them; beyond this the oldest are dropped).
+    #[arg(long, env = "TM_BACKLOG_LIMIT", default_value = "512MiB")]
+    #[arg(value_parser = byte_size)]
+    pub backlog_limit: u64,
     /// How often `serve` compacts, checkpoints and vacuums (0s = never).
     #[arg(long, env = "TM_MAINTAIN_INTERVAL", default_value = "24h")]
     #[arg(value_parser = duration)]

@@ -20,6 +20,7 @@
 //! [`rebuild`] replays every bronze cycle through the same plan into an
 //! in-memory [`image`] of the tables; [`rows`], [`tables`], [`state`] turn
 //! rows into Arrow batches of the contract schemas and back.
+mod backlog;
 pub mod chat;
 pub mod gold;
 mod image;

@@ -70,11 +70,14 @@ impl CycleObserver for Metrics {
 
     async fn on_cycle(&self, cycle: &FinishedCycle) -> Result<(), ObserverError> {
         let s = &cycle.summary;
-        for ((endpoint, status), n) in &s.responses {
+        // A poll's responses count once, not again when a commit that
+        // waited for the lake is tried anew.
+        for ((endpoint, status), n) in s.responses.iter().filter(|_| s.attempt <= 1) {
             for _ in 0..*n {
                 self.helix_request(endpoint, (*status != 0).then_some(*status));
             }
         }
+        self.backlog(s.waiting, s.dropped);
         let outcome = match cycle.outcome {
             Ok(_) => Outcome::Ok,
             Err(_) => Outcome::Error,

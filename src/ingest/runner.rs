@@ -5,12 +5,14 @@
 //! ```text
 //! run ── every poll interval ──┐
 //!   connect (once; the source's seam)          ┐ abandoned on shutdown:
-//!   poll  ── Helix ──> CycleInputs              ┘ nothing written yet
-//!   drain ── chat lines ──> CycleInputs           (given back if the commit fails)
-//!   commit ── plan::plan ──> pipeline ──> Delta  (never interrupted)
-//!          └ on failure: the pipeline is reopened from the lake (and the
-//!            interrupted cycle repaired) before the next commit
-//!   notify ──> consumers (metrics, live views, query catalog, …)
+//!   poll  ── Helix ──> backlog                  ┘ nothing written yet
+//!   for each poll in the backlog, oldest first, one cycle each:
+//!     drain ── chat lines ──> CycleInputs         (given back if the commit fails)
+//!     commit ── plan::plan ──> pipeline ──> Delta (never interrupted)
+//!          └ on failure: the poll waits in the backlog for the next cycle,
+//!            and the pipeline is reopened from the lake (the interrupted
+//!            cycle repaired) before the next commit
+//!     notify ──> consumers (metrics, live views, query catalog, …)
 //! ```
 use std::collections::HashMap;
 use std::fmt;
@@ -20,6 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio_util::sync::CancellationToken;
 
+use super::backlog::{Backlog, Waiting};
 use super::chat::ChatFeed;
 use super::inputs::CycleInputs;
 use super::observe::{CycleObserver, FinishedCycle};
@@ -44,6 +47,8 @@ pub struct RunnerArgs {
     pub poll: PollSettings,
     /// Restarts within this gap continue a stream session.
     pub session_gap: Duration,
+    /// Bytes of Helix responses kept while the lake refuses commits.
+    pub backlog_limit: u64,
 }
 
 /// Runs cycles and tells its consumers about each.
@@ -57,6 +62,8 @@ pub struct CycleRunner {
     observers: Vec<Arc<dyn CycleObserver>>,
     /// Chat, the second source, when there is one.
     chat: Option<ChatFeed>,
+    /// Polls whose commit failed, waiting for the lake.
+    backlog: Backlog,
 }
 
 impl fmt::Debug for CycleRunner {
@@ -87,6 +94,7 @@ impl CycleRunner {
             Pipeline::open(args.lake.clone(), interval, args.session_gap).await?;
         let runner = Self {
             next_cycle_id: pipeline.next_cycle_id(),
+            backlog: Backlog::new(args.backlog_limit),
             args,
             poller: None,
             pipeline: Some(pipeline),
@@ -141,12 +149,12 @@ impl CycleRunner {
         self.pipeline.as_ref()
     }
 
-    /// Runs one whole cycle now and tells the consumers.
+    /// Runs one whole cycle now — after the polls still waiting for the
+    /// lake, if any — and tells the consumers of each. Returns the last
+    /// cycle: this poll's, or the failure that left polls waiting.
     pub async fn run_cycle(&mut self) -> FinishedCycle {
         let poll = self.poll().await;
-        let finished = self.commit(poll).await;
-        self.notify(&finished).await;
-        finished
+        self.settle(poll).await
     }
 
     /// Runs a cycle every poll interval until `stop` is cancelled. A cycle
@@ -154,6 +162,7 @@ impl CycleRunner {
     /// finishes, and its consumers hear of it. While Twitch cannot be
     /// reached the next attempt comes sooner (capped, jittered backoff); the
     /// lake, live views and catalog keep serving what they have meanwhile.
+    /// While the lake refuses commits, polls wait in the backlog.
     pub async fn run(mut self, stop: CancellationToken) {
         let period = self.args.poll.poll_interval;
         let mut failed_connects = 0u32;
@@ -163,8 +172,7 @@ impl CycleRunner {
                 poll = self.poll() => poll,
                 () = stop.cancelled() => return,
             };
-            let finished = self.commit(poll).await;
-            self.notify(&finished).await;
+            let finished = self.settle(poll).await;
             let next = match finished.error() {
                 Some(Error::Connect(e)) => {
                     failed_connects += 1;
@@ -188,6 +196,56 @@ impl CycleRunner {
         }
     }
 
+    /// Commits the polls waiting for the lake, oldest first and each as a
+    /// cycle of its own, then `poll`'s, and tells the consumers of each
+    /// cycle. Stops at the first failed commit: that poll and the ones
+    /// after it wait for the next cycle. Returns the last finished cycle.
+    async fn settle(&mut self, poll: Poll) -> FinishedCycle {
+        let polled = match poll.result {
+            Ok(polled) => polled,
+            Err(e) => {
+                let summary = CycleSummary {
+                    cycle_id: self.next_cycle_id,
+                    started_at: poll.started_at,
+                    finished_at: self.args.clock.now(),
+                    seconds: poll.started.elapsed().as_secs_f64(),
+                    waiting: self.backlog.len(),
+                    dropped: self.backlog.dropped(),
+                    ..Default::default()
+                };
+                let finished = FinishedCycle {
+                    summary,
+                    outcome: Err(e),
+                };
+                self.notify(&finished).await;
+                return finished;
+            }
+        };
+        self.backlog.push(polled);
+        let mut started = poll.started;
+        loop {
+            let Some(mut waiting) = self.backlog.pop() else {
+                unreachable!("the backlog holds at least the poll just pushed")
+            };
+            let fresh = self.backlog.is_empty();
+            let mut finished = self.commit(&mut waiting).await;
+            finished.summary.seconds = started.elapsed().as_secs_f64();
+            let failed = finished.outcome.is_err();
+            if failed {
+                self.backlog.put_back(waiting);
+            }
+            finished.summary.waiting = self.backlog.len();
+            finished.summary.dropped = self.backlog.dropped();
+            self.notify(&finished).await;
+            if failed || fresh {
+                return finished;
+            }
+            // The first commit counts this interval's polling time; those
+            // after it only their own.
+            started = Instant::now();
+        }
+    }
+
     /// Connects if needed, then polls. Writes nothing.
     async fn poll(&mut self) -> Poll {
         let (started, started_at) = (Instant::now(), self.args.clock.now());
@@ -206,73 +264,78 @@ impl CycleRunner {
         }
     }
 
-    /// Commits what the poll brought as the next cycle.
-    async fn commit(&mut self, poll: Poll) -> FinishedCycle {
-        let (mut summary, outcome) = match poll.result {
-            Err(e) => {
-                let summary = CycleSummary {
-                    cycle_id: self.next_cycle_id,
-                    started_at: poll.started_at,
-                    finished_at: self.args.clock.now(),
-                    ..Default::default()
-                };
-                (summary, Err(e))
-            }
-            Ok(mut polled) => {
-                // Everything the sources delivered since the last cycle, to
-                // land in this one exactly-once commit.
-                let inputs = CycleInputs {
-                    responses: std::mem::take(&mut polled.responses),
-                    chat: self.chat.as_ref().map(ChatFeed::drain).unwrap_or_default(),
-                };
-                let mut summary = CycleSummary::polled(self.next_cycle_id, &polled, &inputs);
-                let outcome = self.commit_inputs(&inputs, &mut summary).await;
-                if let (Err(_), Some(chat)) = (&outcome, &self.chat) {
-                    // Drained lines leave the source only with their commit.
-                    let lines = inputs.chat;
-                    chat.settle_failed(&self.args.lake, summary.cycle_id, lines)
-                        .await;
-                }
-                if let Ok(report) = &outcome {
-                    summary.errors = summary.errors.max(report.silver.errors);
-                    summary.duplicates = report.silver.duplicates;
-                    summary.written = report.written;
-                }
-                summary.finished_at = self.args.clock.now();
-                (summary, outcome)
-            }
+    /// Commits a waiting poll as the next cycle (or finds that its last
+    /// failed attempt landed after all).
+    async fn commit(&mut self, waiting: &mut Waiting) -> FinishedCycle {
+        waiting.attempts += 1;
+        let polled = &waiting.polled;
+        let inputs = CycleInputs {
+            responses: polled.responses.clone(),
+            chat: Vec::new(),
         };
-        // The whole cycle: a failed one's poll time counts too.
-        summary.seconds = poll.started.elapsed().as_secs_f64();
+        let mut summary = CycleSummary::polled(self.next_cycle_id, polled, &inputs);
+        summary.attempt = waiting.attempts;
+        let outcome = self
+            .commit_inputs(inputs, &mut waiting.tried, &mut summary)
+            .await;
+        if let Ok(report) = &outcome {
+            summary.errors = summary.errors.max(report.silver.errors);
+            summary.duplicates = report.silver.duplicates;
+            summary.written = report.written;
+        }
+        summary.finished_at = self.args.clock.now();
         FinishedCycle { summary, outcome }
     }
 
+    /// Opens the pipeline if a failed commit closed it, then commits
+    /// `inputs` with the chat lines waiting, as the next cycle. `tried` is
+    /// the cycle id the same poll's last commit was attempted as (set
+    /// here): when the reopened lake is past it, that attempt landed
+    /// (reopening repaired what it had left undone) and nothing is
+    /// committed again.
     async fn commit_inputs(
         &mut self,
-        inputs: &CycleInputs,
+        mut inputs: CycleInputs,
+        tried: &mut Option<i64>,
         summary: &mut CycleSummary,
     ) -> Result<CommitReport> {
+        let mut repair = None;
         let pipeline = match self.pipeline.take() {
             Some(p) => p,
             None => {
                 let interval = self.args.poll.poll_interval;
                 let lake = self.args.lake.clone();
                 let (p, repaired) = Pipeline::open(lake, interval, self.args.session_gap).await?;
-                if let Some(r) = repaired {
+                if let Some(r) = &repaired {
                     tracing::warn!(
                         silver = r.written.silver,
                         gold = r.written.gold,
                         "repaired the cycle the failed commit interrupted"
                     );
                 }
+                repair = repaired;
                 p
             }
         };
         let pipeline = self.pipeline.insert(pipeline);
+        self.next_cycle_id = pipeline.next_cycle_id();
+        if let Some(t) = tried.filter(|&t| t < pipeline.next_cycle_id()) {
+            // Only the poll at the front of the backlog is attempted, it
+            // stays there until it lands (or is dropped), and `tried` is
+            // set by its own attempts only: cycle `t` is this poll.
+            summary.cycle_id = t;
+            return Ok(repair.unwrap_or_default());
+        }
         let cycle_id = pipeline.next_cycle_id();
         summary.cycle_id = cycle_id;
-        self.next_cycle_id = cycle_id;
-        match pipeline.commit(cycle_id, inputs).await {
+        // Everything the chat source delivered since the last commit lands
+        // in this one exactly-once commit too.
+        if let Some(chat) = &self.chat {
+            inputs.chat = chat.drain();
+            summary.chat_lines = inputs.chat.len();
+        }
+        *tried = Some(cycle_id);
+        match pipeline.commit(cycle_id, &inputs).await {
             Ok(report) => {
                 self.next_cycle_id = pipeline.next_cycle_id();
                 Ok(report)
@@ -281,6 +344,11 @@ impl CycleRunner {
                 // Its running state ran ahead of the lake: reload before
                 // the next commit.
                 self.pipeline = None;
+                if let Some(chat) = &self.chat {
+                    // Drained lines leave the source only with their commit.
+                    chat.settle_failed(&self.args.lake, cycle_id, inputs.chat)
+                        .await;
+                }
                 Err(e)
             }
         }

@@ -42,6 +42,13 @@ pub struct CycleSummary {
     pub seconds: f64,
     /// Chat lines the cycle took from the chat source (malformed ones too).
     pub chat_lines: usize,
+    /// Which commit of its poll this was: 1, or more when earlier commits
+    /// failed and the poll waited for the lake in the backlog.
+    pub attempt: u32,
+    /// Polls still waiting for the lake after this cycle.
+    pub waiting: usize,
+    /// Polls dropped from the backlog over its bound, since start.
+    pub dropped: u64,
 }
 
 impl CycleSummary {
@@ -65,6 +72,7 @@ impl CycleSummary {
             stream_errors: polled.stream_errors,
             deferred: (polled.deferred_profiles, polled.deferred_followers),
             chat_lines: inputs.chat.len(),
+            attempt: 1,
             ..Default::default()
         }
     }
@@ -92,6 +100,16 @@ impl fmt::Display for CycleSummary {
         }
         if self.duplicates > 0 {
             write!(f, ", {} duplicate stream rows dropped", self.duplicates)?;
+        }
+        if self.attempt > 1 {
+            write!(
+                f,
+                ", commit attempt {} of a poll from {}",
+                self.attempt, self.started_at
+            )?;
+        }
+        if self.waiting > 0 {
+            write!(f, ", {} polls waiting for the lake", self.waiting)?;
         }
         if self.deferred != (0, 0) {
             write!(

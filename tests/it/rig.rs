@@ -1,9 +1,11 @@
 //! A whole ingest rig on loopback: the local Helix server over a scripted
 //! world, the real client, and a Delta lake in a temp dir, on a manual clock.
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use arrow::array::AsArray;
+use arrow::datatypes::Int64Type;
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Utc};
 use tempfile::TempDir;
@@ -44,6 +46,20 @@ impl Rig {
 
     /// [`Rig::start`] with the server's settings changed by `set` first.
     pub async fn start_with(world: World, set: impl FnOnce(&mut SimServerArgs)) -> Rig {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = dir.path().to_str().unwrap().to_owned();
+        Self::start_on(world, set, dir, &lake, HashMap::new()).await
+    }
+
+    /// [`Rig::start_with`] on the lake at `lake` (a path or a URL, reached
+    /// with `options`); `dir` is kept alive with the rig.
+    pub async fn start_on(
+        world: World,
+        set: impl FnOnce(&mut SimServerArgs),
+        dir: TempDir,
+        lake: &str,
+        options: HashMap<String, String>,
+    ) -> Rig {
         let clock = ManualClock::new(world.now());
         let mut args = SimServerArgs::new(world, Arc::new(clock.clone()));
         set(&mut args);
@@ -61,10 +77,7 @@ impl Rig {
         })
         .await
         .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let lake = Lake::open(dir.path().to_str().unwrap(), HashMap::new())
-            .await
-            .unwrap();
+        let lake = Lake::open(lake, options).await.unwrap();
         let mut rig = Rig {
             clock,
             server,
@@ -96,6 +109,7 @@ impl Rig {
                 concurrency: 4,
             },
             session_gap: GAP,
+            backlog_limit: 64 << 20,
         })
         .await
         .unwrap();
@@ -121,6 +135,47 @@ impl Rig {
         self.clock.advance(POLL);
         let cycle = self.runner.as_mut().unwrap().run_cycle().await;
         (cycle.summary, cycle.outcome.unwrap())
+    }
+
+    /// Every Helix response in bronze that had an answer, counted by
+    /// endpoint and HTTP status.
+    pub async fn bronze_responses(&self) -> BTreeMap<(String, u16), u64> {
+        let batches = self
+            .sql(
+                "SELECT endpoint, CAST(http_status AS BIGINT), count(*) \
+                 FROM bronze.helix_responses WHERE http_status <> 0 GROUP BY 1, 2",
+            )
+            .await;
+        let mut bronze = BTreeMap::new();
+        for b in &batches {
+            let (e, s, n) = (
+                b.column(0).as_string::<i32>(),
+                b.column(1).as_primitive::<Int64Type>(),
+                b.column(2).as_primitive::<Int64Type>(),
+            );
+            for i in 0..b.num_rows() {
+                bronze.insert(
+                    (e.value(i).to_owned(), s.value(i) as u16),
+                    n.value(i) as u64,
+                );
+            }
+        }
+        bronze
+    }
+
+    /// Every Helix answer the server sent (token requests aside), counted
+    /// by endpoint and HTTP status.
+    pub fn served_responses(&self) -> BTreeMap<(String, u16), u64> {
+        let mut sent = BTreeMap::new();
+        for (endpoint, by_status) in &self.server.stats().requests {
+            if endpoint.starts_with("oauth2") {
+                continue; // token requests are not Helix responses
+            }
+            for (&status, &n) in by_status {
+                sent.insert((endpoint.clone(), status), n);
+            }
+        }
+        sent
     }
 
     /// Now.

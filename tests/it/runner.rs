@@ -45,6 +45,7 @@ async fn a_cycle_that_cannot_connect_reaches_its_consumers() {
             ..Default::default()
         },
         session_gap: GAP,
+        backlog_limit: 64 << 20,
     })
     .await
     .unwrap();
