@@ -293,6 +293,9 @@ impl Lake {
                     if let Ok(Some(last)) = txn_version(&delta, &app).await
                         && last >= cycle_id
                     {
+                        // Another writer's commit, or ours whose answer
+                        // was lost (the store failed after persisting it).
+                        tracing::warn!(%table, app, cycle_id, error = %e, "a commit failed but the cycle is in the table: done");
                         return Ok(CommitOutcome::Skipped { last_cycle: last });
                     }
                 }
