@@ -24,6 +24,7 @@ use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError, TableProperty};
 use url::Url;
 
+mod checkpoint;
 mod error;
 mod location;
 pub mod maintain;
@@ -295,7 +296,26 @@ async fn open_or_create(
                 }
             }
         }
-        Err(e) => return Err(err("open")(e)),
+        Err(e) => {
+            // A checkpoint that cannot be read is set aside, and the table
+            // loads from the commits (see `checkpoint`).
+            match checkpoint::set_aside_unreadable(&url, options).await {
+                Ok(Some(name)) => {
+                    tracing::error!(
+                        %table,
+                        checkpoint = name,
+                        error = %e,
+                        "the table's newest checkpoint is unreadable: moved to _corrupt_checkpoints/, loading from its commits"
+                    );
+                    delta.load().await.map_err(err("open"))?;
+                }
+                Ok(None) => return Err(err("open")(e)),
+                Err(aside) => {
+                    tracing::warn!(%table, error = %aside, "checking the table's checkpoint failed");
+                    return Err(err("open")(e));
+                }
+            }
+        }
     }
     let delta = add_new_columns(delta, table.def())
         .await
