@@ -10,11 +10,8 @@
 //!
 //! `TM_CHAOS_CYCLES` cycles (40 by default; `scripts/chaos` runs a
 //! simulated day, 1,440).
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use arrow::array::AsArray;
-use arrow::datatypes::Int64Type;
 use twitch_monitor::sim::server::{Faults, RateLimit};
 use twitch_monitor::sim::{World, WorldConfig};
 
@@ -81,35 +78,7 @@ async fn every_helix_fault_at_once_keeps_the_rate_limit_and_lands_in_bronze() {
     );
 
     // Every response the server sent, by endpoint and status, is in bronze.
-    let batches = rig
-        .sql(
-            "SELECT endpoint, CAST(http_status AS BIGINT), count(*) FROM bronze.helix_responses \
-             WHERE http_status <> 0 GROUP BY 1, 2",
-        )
-        .await;
-    let mut bronze: BTreeMap<(String, u16), u64> = BTreeMap::new();
-    for b in &batches {
-        let (e, s, n) = (
-            b.column(0).as_string::<i32>(),
-            b.column(1).as_primitive::<Int64Type>(),
-            b.column(2).as_primitive::<Int64Type>(),
-        );
-        for i in 0..b.num_rows() {
-            bronze.insert(
-                (e.value(i).to_owned(), s.value(i) as u16),
-                n.value(i) as u64,
-            );
-        }
-    }
-    let mut sent: BTreeMap<(String, u16), u64> = BTreeMap::new();
-    for (endpoint, by_status) in &stats.requests {
-        if endpoint.starts_with("oauth2") {
-            continue; // token requests are not Helix responses
-        }
-        for (&status, &n) in by_status {
-            sent.insert((endpoint.clone(), status), n);
-        }
-    }
+    let (bronze, sent) = (rig.bronze_responses().await, rig.served_responses());
     assert_eq!(bronze, sent, "bronze against what the server sent");
     let failed: u64 = sent
         .iter()
