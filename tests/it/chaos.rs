@@ -69,6 +69,14 @@ async fn every_helix_fault_at_once_keeps_the_rate_limit_and_lands_in_bronze() {
         }
         let (summary, _) = rig.cycle_report().await; // panics if the commit failed
         errors += summary.errors;
+        if (cycle + 1) % 100 == 0 {
+            // Progress for the long runs (scripts/chaos): a day takes a while.
+            eprintln!(
+                "helix chaos: {} of {cycles} cycles in {:.0} s, {errors} errors so far",
+                cycle + 1,
+                started.elapsed().as_secs_f64()
+            );
+        }
     }
     let took = started.elapsed();
     let stats = rig.server.stats();
