@@ -111,7 +111,7 @@ pub struct Config {
     #[arg(long, env = "TM_MAINTAIN_INTERVAL", default_value = "24h")]
     #[arg(value_parser = duration)]
     pub maintain_interval: Duration,
-    /// How often `serve` merges today's small files (one per table per cycle; 0s = never).
+    /// How often `serve` merges today's small files and those of the tables not partitioned by day (one per table per cycle; 0s = never).
     #[arg(long, env = "TM_COMPACT_INTERVAL", default_value = "1h")]
     #[arg(value_parser = duration)]
     pub compact_interval: Duration,

@@ -188,23 +188,25 @@ impl Lake {
         }
     }
 
-    /// Merges the small files of today's partitions (a cycle writes one
-    /// per table) of every day-partitioned table into files of up to
-    /// [`TODAY_TARGET_SIZE`], so that reads and checkpoints during the day
-    /// handle tens of files rather than one per cycle so far. Files that
-    /// reached the target are left alone, so a row is rewritten only a few
-    /// times. Returns the files merged and the tables that failed (each
-    /// logged); the next run tries again.
+    /// Merges the small files that cycles write (one per table and cycle)
+    /// into files of up to [`TODAY_TARGET_SIZE`], so that reads, merges and
+    /// checkpoints during the day handle tens of files rather than one per
+    /// cycle so far: today's partition of every day-partitioned table, and
+    /// the tables that are not partitioned by day (streamers, sessions,
+    /// games, alerts, exports) whole. Files that reached the target are left
+    /// alone, so a row is rewritten only a few times. Returns the files
+    /// merged and the tables that failed (each logged); the next run tries
+    /// again.
     pub async fn compact_today(&self, now: DateTime<Utc>) -> (u64, usize) {
         let today = now.date_naive().format("%Y-%m-%d").to_string();
         let (mut files, mut failed) = (0, 0);
         for table in Table::ALL {
-            let Some(day) = table.def().day_partition() else {
-                continue;
+            let filters: Vec<FilterLiteral<'_>> = match table.def().day_partition() {
+                Some(day) => vec![(day, FilterOp::Eq, FilterValue::Scalar(today.as_str()))],
+                None => Vec::new(),
             };
             let slot = self.slot(table);
             let mut delta = slot.writer.lock().await;
-            let filters = [(day, FilterOp::Eq, FilterValue::Scalar(today.as_str()))];
             match DeltaTable::clone(&delta)
                 .optimize()
                 .with_filters(&filters)
