@@ -74,9 +74,12 @@ def duplicates(con, paths):
 
 def bronze_accounted(con, paths):
     bronze, snapshots = paths["bronze.helix_responses"], paths["silver.stream_snapshots"]
-    # Pages of one request within a cycle: 0..n-1, none missing.
+    # Pages of one request within a cycle: 0..n-1, none missing. Page k > 0
+    # was asked for with the cursor of page k-1 (`after=`), so the pages of
+    # one request share their query without it.
     gaps = con.execute(
-        f"SELECT cycle_id, endpoint, request_query, count(DISTINCT page), max(page) "
+        f"SELECT cycle_id, endpoint, regexp_replace(request_query, '&?after=[^&]*', '') AS q, "
+        f"count(DISTINCT page), max(page) "
         f"FROM delta_scan('{bronze}') GROUP BY 1, 2, 3 "
         f"HAVING count(DISTINCT page) <> max(page) + 1 LIMIT 5"
     ).fetchall()
