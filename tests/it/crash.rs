@@ -57,9 +57,9 @@ fn command(lake: &str, sub: &[&str]) -> Command {
 }
 
 /// What one `serve` process has logged so far.
-struct Watch {
+pub(crate) struct Watch {
     lines: Receiver<String>,
-    cycles: usize,
+    pub(crate) cycles: usize,
     maintenance_started: usize,
     maintenance_finished: usize,
     compacted: bool,
@@ -89,7 +89,7 @@ impl Watch {
     }
 
     /// Waits until `done` holds.
-    fn until(&mut self, trial: usize, done: impl Fn(&Watch) -> bool) {
+    pub(crate) fn until(&mut self, trial: usize, done: impl Fn(&Watch) -> bool) {
         while !done(self) {
             match self.lines.recv() {
                 Ok(line) => self.take(&line, trial),
@@ -113,7 +113,17 @@ impl Watch {
 /// Starts `serve` and a thread that drains its stderr (so a full pipe never
 /// blocks it) and passes each line on.
 fn serve(lake: &str) -> (std::process::Child, Watch) {
-    let mut child = command(lake, &["serve"])
+    serve_with(lake, |_| {})
+}
+
+/// [`serve`] with the environment changed by `set` first.
+pub(crate) fn serve_with(
+    lake: &str,
+    set: impl FnOnce(&mut Command),
+) -> (std::process::Child, Watch) {
+    let mut command = command(lake, &["serve"]);
+    set(&mut command);
+    let mut child = command
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()

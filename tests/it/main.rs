@@ -24,6 +24,7 @@ mod pipeline;
 mod rig;
 mod runner;
 mod serving;
+mod soak;
 mod storage;
 
 /// The Python interpreter of the test venv (`scripts/venv`).
