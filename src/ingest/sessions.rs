@@ -121,6 +121,21 @@ impl Sessionizer {
         self.open.values()
     }
 
+    /// The id of a session that `o` opens: its stream id — unless the
+    /// session joins its stream more than the gap after the stream started.
+    /// Then the stream may have had a session already, closed when it went
+    /// unseen for longer than the gap (an outage, a long restart, a cycle
+    /// slower than the gap) and now seen again with the same stream id; the
+    /// first observation's time, in seconds, keeps the two ids apart. From
+    /// the observation alone, so a repair or `rebuild` derives the same id.
+    fn session_id(&self, o: &Observation) -> String {
+        if o.observed_at - o.started_at > self.gap {
+            format!("{}@{}", o.stream_id, o.observed_at.timestamp())
+        } else {
+            o.stream_id.clone()
+        }
+    }
+
     /// Applies one cycle's observations (at most one per user; the caller
     /// deduplicates) made up to `now`. Sessions not seen for longer than the
     /// gap are closed at their last observation.
@@ -160,7 +175,7 @@ impl Sessionizer {
                 self.open.insert(
                     o.user_id.clone(),
                     Session {
-                        session_id: o.stream_id.clone(),
+                        session_id: self.session_id(o),
                         user_id: o.user_id.clone(),
                         user_login: o.user_login.clone(),
                         started_at: o.started_at,
@@ -294,6 +309,19 @@ mod tests {
         let before = s.clone();
         s.apply(&[obs("a", 0, 2, 100)], t(2));
         assert_eq!(s, before);
+    }
+
+    #[test]
+    fn a_stream_seen_again_after_its_session_closed_gets_a_session_of_its_own() {
+        let mut s = gap10();
+        s.apply(&[obs("a", 0, 1, 10)], t(1));
+        // Unseen for longer than the gap: the session closes.
+        let u = s.apply(&[], t(15));
+        assert_eq!(u.ended[0].session_id, "a");
+        // The same broadcast seen again: a new session, never the old id.
+        let u = s.apply(&[obs("a", 0, 20, 10)], t(20));
+        assert_eq!(u.samples[0].0, format!("a@{}", t(20).timestamp()));
+        assert_ne!(u.samples[0].0, "a");
     }
 
     #[test]
