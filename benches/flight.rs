@@ -88,15 +88,9 @@ fn leaderboard(rows: usize) -> (Arc<Schema>, Vec<RecordBatch>) {
     (schema, vec![batch])
 }
 
-/// Resident set size of process `pid`, in MiB.
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
+#[path = "common/rss.rs"]
+mod rss;
+use rss::rss_mib;
 
 async fn channel(port: u16) -> Channel {
     // Flow-control windows that grow with the bandwidth-delay product, as

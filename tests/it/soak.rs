@@ -11,15 +11,9 @@ use std::process::Command;
 use twitch_monitor::lake::Lake;
 use twitch_monitor::schema::Table;
 
-/// Resident set size of `pid`, MiB.
-fn rss_mib(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
+#[path = "../../benches/common/rss.rs"]
+mod rss;
+use rss::rss_mib;
 
 #[test]
 fn an_hour_of_cycles_commits_each_bounds_files_and_passes_the_lake_check() {
