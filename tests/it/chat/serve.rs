@@ -84,12 +84,15 @@ async fn simulated_chat_lands_in_every_layer_and_answers_over_flight_sql() {
     // trough, where the joined channels go offline and live.chat empties.
     // Read that one snapshot at once, as the hour window moves on while the
     // slower checks below run.
-    let mut rates = None;
+    // The chat client's figures are taken with it: once the joined
+    // channels go offline for the night it leaves them all.
+    let (mut rates, mut stats) = (None, None);
     until("one more cycle with chat", Duration::from_secs(180), || {
         let snapshot = app.live().snapshot();
         let chat = snapshot.batch(View::Chat);
         if snapshot.cycle_id().unwrap_or(0) > seen && chat.num_rows() > 0 {
             rates = Some(chat.clone());
+            stats = Some(app.chat().stats());
         }
         rates.is_some()
     })
@@ -105,7 +108,7 @@ async fn simulated_chat_lands_in_every_layer_and_answers_over_flight_sql() {
     )
     .unwrap_or(0.0);
     assert!(rate > 0.0, "{rates:?}");
-    let stats = app.chat().stats();
+    let stats = stats.unwrap();
     assert!(stats.messages > 0 && stats.joined > 0, "{stats:?}");
 
     let port = app.flight_addr().port();
