@@ -11,7 +11,9 @@
 //! the load of the issue), `BENCH_CYCLES` (1,440), `BENCH_SPEED` (simulated
 //! seconds per real second, default 120: a cycle is due every 0.5 s, so
 //! cycles run back to back once they take longer), `BENCH_ALL_LIVE=true` for
-//! every channel live (100,000 streams with `BENCH_CHANNELS=100000`).
+//! every channel live (100,000 streams with `BENCH_CHANNELS=100000`),
+//! `BENCH_LAKE=DIR` to write the lake in DIR (a new directory) and keep it (e.g. for
+//! `QUERY_BENCH_LAKE=DIR scripts/query-bench`).
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -93,7 +95,9 @@ fn main() {
     let speed: f64 = var("BENCH_SPEED", 120.0);
     let all_live: bool = var("BENCH_ALL_LIVE", false);
     let dir = tempfile::tempdir().expect("temp dir");
-    let lake = dir.path().join("lake");
+    let lake = std::env::var_os("BENCH_LAKE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("lake"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_twitch-monitor"))
         .env_remove("TWITCH_CLIENT_ID")
         .env_remove("TWITCH_CLIENT_SECRET")
