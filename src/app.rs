@@ -291,7 +291,13 @@ impl App {
             ))
             .with_chat(ChatFeed::new(chat.clone()));
         // After the alerts: a day's last alerts are in gold.alerts first.
-        let runner = exports::observe(runner, &config, &lake, &metrics, &source.clock).await?;
+        let runner = exports::observe(runner, &config, &lake, &metrics, &source.clock)
+            .await?
+            // Last: what the cycle and its consumers freed goes back to the OS.
+            .observe(after_commit("freed memory", || async {
+                crate::heap::release_freed("a cycle");
+                Ok::<(), std::convert::Infallible>(())
+            }));
         let ingest = tokio::spawn(runner.run(stop.child_token()));
         let every = |d: std::time::Duration| (!d.is_zero()).then_some(d);
         let (full, today) = (

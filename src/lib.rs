@@ -4,6 +4,7 @@
 //! - [`config`]: command line, environment and TOML file, validated into [`config::Config`].
 //! - [`clock`]: the [`clock::Clock`] seam: system time, scaled simulator time, manual test time.
 //! - [`shutdown`]: the one shutdown mechanism (a cancellation token) servers stop on.
+//! - [`heap`]: hands memory freed after bursts of work back to the OS.
 //! - [`schema`]: the data contract — every table and view, by layer.
 //! - [`metrics`]: the Prometheus metrics (`prometheus-client`), labelled by table name.
 //! - [`twitch`]: the Helix client (OAuth, endpoints, pagination, rate limits) and its models.
@@ -36,6 +37,7 @@ pub mod config;
 pub mod export;
 pub mod flight;
 pub mod fuzzing;
+pub mod heap;
 pub mod http;
 pub mod ingest;
 pub mod lake;

@@ -138,7 +138,8 @@ impl Lake {
     /// `today_every` in between ([`Lake::compact_today`]), until `stop`;
     /// `None` turns either off. A failed run is logged and the next one
     /// still comes. Runs beside the ingest cycles: both take each table's
-    /// writer lock in turn.
+    /// writer lock in turn. After each run the memory it freed goes back to
+    /// the OS ([`crate::heap::release_freed`]).
     pub async fn maintain_every(
         self,
         every: Option<Duration>,
@@ -185,6 +186,8 @@ impl Lake {
                 );
                 today = after(today_every);
             }
+            // What the run read and wrote was freed, but malloc keeps it.
+            crate::heap::release_freed("maintenance");
         }
     }
 
