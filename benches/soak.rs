@@ -1,11 +1,14 @@
 //! Soak benchmark (issue 16): `twitch-monitor serve` on the built-in
-//! simulator, sped up, for a whole simulated day of one-minute cycles (1,440
-//! by default) from midnight, as a user would run it. Reads each cycle's
+//! simulator, sped up, for a day's number of one-minute cycles (1,440 by
+//! default) from midnight, as a user would run it. Cycles run back to back
+//! once they take longer than a simulated minute lasts, so the run covers
+//! more simulated time than its cycles suggest (about three days at 12,000
+//! channels), each day with its maintenance. Reads each cycle's
 //! summary line from the server's log and samples the server's RSS at every
 //! cycle; prints, per 100 cycles, the mean and worst cycle time, live
 //! streams, RSS and the lake's size per layer, then the goal ratios: the
 //! last 100 cycles against the second 100 (goal ≤ 1.2×) and RSS growth
-//! after the first simulated hour (goal: flat).
+//! after the first 60 cycles (goal: flat).
 //!
 //! `cargo bench --bench soak`; `BENCH_CHANNELS` (default 12,000 channels,
 //! the load of the issue), `BENCH_CYCLES` (1,440), `BENCH_SPEED` (simulated
