@@ -9,26 +9,28 @@
 //! (2,931 MiB without), and its maintenance cost no jump.
 
 /// Hands the heap's free memory back to the OS (`malloc_trim`, glibc only;
-/// elsewhere nothing to do), after `what` (logged at debug level with the
-/// RSS before and after). Returns the RSS before and after, in bytes, when
-/// known.
-pub fn release_freed(what: &str) -> Option<(u64, u64)> {
+/// elsewhere nothing to do), after `what`. With debug logging on, logs the
+/// RSS before and after (two reads of `/proc`, skipped otherwise: this runs
+/// every cycle).
+pub fn release_freed(what: &str) {
     let started = std::time::Instant::now();
-    let before = rss_bytes();
+    let before = tracing::enabled!(tracing::Level::DEBUG)
+        .then(rss_bytes)
+        .flatten();
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` only returns free pages of malloc's own heap to
     // the OS; it is thread-safe and touches no memory the program holds.
     unsafe {
         libc::malloc_trim(0);
     }
-    let (before, after) = (before?, rss_bytes()?);
-    tracing::debug!(
-        rss_mib_before = before >> 20,
-        rss_mib_after = after >> 20,
-        ms = started.elapsed().as_millis() as u64,
-        "freed memory after {what} returned to the OS"
-    );
-    Some((before, after))
+    if let (Some(before), Some(after)) = (before, before.and_then(|_| rss_bytes())) {
+        tracing::debug!(
+            rss_mib_before = before >> 20,
+            rss_mib_after = after >> 20,
+            ms = started.elapsed().as_millis() as u64,
+            "freed memory after {what} returned to the OS"
+        );
+    }
 }
 
 /// Resident set size, from `/proc/self/status` (Linux).
@@ -49,7 +51,9 @@ mod tests {
         let blocks: Vec<Vec<u8>> = (0..20_000).map(|i| vec![i as u8; 8 * 1024]).collect();
         let pin = std::hint::black_box(Box::new(1u64));
         drop(blocks);
-        let (before, after) = super::release_freed("a test").expect("RSS on Linux");
+        let before = super::rss_bytes().expect("RSS on Linux");
+        super::release_freed("a test");
+        let after = super::rss_bytes().expect("RSS on Linux");
         assert_eq!(*pin, 1);
         if cfg!(target_env = "gnu") {
             assert!(
