@@ -4,6 +4,7 @@
 //! bounded concurrency). Front ends (Flight SQL, HTTP) see only [`QueryEngine`].
 mod catalog;
 mod error;
+mod functions;
 mod planned;
 mod policy;
 mod sources;
@@ -165,6 +166,7 @@ impl QueryEngine {
             .build_arc()
             .map_err(Error::from)?;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
+        ctx.register_udf(functions::date_trunc());
         let catalog = Arc::new(LakeCatalog::new());
         ctx.register_catalog(CATALOG, Arc::clone(&catalog) as Arc<dyn CatalogProvider>);
         let slots = Arc::new(Semaphore::new(options.max_concurrent_queries.max(1)));
