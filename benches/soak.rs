@@ -5,7 +5,8 @@
 //! more simulated time than its cycles suggest (about three days at 12,000
 //! channels), each day with its maintenance. Reads each cycle's
 //! summary line from the server's log and samples the server's RSS at every
-//! cycle; prints, per 100 cycles, the mean and worst cycle time, live
+//! cycle; prints, per 100 cycles, the mean and worst cycle time, the mean
+//! seconds of each stage (poll, then the bronze, silver and gold commits), live
 //! streams, RSS and the lake's size per layer, then the goal ratios: the
 //! last 100 cycles against the second 100 (goal ≤ 1.2×) and RSS growth
 //! after the first 60 cycles (goal: flat).
@@ -80,8 +81,30 @@ fn parse(line: &str) -> Option<(u64, u64, f64)> {
     ))
 }
 
+/// Stages of a cycle as its summary line names them (`, took poll X s
+/// bronze Y s …`).
+const STAGES: [&str; 4] = ["poll", "bronze", "silver", "gold"];
+
+/// Seconds per stage of one summary line (0 for a stage not named).
+fn stages(line: &str) -> [f64; 4] {
+    let mut out = [0.0; 4];
+    if let Some((_, took)) = line.rsplit_once(", took ") {
+        let words: Vec<&str> = took.split_whitespace().collect();
+        for pair in words.chunks(3) {
+            if let [stage, seconds, "s"] = pair
+                && let Some(i) = STAGES.iter().position(|s| s == stage)
+            {
+                out[i] = seconds.parse().unwrap_or(0.0);
+            }
+        }
+    }
+    out
+}
+
+#[derive(Default)]
 struct Block {
     times: Vec<f64>,
+    stages: [f64; 4],
     streams: Vec<u64>,
     rss: f64,
 }
@@ -89,6 +112,11 @@ struct Block {
 impl Block {
     fn mean(&self) -> f64 {
         self.times.iter().sum::<f64>() / self.times.len().max(1) as f64
+    }
+
+    /// Mean seconds of stage `i` per cycle.
+    fn stage(&self, i: usize) -> f64 {
+        self.stages[i] / self.times.len().max(1) as f64
     }
 }
 
@@ -134,16 +162,20 @@ fn main() {
         if all_live { " all live" } else { "" }
     );
     println!(
-        "{:>11} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9}",
-        "cycles", "mean s", "worst s", "streams", "RSS MiB", "bronze", "silver", "gold"
+        "{:>11} {:>10} {:>10} {:>27} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "cycles",
+        "mean s",
+        "worst s",
+        "poll/bronze/silver/gold s",
+        "streams",
+        "RSS MiB",
+        "bronze",
+        "silver",
+        "gold"
     );
     let started = Instant::now();
     let mut blocks: Vec<Block> = Vec::new();
-    let mut block = Block {
-        times: Vec::new(),
-        streams: Vec::new(),
-        rss: 0.0,
-    };
+    let mut block = Block::default();
     let mut rss_hour = f64::NAN;
     let mut last = 0;
     for line in rx {
@@ -155,6 +187,9 @@ fn main() {
         };
         let rss = rss_mib(pid);
         block.times.push(seconds);
+        for (sum, s) in block.stages.iter_mut().zip(stages(&line)) {
+            *sum += s;
+        }
         block.streams.push(streams);
         block.rss = rss;
         if id == 60 {
@@ -164,25 +199,25 @@ fn main() {
         if id % 100 == 0 || id == cycles {
             let mib = |layer: &str| size(&lake.join(layer)) as f64 / (1 << 20) as f64;
             println!(
-                "{:>5}-{:<5} {:>10.2} {:>10.2} {:>9} {:>9.0} {:>7.0}MB {:>7.0}MB {:>7.0}MB",
+                "{:>5}-{:<5} {:>10.2} {:>10.2} {:>27} {:>9} {:>9.0} {:>7.0}MB {:>7.0}MB {:>7.0}MB",
                 id + 1 - block.times.len() as u64,
                 id,
                 block.mean(),
                 block.times.iter().copied().fold(0.0, f64::max),
+                format!(
+                    "{:.2}/{:.2}/{:.2}/{:.2}",
+                    block.stage(0),
+                    block.stage(1),
+                    block.stage(2),
+                    block.stage(3)
+                ),
                 block.streams.iter().sum::<u64>() / block.streams.len().max(1) as u64,
                 rss,
                 mib("bronze"),
                 mib("silver"),
                 mib("gold"),
             );
-            blocks.push(std::mem::replace(
-                &mut block,
-                Block {
-                    times: Vec::new(),
-                    streams: Vec::new(),
-                    rss: 0.0,
-                },
-            ));
+            blocks.push(std::mem::take(&mut block));
         }
         if id >= cycles {
             break;

@@ -286,6 +286,9 @@ impl CycleRunner {
             summary.errors = summary.errors.max(report.silver.errors);
             summary.duplicates = report.silver.duplicates;
             summary.written = report.written;
+            summary
+                .stages
+                .extend(report.stages.iter().map(|(s, d)| (*s, d.as_secs_f64())));
         }
         summary.finished_at = self.args.clock.now();
         FinishedCycle { summary, outcome }

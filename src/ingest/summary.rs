@@ -40,6 +40,8 @@ pub struct CycleSummary {
     pub deferred: (usize, usize),
     /// Real seconds the whole cycle took: connecting, polling, committing.
     pub seconds: f64,
+    /// Where those seconds went: the poll, then each layer of the commit.
+    pub stages: Vec<(&'static str, f64)>,
     /// Chat lines the cycle took from the chat source (malformed ones too).
     pub chat_lines: usize,
     /// Which commit of its poll this was: 1, or more when earlier commits
@@ -72,6 +74,7 @@ impl CycleSummary {
             stream_errors: polled.stream_errors,
             deferred: (polled.deferred_profiles, polled.deferred_followers),
             chat_lines: inputs.chat.len(),
+            stages: vec![("poll", polled.elapsed.as_secs_f64())],
             attempt: 1,
             ..Default::default()
         }
@@ -117,6 +120,12 @@ impl fmt::Display for CycleSummary {
                 ", deferred {} profiles {} followers",
                 self.deferred.0, self.deferred.1
             )?;
+        }
+        if !self.stages.is_empty() {
+            f.write_str(", took")?;
+            for (stage, seconds) in &self.stages {
+                write!(f, " {stage} {seconds:.2} s")?;
+            }
         }
         Ok(())
     }
