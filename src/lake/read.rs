@@ -2,8 +2,12 @@
 //! newest loaded version (for the query catalog), and small conveniences
 //! (`scan`, `read_all`, `sql`) for tests, start-up repair and the ingest cycle.
 //!
-//! Providers read strings as `Utf8`, never `Utf8View` or dictionaries: the
-//! contract types are what Flight clients and the JDBC driver expect.
+//! [`Lake::table_provider`] reads strings as `Utf8`, never `Utf8View` or
+//! dictionaries: the contract types, which the ingest cycle's own SQL and
+//! Rust code expect. [`Lake::query_provider`] (the query catalog) reads
+//! strings as `Utf8View`: Parquet's dictionary pages then become views into
+//! the dictionary instead of a copy of every value, and group-bys on strings
+//! hash views; the query engine turns views back into `Utf8` for clients.
 use std::sync::Arc;
 
 use arrow::array::{AsArray, RecordBatch};
@@ -20,13 +24,19 @@ use crate::schema::{Layer, Table};
 /// The DataFusion settings every lake read uses.
 pub(crate) struct ReadSession {
     state: Arc<SessionState>,
+    /// The same with view types, for the query catalog.
+    query: Arc<SessionState>,
 }
 
 impl ReadSession {
     pub(crate) fn new() -> Self {
         let ctx = SessionContext::new_with_config(session_config());
+        let query = SessionContext::new_with_config(
+            session_config().set_bool("datafusion.execution.parquet.schema_force_view_types", true),
+        );
         Self {
             state: Arc::new(ctx.state()),
+            query: Arc::new(query.state()),
         }
     }
 }
@@ -47,10 +57,24 @@ impl Lake {
     /// handle has seen (see [`Lake::refresh`]). The provider is pinned to that
     /// version: to follow new commits, refresh and ask again.
     pub async fn table_provider(&self, table: Table) -> Result<Arc<dyn TableProvider>> {
+        self.provider(table, &self.inner.read.state).await
+    }
+
+    /// [`Lake::table_provider`] for the query catalog: strings read as
+    /// `Utf8View` (faster to scan and group by; see the module docs).
+    pub async fn query_provider(&self, table: Table) -> Result<Arc<dyn TableProvider>> {
+        self.provider(table, &self.inner.read.query).await
+    }
+
+    async fn provider(
+        &self,
+        table: Table,
+        session: &Arc<SessionState>,
+    ) -> Result<Arc<dyn TableProvider>> {
         let delta = self.slot(table).latest.load_full();
         let provider = delta
             .table_provider()
-            .with_session(Arc::clone(&self.inner.read.state))
+            .with_session(Arc::clone(session))
             .await
             .map_err(|source| Error::Query {
                 op: "table provider",

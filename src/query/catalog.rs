@@ -131,7 +131,7 @@ impl LakeCatalog {
             by_schema
                 .entry(t.schema)
                 .or_default()
-                .insert(t.name, t.provider);
+                .insert(t.name, super::views::view_types(t.provider));
         }
         let schemas = by_schema
             .into_iter()

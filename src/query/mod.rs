@@ -5,16 +5,17 @@
 mod catalog;
 mod error;
 mod functions;
+mod params;
 mod planned;
 mod policy;
 mod sources;
 mod stream;
+mod views;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{CatalogProvider, SchemaProvider};
 use datafusion::common::ScalarValue;
 use datafusion::common::TableReference;
@@ -209,7 +210,7 @@ impl QueryEngine {
         let plan = self.plan(&sql).await?;
         Ok(PreparedQuery {
             schema: client_schema(plan.schema().as_arrow()),
-            parameters: parameter_schema(&plan)?,
+            parameters: params::parameter_schema(&plan)?,
             sql,
         })
     }
@@ -219,7 +220,7 @@ impl QueryEngine {
     /// [`QueryEngine::execute`] will produce it (nullability included).
     pub async fn schema(&self, sql: &str, params: &[ScalarValue]) -> Result<SchemaRef> {
         let sql = rewrite_placeholders(sql)?;
-        let plan = bind(self.plan(&sql).await?, params)?;
+        let plan = params::bind(self.plan(&sql).await?, params)?;
         let physical = self.inner.ctx.state().create_physical_plan(&plan).await?;
         let schema = client_schema(&physical.schema());
         // Kept for the execution that usually follows (GetFlightInfo, DoGet).
@@ -245,7 +246,7 @@ impl QueryEngine {
                 let physical = match self.inner.planned.take(&sql, params) {
                     Some(physical) => physical,
                     None => {
-                        let plan = bind(self.plan(&sql).await?, params)?;
+                        let plan = params::bind(self.plan(&sql).await?, params)?;
                         self.inner.ctx.state().create_physical_plan(&plan).await?
                     }
                 };
@@ -350,58 +351,6 @@ impl QueryEngine {
         names.sort();
         names
     }
-}
-
-/// The parameters of `plan` as a schema: `$1`, `$2`, ... in order.
-fn parameter_schema(plan: &LogicalPlan) -> Result<SchemaRef> {
-    let types = plan.get_parameter_types()?;
-    let mut params: Vec<(String, Option<DataType>)> = types.into_iter().collect();
-    params.sort_by_key(|(name, _)| placeholder_index(name));
-    let fields: Vec<Field> = params
-        .into_iter()
-        .map(|(name, t)| {
-            let t = t.map(|t| client_schema(&Schema::new(vec![Field::new("", t, true)])));
-            let t = t.map_or(DataType::Utf8, |s| s.field(0).data_type().clone());
-            Field::new(name, t, true)
-        })
-        .collect();
-    Ok(Arc::new(Schema::new(fields)))
-}
-
-/// `$3` → 3; named placeholders sort last.
-fn placeholder_index(name: &str) -> usize {
-    name.strip_prefix('$')
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(usize::MAX)
-}
-
-/// Binds positional values, cast to the types the plan expects for them.
-fn bind(plan: LogicalPlan, params: &[ScalarValue]) -> Result<LogicalPlan> {
-    let types: HashMap<String, Option<DataType>> = plan.get_parameter_types()?;
-    if types.is_empty() && params.is_empty() {
-        return Ok(plan);
-    }
-    if types.len() != params.len() {
-        return Err(Error::InvalidSql(format!(
-            "the statement has {} parameter(s) but {} value(s) were bound",
-            types.len(),
-            params.len()
-        )));
-    }
-    let values = params
-        .iter()
-        .enumerate()
-        .map(|(i, value)| match types.get(&format!("${}", i + 1)) {
-            Some(Some(t)) if t != &value.data_type() && !value.is_null() => {
-                value.cast_to(t).map_err(|e| {
-                    Error::InvalidSql(format!("parameter ${} cannot be used as {t}: {e}", i + 1))
-                })
-            }
-            Some(Some(t)) if value.is_null() => ScalarValue::try_from(t).map_err(Error::from),
-            _ => Ok(value.clone()),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(plan.with_param_values(values)?)
 }
 
 #[cfg(test)]

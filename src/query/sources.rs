@@ -23,7 +23,7 @@ impl TableSource for LakeAndLive {
     async fn tables(&self) -> Result<Vec<SourceTable>, SourceError> {
         let mut out = Vec::with_capacity(Table::ALL.len() + 5);
         for table in Table::ALL {
-            let provider = self.lake.table_provider(table).await?;
+            let provider = self.lake.query_provider(table).await?;
             out.push(SourceTable::new(
                 table.layer().as_str(),
                 table.name(),

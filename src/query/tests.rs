@@ -250,3 +250,62 @@ async fn a_plan_kept_from_a_schema_request_runs_once_and_never_past_a_refresh() 
     engine.refresh().await.unwrap();
     assert_eq!(run(&engine, sql, &p).await.unwrap()[0].num_rows(), 3);
 }
+
+#[tokio::test]
+async fn one_parameter_binds_against_plain_and_view_string_columns() {
+    // The lake reads strings as Utf8View, in-memory tables hold Utf8; the
+    // dashboard's streamer page uses one `$1` against both.
+    let (engine, source) = engine_with(EngineOptions::default()).await;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("user_login", DataType::Utf8, false),
+        Field::new("viewer_count", DataType::Int64, false),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(datafusion::arrow::array::StringArray::from(vec![
+            "bravo", "delta",
+        ])),
+        Arc::new(Int64Array::from(vec![20, 40])),
+    ];
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns).unwrap();
+    source.put("live", "streams", schema, vec![batch]).unwrap();
+    engine.refresh().await.unwrap();
+    let sql = "SELECT l.rank, s.viewer_count FROM twitch.gold.leaderboard_daily l \
+               JOIN twitch.live.streams s ON s.user_login = l.login \
+               WHERE l.login = $1 AND s.user_login = $1";
+    let prepared = engine.prepare(sql).await.unwrap();
+    assert_eq!(prepared.parameters.field(0).data_type(), &DataType::Utf8);
+    let batches = run(&engine, sql, &[ScalarValue::Utf8(Some("bravo".into()))])
+        .await
+        .unwrap();
+    assert_eq!(
+        table(&batches),
+        "+------+--------------+\n\
+         | rank | viewer_count |\n\
+         +------+--------------+\n\
+         | 2    | 20           |\n\
+         +------+--------------+"
+    );
+    // A literal beside a column: `$1 = ''` is Utf8, `login = $1` Utf8View.
+    let sql = "SELECT rank FROM twitch.gold.leaderboard_daily WHERE $1 = '' OR login = $1";
+    for (value, rows) in [("", 3), ("charlie", 1)] {
+        let batches = run(&engine, sql, &[ScalarValue::Utf8(Some(value.into()))])
+            .await
+            .unwrap();
+        let n: usize = batches.iter().map(|b| b.num_rows()).sum();
+        assert_eq!(n, rows, "{value:?}");
+    }
+    // Used as a number and as a string: refused with a way out.
+    let e = engine
+        .prepare("SELECT rank FROM twitch.gold.leaderboard_daily WHERE rank = $1 OR login = $1")
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("parameter $1 is used as both"),
+        "{e}"
+    );
+    let types = engine
+        .schema("SELECT user_login FROM twitch.live.streams", &[])
+        .await
+        .unwrap();
+    assert_eq!(types.field(0).data_type(), &DataType::Utf8);
+}
