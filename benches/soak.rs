@@ -18,6 +18,11 @@
 //! every channel live (100,000 streams with `BENCH_CHANNELS=100000`),
 //! `BENCH_LAKE=DIR` to write the lake in DIR (a new directory) and keep it (e.g. for
 //! `QUERY_BENCH_LAKE=DIR scripts/query-bench`).
+//!
+//! Log entries are kept by age in real time (their files'), so the server's
+//! log retention is scaled like the simulated clock: one simulated day
+//! (`TM_LOG_RETENTION` = 86,400 s / `BENCH_SPEED`, 12 minutes at 120×), as
+//! the default of a day keeps at real speed. `BENCH_LOG_RETENTION` overrides.
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -125,6 +130,8 @@ fn main() {
     let cycles: u64 = var("BENCH_CYCLES", 1_440);
     let speed: f64 = var("BENCH_SPEED", 120.0);
     let all_live: bool = var("BENCH_ALL_LIVE", false);
+    let log_retention: String = std::env::var("BENCH_LOG_RETENTION")
+        .unwrap_or_else(|_| format!("{}s", (86_400.0 / speed).round().max(1.0)));
     let dir = tempfile::tempdir().expect("temp dir");
     let lake = std::env::var_os("BENCH_LAKE")
         .map(std::path::PathBuf::from)
@@ -142,6 +149,7 @@ fn main() {
         .env("TM_SIM_START", "2026-03-02T00:00:00Z")
         .env("TM_SIM_RATE_LIMIT", "0")
         .env("TM_SIM_ALL_LIVE", all_live.to_string())
+        .env("TM_LOG_RETENTION", &log_retention)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -158,7 +166,7 @@ fn main() {
         }
     });
     println!(
-        "soak: serve on the simulator, {channels} channels{}, {speed}x, one-minute cycles from midnight, {cycles} cycles",
+        "soak: serve on the simulator, {channels} channels{}, {speed}x, one-minute cycles from midnight, {cycles} cycles, log retention {log_retention}",
         if all_live { " all live" } else { "" }
     );
     println!(

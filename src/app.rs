@@ -305,7 +305,10 @@ impl App {
             every(config.compact_interval),
         );
         let maintenance = (full.is_some() || today.is_some()).then(|| {
-            let retention = config.vacuum_retention;
+            let retention = crate::lake::Retention {
+                files: config.vacuum_retention,
+                logs: config.log_retention,
+            };
             let clock = source.clock.clone();
             tokio::spawn(lake.maintain_every(full, today, retention, clock, stop.child_token()))
         });

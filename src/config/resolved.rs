@@ -119,6 +119,10 @@ pub struct Config {
     #[arg(long, env = "TM_VACUUM_RETENTION", default_value = "7d")]
     #[arg(value_parser = duration)]
     pub vacuum_retention: Duration,
+    /// Delta log entries (`_delta_log`) older than this are removed by maintenance and by each compaction of today's files; versions older than this can no longer be read (time travel). Every commit lists the log, so one commit a minute per table for Delta's default of 30 days would make every commit slower.
+    #[arg(long, env = "TM_LOG_RETENTION", default_value = "1d")]
+    #[arg(value_parser = duration)]
+    pub log_retention: Duration,
     /// Alert rules and delivery targets, as written.
     #[command(flatten, next_help_heading = "Alerts")]
     pub alerts: AlertSources,

@@ -199,6 +199,7 @@ impl Pipeline {
         report: &mut CommitReport,
     ) -> Result<()> {
         let (lake, table, suffix) = (&self.lake, write.table, write.suffix.as_deref());
+        let started = std::time::Instant::now();
         let batches = match (&write.rows, days) {
             (Rows::Batch(b), _) => vec![b.clone()],
             (Rows::Day(day), Some(days)) => vec![days.batch(table, *day)?],
@@ -214,6 +215,7 @@ impl Pipeline {
                 run(&ctx, sql).await?
             }
         };
+        let resolved = started.elapsed();
         let outcome = match &write.op {
             Op::Append => lake.append_as(table, batches, cycle_id, suffix).await?,
             Op::Replace(scope) => {
@@ -223,6 +225,13 @@ impl Pipeline {
             }
             Op::Upsert => lake.upsert_scd2(table, batches, cycle_id).await?,
         };
+        // Where a cycle's time goes, write by write (`RUST_LOG=…pipeline=debug`).
+        tracing::debug!(
+            "cycle {cycle_id} {table} {}: rows in {:.1} ms, commit {:.1} ms",
+            suffix.unwrap_or(""),
+            resolved.as_secs_f64() * 1e3,
+            (started.elapsed() - resolved).as_secs_f64() * 1e3,
+        );
         match outcome {
             CommitOutcome::Committed { rows, .. } => {
                 report.written.add(table.layer(), rows);

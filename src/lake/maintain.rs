@@ -1,6 +1,12 @@
 //! Maintenance: compact closed partitions (one commit per minute makes ~1,440
 //! small files per day per table), write a checkpoint, drop expired log
 //! files, and vacuum files removed longer ago than the retention.
+//!
+//! Expired log entries go by our own log retention (a day by default), not
+//! Delta's `delta.logRetentionDuration` (30 days): one commit a minute makes
+//! ~1,440 entries per table a day, and every commit lists `_delta_log` (on a
+//! local disk object_store walks the whole directory), so with 30 days of
+//! entries each commit would cost more every day for a month.
 use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +25,28 @@ use crate::schema::Table;
 /// ([`Lake::compact_today`]); larger ones are left alone.
 pub const TODAY_TARGET_SIZE: NonZeroU64 = NonZeroU64::new(32 << 20).unwrap();
 
+/// How long log entries are kept by default: a day of time travel.
+pub const DEFAULT_LOG_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+/// Removes the `_delta_log` entries of `delta` whose files are older than
+/// `keep` and that no reader needs: only those before the newest checkpoint
+/// that is itself older than `keep` (so every version of the last `keep`
+/// stays readable). Ages are the files' own (wall clock), whatever clock the
+/// service runs on.
+pub(super) async fn cleanup_logs(
+    delta: &DeltaTable,
+    keep: Duration,
+) -> Result<usize, deltalake::DeltaTableError> {
+    let Some(version) = delta.version() else {
+        return Ok(0);
+    };
+    let keep = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+    let cutoff = Utc::now()
+        .checked_sub_signed(keep)
+        .map_or(i64::MIN, |t| t.timestamp_millis());
+    checkpoints::cleanup_expired_logs_for(version, delta.log_store().as_ref(), cutoff, None).await
+}
+
 /// What [`Lake::maintain`] does and when "now" is.
 #[derive(Debug, Clone)]
 pub struct MaintainOptions {
@@ -28,6 +56,8 @@ pub struct MaintainOptions {
     /// `delta.deletedFileRetentionDuration` (7 days by default), as delta-rs
     /// does: readers of older versions may still need those files.
     pub enforce_retention: bool,
+    /// Log entries older than this (by their files' age) are removed.
+    pub log_retention: Duration,
     /// The current time: days before its UTC date are closed (compacted), and
     /// vacuum measures the retention from it.
     pub now: DateTime<Utc>,
@@ -38,9 +68,19 @@ impl Default for MaintainOptions {
         Self {
             retention: Duration::from_secs(7 * 24 * 3600),
             enforce_retention: true,
+            log_retention: DEFAULT_LOG_RETENTION,
             now: Utc::now(),
         }
     }
+}
+
+/// How long `serve`'s scheduled maintenance keeps what tables no longer use.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Data files removed from a table (vacuum).
+    pub files: Duration,
+    /// Delta log entries ([`cleanup_logs`]).
+    pub logs: Duration,
 }
 
 /// What maintenance did to one table.
@@ -144,7 +184,7 @@ impl Lake {
         self,
         every: Option<Duration>,
         today_every: Option<Duration>,
-        retention: Duration,
+        retention: Retention,
         clock: SharedClock,
         stop: CancellationToken,
     ) {
@@ -165,7 +205,8 @@ impl Lake {
             let started = std::time::Instant::now();
             if full.is_some_and(|t| t <= now) {
                 let opts = MaintainOptions {
-                    retention,
+                    retention: retention.files,
+                    log_retention: retention.logs,
                     now,
                     ..Default::default()
                 };
@@ -177,7 +218,7 @@ impl Lake {
                 (full, today) = (after(every), after(today_every));
             } else {
                 tracing::info!("compaction of today's files started");
-                let (files, failed) = self.compact_today(now).await;
+                let (files, failed) = self.compact_today(now, retention.logs).await;
                 tracing::info!(
                     compacted = files,
                     failed,
@@ -197,10 +238,11 @@ impl Lake {
     /// cycle so far: today's partition of every day-partitioned table, and
     /// the tables that are not partitioned by day (streamers, sessions,
     /// games, alerts, exports) whole. Files that reached the target are left
-    /// alone, so a row is rewritten only a few times. Returns the files
-    /// merged and the tables that failed (each logged); the next run tries
-    /// again.
-    pub async fn compact_today(&self, now: DateTime<Utc>) -> (u64, usize) {
+    /// alone, so a row is rewritten only a few times. Then removes the log
+    /// entries older than `log_retention` ([`cleanup_logs`]), so the log a
+    /// commit lists stays that long. Returns the files merged and the tables
+    /// that failed (each logged); the next run tries again.
+    pub async fn compact_today(&self, now: DateTime<Utc>, log_retention: Duration) -> (u64, usize) {
         let today = now.date_naive().format("%Y-%m-%d").to_string();
         let (mut files, mut failed) = (0, 0);
         for table in Table::ALL {
@@ -227,7 +269,12 @@ impl Lake {
                 Err(e) => {
                     failed += 1;
                     tracing::warn!(%table, error = %e, "compacting today's files failed");
+                    continue;
                 }
+            }
+            if let Err(e) = cleanup_logs(&delta, log_retention).await {
+                failed += 1;
+                tracing::warn!(%table, error = %e, "removing expired log entries failed");
             }
         }
         (files, failed)
@@ -292,7 +339,7 @@ impl Lake {
             .await
             .map_err(slot.delta_err("checkpoint"))?;
         report.checkpoint_version = delta.version();
-        report.logs_removed = checkpoints::cleanup_metadata(&delta, None)
+        report.logs_removed = cleanup_logs(&delta, opts.log_retention)
             .await
             .map_err(slot.delta_err("log cleanup"))?;
 

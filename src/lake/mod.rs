@@ -36,7 +36,7 @@ pub mod write;
 
 pub use error::{Error, Result};
 pub use location::object_store_at;
-pub use maintain::{MaintainOptions, MaintainReport, TableMaintenance};
+pub use maintain::{MaintainOptions, MaintainReport, Retention, TableMaintenance};
 pub use write::{CommitOutcome, app_id, in_list};
 
 use crate::schema::{Table, TableDef};
