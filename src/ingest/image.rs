@@ -1,8 +1,8 @@
 //! An in-memory image of the derived tables, for `rebuild`: every cycle's
 //! planned writes applied the way Delta applies them — append, replace a
 //! partition, SCD type 2 upsert — so the tables `rebuild` commits are the
-//! ones the live cycles committed. A day's gold rows and the SQL steps stay
-//! descriptions until [`Image::finish`] builds them once, at the end.
+//! ones the live cycles committed. A day's gold rows stay descriptions until
+//! [`Image::finish`] builds them once, at the end.
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -10,21 +10,17 @@ use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Scalar, TimestampMicrosecondArray, UInt32Array,
 };
 use arrow::compute::kernels::cmp::eq;
-use arrow::compute::{concat_batches, take_record_batch};
-use arrow::datatypes::{Schema, TimestampMicrosecondType};
+use arrow::compute::take_record_batch;
+use arrow::datatypes::TimestampMicrosecondType;
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use arrow::util::display::array_value_to_string;
 use chrono::NaiveDate;
-use datafusion::catalog::{MemTable, MemorySchemaProvider, SchemaProvider};
-use datafusion::prelude::SessionContext;
 
 use super::gold::OpenDays;
-use super::pipeline::run;
 use super::plan::{Op, Rows, Scope, Write};
 use super::silver::StreamerRow;
 use super::{Error, Result};
-use crate::lake::read::session_config;
 use crate::schema::{Origin, Table, scd2};
 
 /// What a partition holds until the end.
@@ -32,7 +28,6 @@ use crate::schema::{Origin, Table, scd2};
 enum Part {
     Rows(RecordBatch),
     Day(NaiveDate),
-    Sql(String),
 }
 
 /// One table: its parts by partition value ("" when unpartitioned).
@@ -76,7 +71,6 @@ impl Image {
                 let later = match rows {
                     Rows::Batch(b) => return add(parts, table, b),
                     Rows::Day(day) => Part::Day(day),
-                    Rows::Sql(sql) => Part::Sql(sql),
                 };
                 parts.insert(value, vec![later]);
                 Ok(())
@@ -87,9 +81,9 @@ impl Image {
     }
 
     /// Every derived table's rows: a day's gold built from `days` (folded up
-    /// to the last cycle), then the SQL steps over the gold just built.
-    /// Tables no write reached come back empty.
-    pub(super) async fn finish(
+    /// to the last cycle, every day open). Tables no write reached come
+    /// back empty.
+    pub(super) fn finish(
         mut self,
         days: &OpenDays,
         streamers: &BTreeMap<String, Vec<StreamerRow>>,
@@ -100,35 +94,6 @@ impl Image {
             for part in parts.values_mut().flatten() {
                 if let Part::Day(day) = part {
                     *part = Part::Rows(daily.batch(table, *day)?);
-                }
-            }
-        }
-        // The SQL steps read the gold just built, as live cycles read the lake.
-        let ctx = SessionContext::new_with_config(session_config());
-        let catalog = ctx
-            .catalog("datafusion")
-            .ok_or_else(|| bug(Table::StreamerDaily, "no default catalog"))?;
-        for table in [Table::StreamerDaily, Table::Streamers] {
-            let layer = table.layer().as_str();
-            let schema: Arc<dyn SchemaProvider> = match catalog.schema(layer) {
-                Some(s) => s,
-                None => {
-                    let s = Arc::new(MemorySchemaProvider::new());
-                    catalog.register_schema(layer, s.clone())?;
-                    s
-                }
-            };
-            let mem = MemTable::try_new(table.schema(), vec![self.rows(table)])?;
-            schema.register_table(table.name().to_owned(), Arc::new(mem))?;
-        }
-        for parts in self.tables.values_mut() {
-            for part in parts.values_mut().flatten() {
-                if let Part::Sql(sql) = part {
-                    let batches = run(&ctx, sql).await?;
-                    *part = Part::Rows(match batches.first() {
-                        Some(b) => concat_batches(&b.schema(), &batches)?,
-                        None => RecordBatch::new_empty(Arc::new(Schema::empty())),
-                    });
                 }
             }
         }

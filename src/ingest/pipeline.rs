@@ -16,7 +16,6 @@ use super::inputs::CycleInputs;
 use super::plan::{self, Op, Rows, Write};
 use super::silver::{SilverRows, SilverState};
 use super::{Error, Result, state};
-use crate::lake::read::session_config;
 use crate::lake::{CommitOutcome, Lake};
 use crate::schema::{Layer, Table};
 
@@ -174,6 +173,10 @@ impl Pipeline {
         for &day in &days {
             self.gold.update(&self.lake, day, cycle_id, &silver).await?;
         }
+        // The closed days the figures spanning days read, once per process.
+        for &day in &days {
+            self.gold.load_closed(&self.lake, day).await?;
+        }
         let poll_secs = self.poll_interval.as_secs_f64();
         let mut day_tables = self.gold.tables(&self.state.streamers, poll_secs);
         for write in writes {
@@ -206,13 +209,6 @@ impl Pipeline {
             (Rows::Day(day), None) => {
                 let what = format!("{table}: rows of {day} before the gold stage");
                 return Err(arrow::error::ArrowError::InvalidArgumentError(what).into());
-            }
-            // Over the streamer rows the plan committed just before.
-            (Rows::Sql(sql), _) => {
-                let ctx = SessionContext::new_with_config(session_config());
-                lake.register(&ctx, &[Table::StreamerDaily, Table::Streamers])
-                    .await?;
-                run(&ctx, sql).await?
             }
         };
         let resolved = started.elapsed();

@@ -125,7 +125,7 @@ pub async fn rebuild(
         }
     }
     let poll_secs = poll_interval.as_secs_f64();
-    for (table, batches) in image.finish(&days, &state.streamers, poll_secs).await? {
+    for (table, batches) in image.finish(&days, &state.streamers, poll_secs)? {
         let rows = batches.iter().map(|b| b.num_rows()).sum();
         lake.rewrite(table, batches, last).await?;
         progress(Progress::Wrote { table, rows });

@@ -6,6 +6,7 @@ use arrow::record_batch::RecordBatch;
 
 use chrono::NaiveDate;
 
+use super::gold::span::StarRow;
 use super::gold::{CategoryRow, DailyRow, HourRow, RankRow};
 use super::rows::{
     bools, build, date32, dates, day_number, f64s, i64s, string_lists, ts, utf8, utf8_opt,
@@ -238,6 +239,29 @@ pub fn leaderboard(
             "user_id" => utf8(rs.iter().map(|r| r.user_id.as_str())),
             "login" => utf8(rs.iter().map(|r| r.login.as_str())),
             "value" => f64s(rs.iter().map(|r| Some(r.value))),
+            _ => return None,
+        })
+    })
+}
+
+/// `gold.rising_stars` rows of `day`.
+pub fn rising_stars(
+    schema: &SchemaRef,
+    day: NaiveDate,
+    rs: &[StarRow],
+) -> Result<RecordBatch, ArrowError> {
+    build(schema, rs.len(), |c| -> Option<ArrayRef> {
+        Some(match c {
+            "day" => dates(rs.iter().map(|_| day_number(day))),
+            "user_id" => utf8(rs.iter().map(|r| r.user_id.as_str())),
+            "login" => utf8(rs.iter().map(|r| r.login.as_str())),
+            "account_age_days" => i64s(rs.iter().map(|r| Some(r.account_age_days))),
+            "followers_gained_7d" => i64s(rs.iter().map(|r| r.followers_gained_7d)),
+            "follower_growth_pct_7d" => f64s(rs.iter().map(|r| r.follower_growth_pct_7d)),
+            "avg_viewers_7d" => f64s(rs.iter().map(|r| r.avg_viewers_7d)),
+            "viewer_growth_pct_7d" => f64s(rs.iter().map(|r| r.viewer_growth_pct_7d)),
+            "score" => f64s(rs.iter().map(|r| Some(r.score))),
+            "rank" => i64s(rs.iter().map(|r| Some(r.rank))),
             _ => return None,
         })
     })

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use futures::TryStreamExt;
 
 use super::day::{Day, FollowSample, Sample};
+use super::span::SpanRow;
 use crate::ingest::state::{Cols, time};
 use crate::ingest::{Error, Result};
 use crate::lake::Lake;
@@ -82,5 +83,40 @@ pub(super) async fn day(lake: &Lake, day: NaiveDate) -> Result<Day> {
         }
     }
     out.seal();
+    Ok(out)
+}
+
+/// The `gold.streamer_daily` rows of `day` that the figures spanning days
+/// read (a closed day's: final).
+pub(super) async fn span_day(lake: &Lake, day: NaiveDate) -> Result<Vec<SpanRow>> {
+    let sql = format!(
+        "SELECT user_id, login, hours_watched, minutes_streamed, followers_gained, \
+         followers_start FROM {} WHERE day = DATE '{day}'",
+        Table::StreamerDaily.qualified_name()
+    );
+    let mut out = Vec::new();
+    let mut batches = lake.stream(Table::StreamerDaily, &sql).await?;
+    while let Some(b) = batches.try_next().await.map_err(|source| Error::Sql {
+        sql: sql.clone(),
+        source,
+    })? {
+        let c = Cols(&b);
+        let (user, login) = (c.str("user_id")?, c.str("login")?);
+        let (hours, minutes) = (c.f64("hours_watched")?, c.f64("minutes_streamed")?);
+        let (gained, start) = (c.i64("followers_gained")?, c.i64("followers_start")?);
+        let opt = |a: &arrow::array::Int64Array, i: usize| {
+            (!arrow::array::Array::is_null(a, i)).then(|| a.value(i))
+        };
+        for i in 0..b.num_rows() {
+            out.push(SpanRow {
+                user_id: user.value(i).to_owned(),
+                login: login.value(i).to_owned(),
+                hours_watched: hours.value(i),
+                minutes_streamed: minutes.value(i),
+                followers_gained: opt(gained, i),
+                followers_start: opt(start, i),
+            });
+        }
+    }
     Ok(out)
 }

@@ -5,8 +5,9 @@
 //! - [`OpenDays`]: the days recent cycles touched, loaded once from their
 //!   silver partition after a start-up and closed when cycles move on;
 //! - [`leaderboard`]: the daily leaderboard, ranked from a day's rows;
-//! - [`sql`]: the figures spanning several days (weekly leaderboard, rising
-//!   stars), as SQL over `gold.streamer_daily`.
+//! - [`span`]: the figures spanning several days (weekly leaderboard, rising
+//!   stars), from the days' streamer rows: the open days' in memory, the
+//!   closed days' loaded once from `gold.streamer_daily`.
 //!
 //! Metric definitions are those of `docs/data-contract.md`: hours watched =
 //! Σ viewers × interval; average viewers = hours watched / hours live.
@@ -24,9 +25,12 @@ use crate::schema::Table;
 pub mod day;
 mod load;
 mod rows;
-pub mod sql;
+pub mod span;
+#[cfg(test)]
+mod span_sql;
 
 pub use day::{CategoryRow, DailyRow, Day, FollowSample, HourRow, Sample};
+use span::{SpanDays, SpanRow};
 
 /// The gold tables built in memory from one open day, in the order a cycle
 /// writes them; the tables spanning days ([`sql`]) follow them.
@@ -85,33 +89,40 @@ pub fn leaderboard(rows: &[DailyRow]) -> Vec<RankRow> {
             "followers_gained" => r.followers_gained.map(|v| v as f64),
             _ => Some(r.minutes_streamed),
         };
-        let mut ranked: Vec<(f64, &DailyRow)> = rows
+        let candidates = rows
             .iter()
-            .filter_map(|r| value(r).filter(|v| *v > 0.0).map(|v| (v, r)))
+            .filter_map(|r| value(r).map(|v| (v, r.user_id.as_str(), r.login.as_str())))
             .collect();
-        let by_rank = |a: &(f64, &DailyRow), b: &(f64, &DailyRow)| {
-            b.0.total_cmp(&a.0)
-                .then_with(|| a.1.user_id.cmp(&b.1.user_id))
-        };
-        if ranked.len() > LEADERBOARD_SIZE {
-            ranked.select_nth_unstable_by(LEADERBOARD_SIZE - 1, by_rank);
-            ranked.truncate(LEADERBOARD_SIZE);
-        }
-        ranked.sort_unstable_by(by_rank);
-        out.extend(
-            ranked
-                .into_iter()
-                .enumerate()
-                .map(|(i, (value, r))| RankRow {
-                    metric,
-                    rank: i as i64 + 1,
-                    user_id: r.user_id.clone(),
-                    login: r.login.clone(),
-                    value,
-                }),
-        );
+        out.extend(rank(metric, candidates));
     }
     out
+}
+
+/// The top [`LEADERBOARD_SIZE`] of `(value, user id, login)` candidates for
+/// `metric`: values above zero, highest first, ties by user id.
+pub(crate) fn rank<'a>(
+    metric: &'static str,
+    candidates: Vec<(f64, &'a str, &'a str)>,
+) -> impl Iterator<Item = RankRow> + 'a {
+    let mut ranked: Vec<_> = candidates.into_iter().filter(|c| c.0 > 0.0).collect();
+    let by_rank = |a: &(f64, &str, &str), b: &(f64, &str, &str)| {
+        b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
+    };
+    if ranked.len() > LEADERBOARD_SIZE {
+        ranked.select_nth_unstable_by(LEADERBOARD_SIZE - 1, by_rank);
+        ranked.truncate(LEADERBOARD_SIZE);
+    }
+    ranked.sort_unstable_by(by_rank);
+    ranked
+        .into_iter()
+        .enumerate()
+        .map(move |(i, (value, user_id, login))| RankRow {
+            metric,
+            rank: i as i64 + 1,
+            user_id: user_id.to_owned(),
+            login: login.to_owned(),
+            value,
+        })
 }
 
 /// The login of `user_id`'s profile version valid just before `at`.
@@ -168,10 +179,12 @@ fn fold_into(day: &mut Day, cycle_id: i64, rows: &SilverRows) {
     day.seal();
 }
 
-/// The days recent cycles touched, each folded up to the last cycle.
+/// The days recent cycles touched, each folded up to the last cycle, and
+/// the streamer rows of the closed days that [`span`] reads.
 #[derive(Debug, Default)]
 pub struct OpenDays {
     days: BTreeMap<NaiveDate, Day>,
+    closed: BTreeMap<NaiveDate, Vec<SpanRow>>,
 }
 
 impl OpenDays {
@@ -200,6 +213,26 @@ impl OpenDays {
         };
         fold_into(open, cycle_id, rows);
         Ok(open)
+    }
+
+    /// Loads the `gold.streamer_daily` rows of the days around `day` that
+    /// [`span`] reads and that are not open (their gold is final), unless
+    /// loaded before; forgets closed days no longer in reach.
+    pub async fn load_closed(
+        &mut self,
+        lake: &crate::lake::Lake,
+        day: NaiveDate,
+    ) -> super::Result<()> {
+        let mut inputs = span::inputs(day).peekable();
+        if let Some(&first) = inputs.peek() {
+            self.closed.retain(|d, _| *d >= first);
+        }
+        for d in inputs {
+            if !self.days.contains_key(&d) && !self.closed.contains_key(&d) {
+                self.closed.insert(d, load::span_day(lake, d).await?);
+            }
+        }
+        Ok(())
     }
 
     /// The open day `day`, if any.
@@ -231,9 +264,13 @@ impl OpenDays {
             streamers,
             poll_secs,
             daily: None,
+            span: None,
         }
     }
 }
+
+/// The streamer rows of the open days, by day.
+type OpenSpan = Vec<(NaiveDate, Vec<SpanRow>)>;
 
 /// Builds the [`DAILY_TABLES`] batches of open days; a day's streamer rows
 /// (behind two of them) are computed once.
@@ -243,6 +280,8 @@ pub struct DayTables<'a> {
     streamers: &'a BTreeMap<String, Vec<StreamerRow>>,
     poll_secs: f64,
     daily: Option<(NaiveDate, Vec<DailyRow>)>,
+    /// For the figures spanning days around a day: the open days' rows.
+    span: Option<(NaiveDate, OpenSpan)>,
 }
 
 impl DayTables<'_> {
@@ -274,10 +313,51 @@ impl DayTables<'_> {
             }
             Table::HourlyViewership => tables::hourly_viewership(&schema, day, &open.hourly_rows()),
             Table::LeaderboardDaily => tables::leaderboard(&schema, day, &leaderboard(daily)),
+            Table::LeaderboardWeekly => {
+                let week = week_start(day);
+                let rows = self.span_days(day);
+                tables::leaderboard(&schema, week, &span::weekly(week, &rows))
+            }
+            Table::RisingStars => {
+                let rows = self.span_days(day);
+                let stars = span::rising_stars(day, &rows, streamers);
+                tables::rising_stars(&schema, day, &stars)
+            }
             other => Err(ArrowError::InvalidArgumentError(format!(
-                "{other} is not built from one day in memory"
+                "{other} is not built from the days in memory"
             ))),
         }
+    }
+
+    /// The streamer rows of the days [`span`] reads for `day`: open days as
+    /// folded so far (`day`'s from the rows built for its own tables),
+    /// closed days as loaded ([`OpenDays::load_closed`]).
+    fn span_days(&mut self, day: NaiveDate) -> SpanDays<'_> {
+        let (days, streamers) = (self.days, self.streamers);
+        if self.span.as_ref().is_none_or(|(d, _)| *d != day) {
+            let open = span::inputs(day)
+                .filter_map(|d| {
+                    let rows = match &self.daily {
+                        Some((dd, rows)) if *dd == d => rows.iter().map(SpanRow::from).collect(),
+                        _ => {
+                            let next = day_start(d + chrono::Days::new(1));
+                            let rows = days
+                                .get(d)?
+                                .streamer_rows(|id| login_before(streamers, id, next));
+                            rows.iter().map(SpanRow::from).collect()
+                        }
+                    };
+                    Some((d, rows))
+                })
+                .collect();
+            self.span = Some((day, open));
+        }
+        let open = self.span.iter().flat_map(|(_, open)| open.iter());
+        let closed = days.closed.iter();
+        closed
+            .map(|(d, rows)| (*d, rows.as_slice()))
+            .chain(open.map(|(d, rows)| (*d, rows.as_slice())))
+            .collect()
     }
 }
 

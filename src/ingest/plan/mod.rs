@@ -24,8 +24,8 @@
 //! gold.category_daily        replace day = D             D           (rows of the open day D)
 //! gold.hourly_viewership     replace day = D             D           (rows of the open day D)
 //! gold.leaderboard_daily     replace period_start = D    D           (rows of the open day D)
-//! gold.leaderboard_weekly    replace period_start = W    D           (SQL over the rows above)
-//! gold.rising_stars          replace day = D             D           (SQL over the rows above)
+//! gold.leaderboard_weekly    replace period_start = W    D           (the open and closed days of W)
+//! gold.rising_stars          replace day = D             D           (the 14 days up to D)
 //! then for each day D of the cycle's chat messages:
 //! gold.chat_daily            replace day = D             D           (the day's chat fold)
 //! ```
@@ -125,10 +125,10 @@ pub enum Rows {
     /// Built by the plan.
     Batch(RecordBatch),
     /// The gold rows of day `D` as folded up to this cycle, built from the
-    /// running gold state when the write runs ([`gold::DayTables`]).
+    /// running gold state when the write runs ([`gold::DayTables`]): the
+    /// day's own tables, and those spanning the days around it (the week's
+    /// leaderboard, the rising stars of `D`).
     Day(NaiveDate),
-    /// A query over the tables written before it in the plan.
-    Sql(String),
 }
 
 /// A cycle's plan: its writes, and what it derived on the way.
@@ -170,7 +170,6 @@ impl Write {
         let from = match &self.rows {
             Rows::Batch(_) => String::new(),
             Rows::Day(d) => format!(" <- day {d}"),
-            Rows::Sql(_) => " <- sql".to_owned(),
         };
         match &self.suffix {
             Some(s) => format!("{} {op} [{s}]{from}", self.table),
@@ -263,9 +262,9 @@ pub fn plan(
             writes.push(Write::new(table, Op::Replace(scope), Rows::Day(day)).suffix(day));
         }
         let week = Scope::partition("period_start", gold::week_start(day));
-        let weekly = Rows::Sql(gold::sql::leaderboard_weekly(day));
+        let weekly = Rows::Day(day);
         writes.push(Write::new(Table::LeaderboardWeekly, Op::Replace(week), weekly).suffix(day));
-        let stars = Rows::Sql(gold::sql::rising_stars(day));
+        let stars = Rows::Day(day);
         let scope = Scope::partition("day", day);
         writes.push(Write::new(Table::RisingStars, Op::Replace(scope), stars).suffix(day));
     }

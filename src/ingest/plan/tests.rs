@@ -91,8 +91,8 @@ fn a_cycle_writes_bronze_then_silver_then_the_gold_of_each_day_it_touched() {
             format!("gold.category_daily replace day = '{day}' [{day}] <- day {day}"),
             format!("gold.hourly_viewership replace day = '{day}' [{day}] <- day {day}"),
             format!("gold.leaderboard_daily replace period_start = '{day}' [{day}] <- day {day}"),
-            format!("gold.leaderboard_weekly replace period_start = '{week}' [{day}] <- sql"),
-            format!("gold.rising_stars replace day = '{day}' [{day}] <- sql"),
+            format!("gold.leaderboard_weekly replace period_start = '{week}' [{day}] <- day {day}"),
+            format!("gold.rising_stars replace day = '{day}' [{day}] <- day {day}"),
         ]);
     }
     want.extend([
