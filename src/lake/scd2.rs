@@ -1,7 +1,9 @@
 //! SCD type 2 upserts (silver.streamers): the newest observed version of each
 //! entity goes in; entities whose tracked columns changed get their current
 //! row closed (`valid_to`, `is_current = false`) and a new current row, in one
-//! MERGE commit. Unchanged entities cost nothing.
+//! MERGE commit. Unchanged entities cost nothing, and a cycle whose changes
+//! are all new entities appends their rows (there is nothing to close), which
+//! costs a fraction of a MERGE: the common case, as new channels go live.
 //!
 //! Memory: the change detection joins the source with the current rows only,
 //! and the MERGE source holds just the changed rows (twice: the classic
@@ -9,10 +11,11 @@
 //! SCD2 tables are small (one row per profile version), so this is bounded.
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionContext, col, lit};
 use datafusion::scalar::ScalarValue;
+use deltalake::protocol::SaveMode;
 
 use super::read::session_config;
 use super::write::{CommitOutcome, conform};
@@ -22,6 +25,8 @@ use crate::schema::{Table, scd2};
 /// Staging column of the MERGE source: the key for rows that close a current
 /// version, null for rows to insert.
 const MERGE_KEY: &str = "__merge_key";
+/// Column of the change detection: true for a key without a current row.
+const NEW_KEY: &str = "__new_key";
 
 /// Columns that never count as a change: the key and the bookkeeping.
 fn is_bookkeeping(name: &str, key: &str) -> bool {
@@ -33,7 +38,8 @@ fn is_bookkeeping(name: &str, key: &str) -> bool {
 }
 
 /// The change-detection query: newest source row per key that is new or
-/// differs from the current target row in any tracked column.
+/// differs from the current target row in any tracked column, and whether
+/// the key is new ([`NEW_KEY`]).
 fn changed_rows_sql(table: Table, key: &str) -> String {
     let schema = table.schema();
     let cols: Vec<String> = schema
@@ -55,7 +61,7 @@ fn changed_rows_sql(table: Table, key: &str) -> String {
     format!(
         "WITH ranked AS (SELECT *, ROW_NUMBER() OVER (PARTITION BY \"{key}\" \
            ORDER BY \"{from}\" DESC) AS __rn FROM source) \
-         SELECT {cols} FROM ranked s \
+         SELECT {cols}, t.\"{key}\" IS NULL AS {NEW_KEY} FROM ranked s \
          LEFT JOIN (SELECT * FROM target WHERE \"{current}\") t ON s.\"{key}\" = t.\"{key}\" \
          WHERE s.__rn = 1 AND (t.\"{key}\" IS NULL OR NOT ({same}))",
         from = scd2::VALID_FROM,
@@ -133,6 +139,30 @@ impl Lake {
                     if rows == 0 {
                         return Ok(None);
                     }
+                    let all_new = changed.iter().all(|b| {
+                        b.column_by_name(NEW_KEY)
+                            .and_then(|c| c.as_boolean_opt())
+                            .is_some_and(|c| c.null_count() == 0 && c.true_count() == c.len())
+                    });
+                    let changed: Vec<RecordBatch> = changed
+                        .into_iter()
+                        .map(|mut b| {
+                            if let Ok(i) = b.schema().index_of(NEW_KEY) {
+                                b.remove_column(i);
+                            }
+                            b
+                        })
+                        .collect();
+                    if all_new {
+                        // First versions only: nothing to close.
+                        let delta = delta
+                            .write(conform(table, changed)?)
+                            .with_save_mode(SaveMode::Append)
+                            .with_commit_properties(props)
+                            .await
+                            .map_err(derr)?;
+                        return Ok(Some((delta, rows)));
+                    }
                     let changed = ctx.read_batches(changed).map_err(qerr("scd2 staging"))?;
                     let closing = changed
                         .clone()
@@ -195,7 +225,8 @@ mod tests {
         let df = ctx.sql(&sql).await.unwrap_or_else(|e| panic!("{e}\n{sql}"));
         assert_eq!(
             df.schema().as_arrow().fields().len(),
-            Table::Streamers.schema().fields().len()
+            Table::Streamers.schema().fields().len() + 1,
+            "the contract's columns and {NEW_KEY}"
         );
     }
 }

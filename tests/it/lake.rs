@@ -334,6 +334,18 @@ async fn scd2_closes_changed_versions_and_inserts_new_ones() {
         .unwrap();
     assert_eq!(replay, CommitOutcome::Skipped { last_cycle: 2 });
     assert_eq!(lake.count(t, None).await.unwrap(), 4);
+    // Only a new key (appended, nothing to close): the others stay as they
+    // were, and a replay of the cycle is skipped.
+    for _ in 0..2 {
+        lake.upsert_scd2(t, vec![users(4, &["d"], &["w"])], 4)
+            .await
+            .unwrap();
+    }
+    let current = lake.scan(t, Some("is_current")).await.unwrap();
+    let mut current = strings(&current, "description");
+    current.sort();
+    assert_eq!(current, ["w", "x", "y2", "z"]);
+    assert_eq!(lake.count(t, None).await.unwrap(), 5);
     assert!(lake.upsert_scd2(Table::Games, vec![], 9).await.is_err());
 }
 
