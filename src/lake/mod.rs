@@ -29,6 +29,7 @@ mod error;
 mod location;
 pub mod maintain;
 mod provider;
+pub(crate) use provider::cast_columns;
 pub mod read;
 pub mod rewrite;
 pub mod scd2;

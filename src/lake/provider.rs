@@ -1,7 +1,10 @@
-//! A table provider that shows a Delta table in its contract types: delta-rs
-//! hands string partition columns out dictionary-encoded
-//! (`Dictionary(UInt16, Utf8)`), which Flight clients and the JDBC driver do
-//! not expect, so those columns are cast back to their value type.
+//! A table provider that shows some of a table's columns in other types,
+//! cast at the scan. Two uses:
+//! - [`contract_types`]: a Delta table in its contract types. delta-rs hands
+//!   string partition columns out dictionary-encoded (`Dictionary(UInt16,
+//!   Utf8)`), which Flight clients and the JDBC driver do not expect, so
+//!   those columns are cast back to their value type;
+//! - `query::views`: every catalog table with `Utf8View` strings.
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -15,20 +18,32 @@ use datafusion::physical_expr::expressions::{Column, cast};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::projection::ProjectionExec;
 
+/// The type a column of type `from` is shown as, if it is to be cast.
+pub(crate) type CastTo = fn(&DataType) -> Option<DataType>;
+
 /// Wraps `inner`, casting dictionary columns to their value type; returns
 /// `inner` itself when it has none.
 pub(crate) fn contract_types(inner: Arc<dyn TableProvider>) -> Arc<dyn TableProvider> {
+    cast_columns(inner, |t| match t {
+        DataType::Dictionary(_, value) => Some(value.as_ref().clone()),
+        _ => None,
+    })
+}
+
+/// Wraps `inner`, showing each top-level column for which `to` gives a type
+/// in that type; returns `inner` itself when there is none.
+pub(crate) fn cast_columns(inner: Arc<dyn TableProvider>, to: CastTo) -> Arc<dyn TableProvider> {
     let inner_schema = inner.schema();
     let mut cast_columns = Vec::new();
     let fields: Vec<Field> = inner_schema
         .fields()
         .iter()
-        .map(|f| match f.data_type() {
-            DataType::Dictionary(_, value) => {
+        .map(|f| match to(f.data_type()) {
+            Some(t) => {
                 cast_columns.push(f.name().clone());
-                f.as_ref().clone().with_data_type(value.as_ref().clone())
+                f.as_ref().clone().with_data_type(t)
             }
-            _ => f.as_ref().clone(),
+            None => f.as_ref().clone(),
         })
         .collect();
     if cast_columns.is_empty() {
@@ -38,23 +53,26 @@ pub(crate) fn contract_types(inner: Arc<dyn TableProvider>) -> Arc<dyn TableProv
         fields,
         inner_schema.metadata().clone(),
     ));
-    Arc::new(ContractTypes {
+    Arc::new(CastColumns {
         inner,
         schema,
         cast_columns,
+        to,
     })
 }
 
 #[derive(Debug)]
-struct ContractTypes {
+struct CastColumns {
     inner: Arc<dyn TableProvider>,
     schema: SchemaRef,
     cast_columns: Vec<String>,
+    to: CastTo,
 }
 
-impl ContractTypes {
+impl CastColumns {
     /// Filters on a cast column stay above the cast (DataFusion applies them
-    /// there); the rest go to the Delta scan for file pruning.
+    /// there; their literals are typed for the shown type); the rest go to
+    /// `inner` (a Delta scan prunes files with them).
     fn touches_cast(&self, e: &Expr) -> bool {
         e.column_refs()
             .iter()
@@ -63,7 +81,7 @@ impl ContractTypes {
 }
 
 #[async_trait]
-impl TableProvider for ContractTypes {
+impl TableProvider for CastColumns {
     fn schema(&self) -> SchemaRef {
         Arc::clone(&self.schema)
     }
@@ -113,7 +131,7 @@ impl TableProvider for ContractTypes {
         if !input
             .fields()
             .iter()
-            .any(|f| matches!(f.data_type(), DataType::Dictionary(..)))
+            .any(|f| (self.to)(f.data_type()).is_some())
         {
             return Ok(plan);
         }
@@ -123,9 +141,9 @@ impl TableProvider for ContractTypes {
             .enumerate()
             .map(|(i, f)| -> Result<(Arc<dyn PhysicalExpr>, String)> {
                 let column: Arc<dyn PhysicalExpr> = Arc::new(Column::new(f.name(), i));
-                let expr = match f.data_type() {
-                    DataType::Dictionary(_, value) => cast(column, &input, value.as_ref().clone())?,
-                    _ => column,
+                let expr = match (self.to)(f.data_type()) {
+                    Some(t) => cast(column, &input, t)?,
+                    None => column,
                 };
                 Ok((expr, f.name().clone()))
             })
