@@ -30,7 +30,7 @@ pub mod span;
 mod span_sql;
 
 pub use day::{CategoryRow, DailyRow, Day, FollowSample, HourRow, Sample};
-use span::{SpanDays, SpanRow};
+use span::{ClosedSpans, SpanDays, SpanRow};
 
 /// The gold tables built in memory from one open day, in the order a cycle
 /// writes them; the tables spanning days ([`sql`]) follow them.
@@ -180,11 +180,12 @@ fn fold_into(day: &mut Day, cycle_id: i64, rows: &SilverRows) {
 }
 
 /// The days recent cycles touched, each folded up to the last cycle, and
-/// the streamer rows of the closed days that [`span`] reads.
+/// per day the totals of the closed days that [`span`] reads for it (with
+/// the open days they were folded without).
 #[derive(Debug, Default)]
 pub struct OpenDays {
     days: BTreeMap<NaiveDate, Day>,
-    closed: BTreeMap<NaiveDate, Vec<SpanRow>>,
+    closed: BTreeMap<NaiveDate, (Vec<NaiveDate>, ClosedSpans)>,
 }
 
 impl OpenDays {
@@ -215,23 +216,28 @@ impl OpenDays {
         Ok(open)
     }
 
-    /// Loads the `gold.streamer_daily` rows of the days around `day` that
-    /// [`span`] reads and that are not open (their gold is final), unless
-    /// loaded before; forgets closed days no longer in reach.
+    /// Folds the `gold.streamer_daily` rows of the days around `day` that
+    /// [`span`] reads and that are not open (their gold is final) into
+    /// totals, unless done for the same open days before (so once a day,
+    /// and again when a day closes); forgets those of older days.
     pub async fn load_closed(
         &mut self,
         lake: &crate::lake::Lake,
         day: NaiveDate,
     ) -> super::Result<()> {
-        let mut inputs = span::inputs(day).peekable();
-        if let Some(&first) = inputs.peek() {
-            self.closed.retain(|d, _| *d >= first);
+        let open: Vec<NaiveDate> = span::inputs(day)
+            .filter(|d| self.days.contains_key(d))
+            .collect();
+        if self.closed.get(&day).is_some_and(|(o, _)| *o == open) {
+            return Ok(());
         }
-        for d in inputs {
-            if !self.days.contains_key(&d) && !self.closed.contains_key(&d) {
-                self.closed.insert(d, load::span_day(lake, d).await?);
-            }
+        let mut spans = ClosedSpans::new(day);
+        for d in span::inputs(day).filter(|d| !open.contains(d)) {
+            spans.add_day(d, &load::span_day(lake, d).await?);
         }
+        // The day before stays: a cycle at midnight touches both.
+        self.closed.retain(|d, _| *d + Days::days(1) >= day);
+        self.closed.insert(day, (open, spans));
         Ok(())
     }
 
@@ -265,6 +271,7 @@ impl OpenDays {
             poll_secs,
             daily: None,
             span: None,
+            no_closed: ClosedSpans::default(),
         }
     }
 }
@@ -282,6 +289,8 @@ pub struct DayTables<'a> {
     daily: Option<(NaiveDate, Vec<DailyRow>)>,
     /// For the figures spanning days around a day: the open days' rows.
     span: Option<(NaiveDate, OpenSpan)>,
+    /// The closed days' totals where none were loaded (`rebuild`).
+    no_closed: ClosedSpans,
 }
 
 impl DayTables<'_> {
@@ -315,12 +324,12 @@ impl DayTables<'_> {
             Table::LeaderboardDaily => tables::leaderboard(&schema, day, &leaderboard(daily)),
             Table::LeaderboardWeekly => {
                 let week = week_start(day);
-                let rows = self.span_days(day);
-                tables::leaderboard(&schema, week, &span::weekly(week, &rows))
+                let (closed, rows) = self.span_days(day);
+                tables::leaderboard(&schema, week, &span::weekly(week, closed, &rows))
             }
             Table::RisingStars => {
-                let rows = self.span_days(day);
-                let stars = span::rising_stars(day, &rows, streamers);
+                let (closed, rows) = self.span_days(day);
+                let stars = span::rising_stars(day, closed, &rows, streamers);
                 tables::rising_stars(&schema, day, &stars)
             }
             other => Err(ArrowError::InvalidArgumentError(format!(
@@ -329,10 +338,11 @@ impl DayTables<'_> {
         }
     }
 
-    /// The streamer rows of the days [`span`] reads for `day`: open days as
-    /// folded so far (`day`'s from the rows built for its own tables),
-    /// closed days as loaded ([`OpenDays::load_closed`]).
-    fn span_days(&mut self, day: NaiveDate) -> SpanDays<'_> {
+    /// What [`span`] reads for `day`: the closed days' totals
+    /// ([`OpenDays::load_closed`]; none in `rebuild`, where every day is
+    /// open), and the open days' streamer rows as folded so far (`day`'s
+    /// from the rows built for its own tables).
+    fn span_days(&mut self, day: NaiveDate) -> (&ClosedSpans, SpanDays<'_>) {
         let (days, streamers) = (self.days, self.streamers);
         if self.span.as_ref().is_none_or(|(d, _)| *d != day) {
             let open = span::inputs(day)
@@ -353,11 +363,12 @@ impl DayTables<'_> {
             self.span = Some((day, open));
         }
         let open = self.span.iter().flat_map(|(_, open)| open.iter());
-        let closed = days.closed.iter();
-        closed
-            .map(|(d, rows)| (*d, rows.as_slice()))
-            .chain(open.map(|(d, rows)| (*d, rows.as_slice())))
-            .collect()
+        let rows = open.map(|(d, rows)| (*d, rows.as_slice())).collect();
+        let closed = days
+            .closed
+            .get(&day)
+            .map_or(&self.no_closed, |(_, spans)| spans);
+        (closed, rows)
     }
 }
 

@@ -1,8 +1,9 @@
 //! The gold figures that span several days — the weekly leaderboard and the
-//! rising stars — from the days' `gold.streamer_daily` rows in memory: the
-//! open days' as folded so far, the closed days' as loaded once from the
-//! lake. A cycle costs one pass over at most 14 days of streamer rows, where
-//! it used to plan and run two SQL queries over the lake.
+//! rising stars — from the days' `gold.streamer_daily` rows: the open days'
+//! as folded so far, the closed days' loaded once from the lake and kept as
+//! totals per streamer and window ([`ClosedSpans`]). A cycle costs a pass
+//! over those totals and the open days' rows, where it used to plan and run
+//! two SQL queries over up to 14 days of the lake.
 //!
 //! The figures are those of the SQL in `span_sql.rs` (kept as the
 //! specification; its tests check that both agree): float
@@ -77,11 +78,12 @@ impl Exact {
     }
 }
 
-/// One streamer over a run of days.
-#[derive(Debug, Default)]
-struct Acc<'a> {
+/// One streamer's figures over a run of days; `L` holds the login (owned
+/// for closed days' totals kept between cycles, borrowed within a cycle).
+#[derive(Debug, Clone)]
+pub struct Totals<L> {
     /// The login of the latest day.
-    login: (NaiveDate, &'a str),
+    login: Option<(NaiveDate, L)>,
     hours: Exact,
     minutes: Exact,
     gained: Option<i64>,
@@ -89,21 +91,57 @@ struct Acc<'a> {
     first: Option<(NaiveDate, i64)>,
 }
 
-impl<'a> Acc<'a> {
-    fn add(&mut self, day: NaiveDate, r: &'a SpanRow) {
-        if self.login.1.is_empty() || day >= self.login.0 {
-            self.login = (day, &r.login);
+impl<L> Default for Totals<L> {
+    fn default() -> Self {
+        Self {
+            login: None,
+            hours: Exact::default(),
+            minutes: Exact::default(),
+            gained: None,
+            first: None,
         }
-        self.hours.add(r.hours_watched);
-        self.minutes.add(r.minutes_streamed);
-        if let Some(g) = r.followers_gained {
+    }
+}
+
+impl<L> Totals<L> {
+    fn set_login(&mut self, day: NaiveDate, login: L) {
+        if self.login.as_ref().is_none_or(|(d, _)| day >= *d) {
+            self.login = Some((day, login));
+        }
+    }
+
+    fn gain(&mut self, gained: Option<i64>) {
+        if let Some(g) = gained {
             self.gained = Some(self.gained.unwrap_or(0) + g);
         }
-        if let Some(s) = r.followers_start
+    }
+
+    fn start(&mut self, first: Option<(NaiveDate, i64)>) {
+        if let Some((day, s)) = first
             && self.first.is_none_or(|(d, _)| day < d)
         {
             self.first = Some((day, s));
         }
+    }
+
+    /// Adds one day's row (its login taken by `login`).
+    fn add(&mut self, day: NaiveDate, r: &SpanRow, login: L) {
+        self.set_login(day, login);
+        self.hours.add(r.hours_watched);
+        self.minutes.add(r.minutes_streamed);
+        self.gain(r.followers_gained);
+        self.start(r.followers_start.map(|s| (day, s)));
+    }
+
+    /// Adds the totals of other days.
+    fn merge<'b, M>(&mut self, other: &'b Totals<M>, login: impl FnOnce(&'b M) -> L) {
+        if let Some((day, l)) = &other.login {
+            self.set_login(*day, login(l));
+        }
+        self.hours.0 += other.hours.0;
+        self.minutes.0 += other.minutes.0;
+        self.gain(other.gained);
+        self.start(other.first);
     }
 
     /// Hours watched over hours live, if it streamed.
@@ -113,26 +151,90 @@ impl<'a> Acc<'a> {
     }
 }
 
-/// Every streamer of the days `first..=last` in `rows`, by user id.
-fn fold<'a>(rows: &SpanDays<'a>, first: NaiveDate, last: NaiveDate) -> HashMap<&'a str, Acc<'a>> {
-    let mut out: HashMap<&str, Acc> = HashMap::new();
+type Acc<'a> = Totals<&'a str>;
+
+/// Closed days' totals per streamer over one window of days.
+pub type Window = HashMap<Box<str>, Totals<Box<str>>>;
+
+/// The closed days that the figures of one day read, folded once into the
+/// windows those figures sum over (so memory is a few totals per streamer,
+/// not every day's rows); the open days are added each cycle.
+#[derive(Debug, Default)]
+pub struct ClosedSpans {
+    day: Option<NaiveDate>,
+    /// The days of `day`'s ISO week.
+    week: Window,
+    /// `day - 6 ..= day`: the rising stars' 7 days.
+    last7: Window,
+    /// `day - 13 ..= day - 7`: the 7 days before.
+    prev7: Window,
+}
+
+impl ClosedSpans {
+    /// No closed day yet, for the figures of `day`.
+    pub fn new(day: NaiveDate) -> Self {
+        Self {
+            day: Some(day),
+            ..Self::default()
+        }
+    }
+
+    /// Folds closed day `d`'s rows into the windows that hold it.
+    pub fn add_day(&mut self, d: NaiveDate, rows: &[SpanRow]) {
+        let Some(day) = self.day else { return };
+        let week = super::week_start(day);
+        let windows = [
+            (&mut self.week, week, week + Days::days(6)),
+            (&mut self.last7, day - Days::days(6), day),
+            (&mut self.prev7, day - Days::days(13), day - Days::days(7)),
+        ];
+        for (window, first, last) in windows {
+            if (first..=last).contains(&d) {
+                for r in rows {
+                    let t = window.entry(r.user_id.as_str().into()).or_default();
+                    t.add(d, r, r.login.as_str().into());
+                }
+            }
+        }
+    }
+}
+
+/// Every streamer of the days `first..=last`: the closed days' totals, plus
+/// the open days' rows in `rows`.
+fn fold<'a>(
+    closed: &'a Window,
+    rows: &SpanDays<'a>,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> HashMap<&'a str, Acc<'a>> {
+    let mut out: HashMap<&str, Acc> = HashMap::with_capacity(closed.len());
+    for (id, t) in closed {
+        out.entry(id.as_ref()).or_default().merge(t, |l| l.as_ref());
+    }
     for (&day, day_rows) in rows.range(first..=last) {
         for r in day_rows.iter() {
-            out.entry(r.user_id.as_str()).or_default().add(day, r);
+            out.entry(r.user_id.as_str())
+                .or_default()
+                .add(day, r, r.login.as_str());
         }
     }
     out
 }
 
+fn login<'a>(a: &Acc<'a>) -> &'a str {
+    a.login.map_or("", |(_, l)| l)
+}
+
 /// `gold.leaderboard_weekly` of the ISO week starting `week`: the top
-/// [`LEADERBOARD_SIZE`] of each metric over the week's days.
-pub fn weekly(week: NaiveDate, rows: &SpanDays<'_>) -> Vec<RankRow> {
-    let accs = fold(rows, week, week + Days::days(6));
+/// [`LEADERBOARD_SIZE`] of each metric over the week's days, from the
+/// closed days' totals of the week and the open days' rows.
+pub fn weekly(week: NaiveDate, closed: &ClosedSpans, rows: &SpanDays<'_>) -> Vec<RankRow> {
+    let accs = fold(&closed.week, rows, week, week + Days::days(6));
     let mut accs: Vec<(&str, Acc)> = accs.into_iter().collect();
     accs.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let candidates = |value: &dyn Fn(&Acc) -> Option<f64>| {
         accs.iter()
-            .filter_map(|(id, a)| value(a).map(|v| (v, *id, a.login.1)))
+            .filter_map(|(id, a)| value(a).map(|v| (v, *id, login(a))))
             .collect::<Vec<_>>()
     };
     let mut out = Vec::new();
@@ -183,11 +285,17 @@ pub struct StarRow {
 /// viewer growth against the 7 days before; the top [`LEADERBOARD_SIZE`].
 pub fn rising_stars(
     day: NaiveDate,
+    closed: &ClosedSpans,
     rows: &SpanDays<'_>,
     streamers: &BTreeMap<String, Vec<StreamerRow>>,
 ) -> Vec<StarRow> {
-    let week = fold(rows, day - Days::days(6), day);
-    let before = fold(rows, day - Days::days(13), day - Days::days(7));
+    let week = fold(&closed.last7, rows, day - Days::days(6), day);
+    let before = fold(
+        &closed.prev7,
+        rows,
+        day - Days::days(13),
+        day - Days::days(7),
+    );
     let next = day_start(day + Days::days(1));
     let mut scored: Vec<StarRow> = week
         .iter()
@@ -215,7 +323,7 @@ pub fn rising_stars(
             let score = 0.6 * followers.unwrap_or(0.0) + 0.4 * viewers.unwrap_or(0.0);
             (score > 0.0).then(|| StarRow {
                 user_id: id.to_owned(),
-                login: a.login.1.to_owned(),
+                login: login(a).to_owned(),
                 account_age_days: age,
                 followers_gained_7d: a.gained,
                 follower_growth_pct_7d: followers,

@@ -115,7 +115,7 @@ mod agree {
     use datafusion::catalog::{MemTable, MemorySchemaProvider, SchemaProvider};
     use datafusion::prelude::SessionContext;
 
-    use super::super::span::{self, SpanDays, SpanRow};
+    use super::super::span::{self, ClosedSpans, SpanDays, SpanRow};
     use super::super::{DailyRow, week_start};
     use crate::ingest::silver::StreamerRow;
     use crate::ingest::tables;
@@ -300,26 +300,40 @@ mod agree {
             }
         };
         for day in [last, last - Days::days(3), last - Days::days(6)] {
+            // Every day open (as in `rebuild`), and the days before
+            // yesterday closed (as live cycles keep them).
+            let mut closed = ClosedSpans::new(day);
+            for d in span::inputs(day).filter(|d| *d < day - Days::days(1)) {
+                closed.add_day(d, &spans[&d]);
+            }
+            let open: SpanDays<'_> = rows
+                .range(day - Days::days(1)..)
+                .map(|(d, r)| (*d, *r))
+                .collect();
+            let cases = [
+                ("all open", &ClosedSpans::default(), &rows),
+                ("closed", &closed, &open),
+            ];
+
             let week = week_start(day);
             let sql = run(super::leaderboard_weekly(day)).await;
             let schema = Table::LeaderboardWeekly.schema();
-            let mem = tables::leaderboard(&schema, week, &span::weekly(week, &rows)).unwrap();
             let keys = ["metric", "rank"];
-            assert_same(
-                &sorted(&sql, &keys),
-                &sorted(&mem, &keys),
-                &format!("weekly {week}"),
-            );
+            for (case, closed, rows) in cases {
+                let mem = span::weekly(week, closed, rows);
+                let mem = tables::leaderboard(&schema, week, &mem).unwrap();
+                let what = format!("weekly {week}, {case}");
+                assert_same(&sorted(&sql, &keys), &sorted(&mem, &keys), &what);
+            }
 
             let sql = run(super::rising_stars(day)).await;
             let schema = Table::RisingStars.schema();
-            let stars = span::rising_stars(day, &rows, &streamers);
-            let mem = tables::rising_stars(&schema, day, &stars).unwrap();
-            assert_same(
-                &sorted(&sql, &["rank"]),
-                &mem,
-                &format!("rising stars {day}"),
-            );
+            for (case, closed, rows) in cases {
+                let stars = span::rising_stars(day, closed, rows, &streamers);
+                let mem = tables::rising_stars(&schema, day, &stars).unwrap();
+                let what = format!("rising stars {day}, {case}");
+                assert_same(&sorted(&sql, &["rank"]), &mem, &what);
+            }
         }
     }
 }
