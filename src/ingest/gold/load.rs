@@ -1,6 +1,7 @@
 //! Opening a day after a start-up: its gold accumulators folded from the
 //! day's silver partitions in one streamed scan (only the columns gold
 //! needs, batch by batch, so memory stays that of the accumulators).
+use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
 use futures::TryStreamExt;
 
@@ -19,12 +20,8 @@ pub(super) async fn day(lake: &Lake, day: NaiveDate) -> Result<Day> {
          viewer_count, session_id, interval_seconds FROM {} WHERE observed_date = DATE '{day}'",
         Table::StreamSnapshots.qualified_name()
     );
-    let mut batches = lake.stream(Table::StreamSnapshots, &sql).await?;
-    while let Some(b) = batches.try_next().await.map_err(|source| Error::Sql {
-        sql: sql.clone(),
-        source,
-    })? {
-        let c = Cols(&b);
+    each_batch(lake, Table::StreamSnapshots, &sql, |b| {
+        let c = Cols(b);
         let (at, cycle, user, login) = (
             c.ts("observed_at")?,
             c.i64("cycle_id")?,
@@ -55,18 +52,16 @@ pub(super) async fn day(lake: &Lake, day: NaiveDate) -> Result<Day> {
                 interval_seconds: interval.value(i),
             });
         }
-    }
+        Ok(())
+    })
+    .await?;
     let sql = format!(
         "SELECT observed_at, cycle_id, user_id, followers_total, followers_delta FROM {} \
          WHERE observed_date = DATE '{day}'",
         Table::FollowerSnapshots.qualified_name()
     );
-    let mut batches = lake.stream(Table::FollowerSnapshots, &sql).await?;
-    while let Some(b) = batches.try_next().await.map_err(|source| Error::Sql {
-        sql: sql.clone(),
-        source,
-    })? {
-        let c = Cols(&b);
+    each_batch(lake, Table::FollowerSnapshots, &sql, |b| {
+        let c = Cols(b);
         let (at, cycle, user) = (c.ts("observed_at")?, c.i64("cycle_id")?, c.str("user_id")?);
         let (total, delta) = (c.i64("followers_total")?, c.i64("followers_delta")?);
         for i in 0..b.num_rows() {
@@ -81,7 +76,9 @@ pub(super) async fn day(lake: &Lake, day: NaiveDate) -> Result<Day> {
                 delta: (!arrow::array::Array::is_null(delta, i)).then(|| delta.value(i)),
             });
         }
-    }
+        Ok(())
+    })
+    .await?;
     out.seal();
     Ok(out)
 }
@@ -95,12 +92,8 @@ pub(super) async fn span_day(lake: &Lake, day: NaiveDate) -> Result<Vec<SpanRow>
         Table::StreamerDaily.qualified_name()
     );
     let mut out = Vec::new();
-    let mut batches = lake.stream(Table::StreamerDaily, &sql).await?;
-    while let Some(b) = batches.try_next().await.map_err(|source| Error::Sql {
-        sql: sql.clone(),
-        source,
-    })? {
-        let c = Cols(&b);
+    each_batch(lake, Table::StreamerDaily, &sql, |b| {
+        let c = Cols(b);
         let (user, login) = (c.str("user_id")?, c.str("login")?);
         let (hours, minutes) = (c.f64("hours_watched")?, c.f64("minutes_streamed")?);
         let (gained, start) = (c.i64("followers_gained")?, c.i64("followers_start")?);
@@ -117,6 +110,26 @@ pub(super) async fn span_day(lake: &Lake, day: NaiveDate) -> Result<Vec<SpanRow>
                 followers_start: opt(start, i),
             });
         }
-    }
+        Ok(())
+    })
+    .await?;
     Ok(out)
+}
+
+/// Runs `sql` over `table` and hands the answer to `each` batch by batch.
+async fn each_batch(
+    lake: &Lake,
+    table: Table,
+    sql: &str,
+    mut each: impl FnMut(&RecordBatch) -> Result<()>,
+) -> Result<()> {
+    let mut batches = lake.stream(table, sql).await?;
+    let failed = |source| Error::Sql {
+        sql: sql.to_owned(),
+        source,
+    };
+    while let Some(b) = batches.try_next().await.map_err(failed)? {
+        each(&b)?;
+    }
+    Ok(())
 }

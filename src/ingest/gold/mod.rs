@@ -7,7 +7,7 @@
 //! - [`leaderboard`]: the daily leaderboard, ranked from a day's rows;
 //! - [`span`]: the figures spanning several days (weekly leaderboard, rising
 //!   stars), from the days' streamer rows: the open days' in memory, the
-//!   closed days' loaded once from `gold.streamer_daily`.
+//!   closed days' folded once into totals from `gold.streamer_daily`.
 //!
 //! Metric definitions are those of `docs/data-contract.md`: hours watched =
 //! Σ viewers × interval; average viewers = hours watched / hours live.
