@@ -4,11 +4,12 @@
 //! clear) outside the rule's cooldown. The alert id hashes rule, key and
 //! episode start, so re-evaluating a cycle after a restart yields the same ids.
 use chrono::DateTime;
+use compact_str::CompactString;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::figures::{self, Fig};
-use super::frame::{FastMap, FastSet, Frame, Scan, in_scope};
+use super::frame::{FastMap, Frame, Scan, in_scope};
 use super::input::{Observation, SqlRow};
 use super::levels::{Level, chan_level, chat_level};
 use super::record::{Alert, Delivery};
@@ -30,6 +31,7 @@ pub fn evaluate(rules: &RuleSet, mut state: AlertState, obs: &Observation) -> Ev
     let rows = state.ingest(rules, obs);
     let primed = state.primed;
     let now = state.now;
+    let tick = state.tick;
     let mut alerts = Vec::new();
     let mut episodes = std::mem::take(&mut state.episodes);
     {
@@ -37,7 +39,7 @@ pub fn evaluate(rules: &RuleSet, mut state: AlertState, obs: &Observation) -> Ev
         let scans = frame.scans(rules);
         for (rule, scan) in rules.rules().iter().zip(scans) {
             let eps = episodes.entry(rule.name.clone()).or_default();
-            let fired = step(rule, &frame, scan, eps, now, primed);
+            let fired = step(rule, &frame, scan, eps, (now, tick), primed);
             alerts.extend(fired);
         }
     }
@@ -52,36 +54,28 @@ fn step<'a>(
     rule: &Rule,
     frame: &Frame<'a>,
     scan: Option<Scan<'a>>,
-    episodes: &mut FastMap<String, Episode>,
-    now: Micros,
+    episodes: &mut FastMap<CompactString, Episode>,
+    (now, tick): (Micros, u64),
     primed: bool,
 ) -> Vec<Alert> {
     let eval = RuleEval::new(rule, frame);
     let scan = scan.unwrap_or_else(|| eval.scan());
-    let hit_keys: FastSet<&str> = scan.hits.iter().map(|h| h.0).collect();
-    for (key, e) in episodes.iter_mut() {
-        if !e.open || hit_keys.contains(key.as_str()) {
-            continue;
-        }
-        let cleared = match &scan.holds {
-            Some(holds) => !holds.contains(key.as_str()),
-            None => matches!(eval.level(key), Level::Clear),
-        };
-        if cleared {
-            e.open = false;
-        }
-    }
     let cooldown = micros_of(rule.cooldown);
+    // Hits first, one look-up each: every hit's episode is marked with
+    // this evaluation's tick, so the pass below skips them without a set of hit keys (a
+    // hundred thousand hits a cycle with 100,000 live streams).
     let mut fired = Vec::new();
     for (key, fig) in scan.hits {
         let e = match episodes.get_mut(key) {
             Some(e) => e,
-            None => episodes.entry(key.to_owned()).or_insert(Episode {
+            None => episodes.entry(key.into()).or_insert(Episode {
                 open: false,
                 opened_at: now,
                 last_fired: None,
+                last_hit: tick,
             }),
         };
+        e.last_hit = tick;
         if e.open {
             continue;
         }
@@ -90,6 +84,18 @@ fn step<'a>(
         if primed && e.last_fired.is_none_or(|f| now - f >= cooldown) {
             e.last_fired = Some(now);
             fired.push((key, fig));
+        }
+    }
+    for (key, e) in episodes.iter_mut() {
+        if !e.open || e.last_hit == tick {
+            continue;
+        }
+        let cleared = match &scan.holds {
+            Some(holds) => !holds.contains(key.as_str()),
+            None => matches!(eval.level(key), Level::Clear),
+        };
+        if cleared {
+            e.open = false;
         }
     }
     fired.sort_unstable_by(|a, b| a.0.cmp(b.0));

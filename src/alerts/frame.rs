@@ -43,12 +43,14 @@ pub(crate) fn scope_bits(scopes: &[Scope], c: &Chan) -> u64 {
 /// The live channels' figures, gathered by [`AlertState::ingest`] while
 /// each channel's samples are in cache: a second walk over 100,000
 /// channels' sample buffers costs a cache miss per channel.
-pub(crate) struct LiveRows {
+pub(crate) struct LiveRows<'a> {
     /// True while the live set is exactly the observation's streams, in
     /// order. An incomplete listing (channels missing from it stay live) or
     /// a channel listed twice makes it false: the frame then reads the
     /// channels instead.
     pub(crate) exact: bool,
+    /// The user id of each stream, taken while its row is in cache.
+    keys: Vec<&'a str>,
     /// (viewers, started_at) per stream.
     on_air: Vec<(i64, Micros)>,
     /// Scope bits per stream (see `AlertState::scopes`).
@@ -63,7 +65,7 @@ pub(crate) struct LiveRows {
     follower_slots: Vec<u32>,
 }
 
-impl LiveRows {
+impl<'a> LiveRows<'a> {
     pub(crate) fn new(rules: &RuleSet, streams: usize, complete: bool) -> Self {
         let mut keys: Vec<(Micros, Micros)> = rules
             .rules()
@@ -80,6 +82,7 @@ impl LiveRows {
         let cap = if complete { streams } else { 0 };
         Self {
             exact: complete,
+            keys: Vec::with_capacity(cap),
             on_air: Vec::with_capacity(cap),
             bits: Vec::with_capacity(cap),
             viewer_spans: keys
@@ -107,8 +110,17 @@ impl LiveRows {
         }
     }
 
-    /// The next live channel, just taken in, with its scope bits.
-    pub(crate) fn push(&mut self, c: &Chan, bits: u64, now: Micros) {
+    /// The next stream of the observation, just taken in (its channel `c`
+    /// with scope bits `bits`).
+    pub(crate) fn push_stream(&mut self, key: &'a str, c: &Chan, bits: u64, now: Micros) {
+        if c.live.is_some() {
+            self.keys.push(key);
+            self.push(c, bits, now);
+        }
+    }
+
+    /// The next live channel with its scope bits.
+    fn push(&mut self, c: &Chan, bits: u64, now: Micros) {
         let Some(l) = &c.live else {
             return;
         };
@@ -123,6 +135,7 @@ impl LiveRows {
     /// is dropped, and the frame gathers from the channels instead.
     pub(crate) fn inexact(&mut self) {
         self.exact = false;
+        self.keys.clear();
         self.on_air.clear();
         self.bits.clear();
         self.viewer_spans.iter_mut().for_each(|s| s.1.clear());
@@ -136,7 +149,7 @@ pub(crate) struct Frame<'a> {
     pub(crate) now: Micros,
     /// Keys of the channels on air, in no particular order.
     live: Vec<&'a str>,
-    rows: LiveRows,
+    rows: LiveRows<'a>,
     offline: Vec<(&'a str, &'a Chan)>,
     with_followers: Vec<(&'a str, &'a Chan)>,
     /// Per distinct window of the follower rules: the follower span of
@@ -158,13 +171,10 @@ impl<'a> Frame<'a> {
         rules: &'a RuleSet,
         state: &'a AlertState,
         obs: &'a Observation,
-        mut rows: LiveRows,
+        mut rows: LiveRows<'a>,
     ) -> Self {
         let now = state.now;
-        let mut live = Vec::new();
-        if rows.exact {
-            live = obs.streams.iter().map(|s| s.user_id.as_str()).collect();
-        }
+        let mut live = std::mem::take(&mut rows.keys);
         let reads = |f: fn(&Condition) -> bool| rules.rules().iter().any(|r| f(&r.condition));
         let channels = &state.channels;
         let (mut offline, mut with_followers) = (Vec::new(), Vec::new());

@@ -25,6 +25,7 @@ mod input;
 mod levels;
 mod outbox;
 mod parse;
+mod prefetch;
 mod record;
 mod recover;
 mod rules;

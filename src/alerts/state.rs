@@ -7,10 +7,12 @@ use std::hash::BuildHasher;
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
+use compact_str::CompactString;
 
 use super::channels::Channels;
 use super::frame::{FastMap, LiveRows, scope_bits};
 use super::input::Observation;
+use super::prefetch;
 use super::record::Alert;
 use super::rules::{Condition, RuleSet, Scope};
 use crate::live::LiveStream;
@@ -87,6 +89,9 @@ pub(crate) struct Episode {
     pub(crate) opened_at: Micros,
     /// When the rule last fired for this key.
     pub(crate) last_fired: Option<Micros>,
+    /// The [`AlertState`] tick of the last evaluation that found the key
+    /// at `Fire` (0: none).
+    pub(crate) last_hit: u64,
 }
 
 /// The state threaded from one evaluation to the next. Start with
@@ -99,14 +104,14 @@ pub struct AlertState {
     pub(crate) now: Micros,
     pub(crate) channels: Channels,
     /// rule name → key → episode.
-    pub(crate) episodes: FastMap<String, FastMap<String, Episode>>,
+    pub(crate) episodes: FastMap<String, FastMap<CompactString, Episode>>,
     /// The rules' distinct scopes other than all, in rule order, at most
     /// 64: what each live channel's `scope_bits` answer.
     pub(crate) scopes: Vec<Scope>,
     /// Bumped whenever `scopes` changes.
     pub(crate) scope_epoch: u32,
     /// Counts observations taken in.
-    tick: u64,
+    pub(crate) tick: u64,
 }
 
 impl AlertState {
@@ -140,16 +145,18 @@ impl AlertState {
             };
             let at = micros(a.fired_at);
             let episodes = self.episodes.entry(rule.name.clone()).or_default();
-            let e = episodes.entry(a.key().to_owned()).or_insert(Episode {
+            let e = episodes.entry(a.key().into()).or_insert(Episode {
                 open: true,
                 opened_at: at,
                 last_fired: Some(at),
+                last_hit: 0,
             });
             if e.last_fired.is_none_or(|f| f < at) {
                 *e = Episode {
                     open: true,
                     opened_at: at,
                     last_fired: Some(at),
+                    last_hit: 0,
                 };
             }
         }
@@ -157,7 +164,7 @@ impl AlertState {
 
     /// Takes in one observation: samples, live set, offline transitions,
     /// then forgets what no rule can still look at.
-    pub(crate) fn ingest(&mut self, rules: &RuleSet, obs: &Observation) -> LiveRows {
+    pub(crate) fn ingest<'a>(&mut self, rules: &RuleSet, obs: &'a Observation) -> LiveRows<'a> {
         let now = micros(obs.observed_at);
         self.now = now;
         self.last_cycle = Some(obs.cycle_id);
@@ -179,12 +186,25 @@ impl AlertState {
         let mut rows = LiveRows::new(rules, obs.streams.len(), obs.complete);
         // All look-ups first, in a tight loop: their cache misses overlap
         // there, where between the updates below they would not.
-        let slots: Vec<u32> = obs
-            .streams
-            .iter()
-            .map(|s| self.channels.slot_or_insert(&s.user_id))
+        let streams = &obs.streams;
+        let slots: Vec<u32> = (0..streams.len())
+            .map(|i| {
+                if let Some(ahead) = streams.get(i + prefetch::AHEAD) {
+                    prefetch::text(&ahead.user_id);
+                }
+                self.channels.slot_or_insert(&streams[i].user_id)
+            })
             .collect();
-        for (s, slot) in obs.streams.iter().zip(slots) {
+        for (i, (s, &slot)) in streams.iter().zip(&slots).enumerate() {
+            // The stream's text and channel record a few places ahead, and
+            // the samples of one whose record has arrived by now.
+            if let Some(ahead) = streams.get(i + prefetch::AHEAD) {
+                prefetch::stream_text(ahead);
+                prefetch::record(self.channels.at(slots[i + prefetch::AHEAD]).1);
+            }
+            if let Some(&half) = slots.get(i + prefetch::AHEAD / 2) {
+                prefetch::samples(&self.channels.at(half).1.viewers);
+            }
             let c = self.channels.at_mut(slot);
             let fingerprint = fingerprint(s);
             let same_text = c.fingerprint == fingerprint && (c.live.is_some() || c.last.is_some());
@@ -241,7 +261,7 @@ impl AlertState {
             // Pruned here, while the samples are in cache.
             drop_before(&mut c.viewers, now - keep.viewers);
             if rows.exact {
-                rows.push(c, c.scope_bits, now);
+                rows.push_stream(&s.user_id, c, c.scope_bits, now);
             }
         }
         for f in &obs.followers {

@@ -98,7 +98,12 @@ impl<'a> Frame<'a> {
                         _ => 0,
                     })
                     .collect();
+                // Past the longest limit every rule is at clear.
+                let longest = limits.iter().copied().max().unwrap_or(0);
                 for (i, (&(_, started_at), &key)) in on_air {
+                    if now - started_at > longest {
+                        continue;
+                    }
                     for (r, scan) in scans.iter_mut().enumerate() {
                         if masks[r].is_none_or(|m| m[i]) {
                             scan.take(key, live_level(limits[r], now, started_at));
