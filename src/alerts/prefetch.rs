@@ -43,17 +43,10 @@ pub(crate) fn text(s: &str) {
     line(s.as_ptr());
 }
 
-/// The text a stream's row is compared by ([`super::state`]'s fingerprint).
+/// The text a stream's row is compared by ([`super::state::row_text`]).
 #[inline(always)]
 pub(crate) fn stream_text(s: &LiveStream) {
-    for t in [
-        &s.login,
-        &s.game_id,
-        &s.game_name,
-        &s.language,
-        &s.stream_id,
-        &s.title,
-    ] {
+    for t in super::state::row_text(s) {
         text(t);
     }
 }

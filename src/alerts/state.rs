@@ -66,18 +66,24 @@ pub(crate) struct Chan {
     pub(crate) newest_follower: Micros,
 }
 
-/// A hash of a stream row's text (login, category, language, stream id,
-/// title). When it matches the channel's, none of those strings needs
-/// comparing: with 100,000 channels each comparison is a cache miss.
-fn fingerprint(s: &LiveStream) -> u64 {
-    foldhash::fast::FixedState::with_seed(0x7477_6974_6368).hash_one((
+/// The text of a stream row that the channel record keeps: login,
+/// category, language, stream id and title.
+pub(crate) fn row_text(s: &LiveStream) -> [&str; 6] {
+    [
         &s.login,
         &s.game_id,
         &s.game_name,
         &s.language,
         &s.stream_id,
         &s.title,
-    ))
+    ]
+}
+
+/// A hash of [`row_text`]. When it matches the channel's, none of those
+/// strings needs comparing: with 100,000 channels each comparison is a
+/// cache miss.
+fn fingerprint(s: &LiveStream) -> u64 {
+    foldhash::fast::FixedState::with_seed(0x7477_6974_6368).hash_one(row_text(s))
 }
 
 /// One rule's episode for one channel (or SQL key).
