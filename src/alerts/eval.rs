@@ -61,9 +61,9 @@ fn step<'a>(
     let eval = RuleEval::new(rule, frame);
     let scan = scan.unwrap_or_else(|| eval.scan());
     let cooldown = micros_of(rule.cooldown);
-    // Hits first, one look-up each: every hit's episode is marked with
-    // this evaluation's tick, so the pass below skips them without a set of hit keys (a
-    // hundred thousand hits a cycle with 100,000 live streams).
+    // Hits first, one look-up each: every hit's episode is stamped with
+    // this evaluation's tick, so the pass below skips them without a set
+    // of hit keys (a hundred thousand hits a cycle at 100,000 streams).
     let mut fired = Vec::new();
     for (key, fig) in scan.hits {
         let e = match episodes.get_mut(key) {

@@ -195,22 +195,12 @@ impl AlertState {
         let streams = &obs.streams;
         let slots: Vec<u32> = (0..streams.len())
             .map(|i| {
-                if let Some(ahead) = streams.get(i + prefetch::AHEAD) {
-                    prefetch::text(&ahead.user_id);
-                }
+                prefetch::id_ahead(streams, i);
                 self.channels.slot_or_insert(&streams[i].user_id)
             })
             .collect();
         for (i, (s, &slot)) in streams.iter().zip(&slots).enumerate() {
-            // The stream's text and channel record a few places ahead, and
-            // the samples of one whose record has arrived by now.
-            if let Some(ahead) = streams.get(i + prefetch::AHEAD) {
-                prefetch::stream_text(ahead);
-                prefetch::record(self.channels.at(slots[i + prefetch::AHEAD]).1);
-            }
-            if let Some(&half) = slots.get(i + prefetch::AHEAD / 2) {
-                prefetch::samples(&self.channels.at(half).1.viewers);
-            }
+            prefetch::rows_ahead(streams, &slots, &self.channels, i);
             let c = self.channels.at_mut(slot);
             let fingerprint = fingerprint(s);
             let same_text = c.fingerprint == fingerprint && (c.live.is_some() || c.last.is_some());
