@@ -118,6 +118,14 @@ impl Clock for ManualClock {
         self.advance(d);
         Box::pin(tokio::task::yield_now())
     }
+    /// Moves the clock to `t` unless it already reads `t` or later, in one
+    /// step: tasks that wait for the same instant at once (two chat
+    /// connections sharing a JOIN limit) move it there once, not once each.
+    fn sleep_until(&self, t: DateTime<Utc>) -> Sleep {
+        let mut now = self.now.lock().unwrap_or_else(|p| p.into_inner());
+        *now = (*now).max(truncate_micros(t));
+        Box::pin(tokio::task::yield_now())
+    }
 }
 
 #[cfg(test)]
@@ -133,6 +141,30 @@ mod tests {
         assert_eq!(c.now(), t0 + TimeDelta::seconds(5));
         c.sleep_until(t0).await; // in the past: no change
         assert_eq!(c.now(), t0 + TimeDelta::seconds(5));
+    }
+
+    #[test]
+    fn waits_for_one_instant_move_a_manual_clock_there_once() {
+        let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let at = t0 + TimeDelta::seconds(10);
+        // Two threads reach the same deadline together, many times over: the
+        // clock ends at the deadline every time, never 10 s past it.
+        for _ in 0..2_000 {
+            let c = ManualClock::new(t0);
+            let ready = std::sync::atomic::AtomicUsize::new(0);
+            std::thread::scope(|s| {
+                for _ in 0..2 {
+                    s.spawn(|| {
+                        ready.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        while ready.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+                            std::hint::spin_loop();
+                        }
+                        drop(c.sleep_until(at));
+                    });
+                }
+            });
+            assert_eq!(c.now(), at);
+        }
     }
 
     #[test]
