@@ -68,6 +68,11 @@ impl Channels {
         };
     }
 
+    /// The slot of `id`'s record, if it has one (see [`Self::at`]).
+    pub(crate) fn find(&self, id: &str) -> Option<u32> {
+        self.slot(id).map(|i| i as u32)
+    }
+
     pub(crate) fn get(&self, id: &str) -> Option<&Chan> {
         self.slot(id).map(|i| &self.slots[i].1)
     }
@@ -106,6 +111,22 @@ impl Channels {
         (k.as_str(), c)
     }
 
+    /// The records split into `n` parts of consecutive slots, each
+    /// writable on its own (by its own thread).
+    pub(crate) fn parts_mut(&mut self, n: usize) -> Vec<Part<'_>> {
+        let mut rest = self.slots.as_mut_slice();
+        let mut parts = Vec::with_capacity(n);
+        for r in super::par::ranges(rest.len(), n) {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(r.len());
+            rest = tail;
+            parts.push(Part {
+                first: r.start as u32,
+                slots: head,
+            });
+        }
+        parts
+    }
+
     /// (user id, record), in no particular order.
     #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &Chan)> {
@@ -134,6 +155,29 @@ impl Channels {
                 self.set_slot(&moved, i);
             }
         }
+    }
+}
+
+/// The records of a range of consecutive slots (see [`Channels::parts_mut`]).
+pub(crate) struct Part<'c> {
+    first: u32,
+    slots: &'c mut [(CompactString, Chan)],
+}
+
+impl Part<'_> {
+    /// Whether `slot` is in this part.
+    pub(crate) fn holds(&self, slot: u32) -> bool {
+        slot >= self.first && ((slot - self.first) as usize) < self.slots.len()
+    }
+
+    /// The record at `slot`, which must be in this part.
+    pub(crate) fn at(&self, slot: u32) -> &Chan {
+        &self.slots[(slot - self.first) as usize].1
+    }
+
+    /// The record at `slot`, which must be in this part.
+    pub(crate) fn at_mut(&mut self, slot: u32) -> &mut Chan {
+        &mut self.slots[(slot - self.first) as usize].1
     }
 }
 

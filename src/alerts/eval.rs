@@ -12,6 +12,7 @@ use super::figures::{self, Fig};
 use super::frame::{FastMap, Frame, Scan, in_scope};
 use super::input::{Observation, SqlRow};
 use super::levels::{Level, chan_level, chat_level};
+use super::par;
 use super::record::{Alert, Delivery};
 use super::rules::{Condition, Rule, RuleSet};
 use super::state::{AlertState, Episode, Micros, micros_of};
@@ -32,16 +33,29 @@ pub fn evaluate(rules: &RuleSet, mut state: AlertState, obs: &Observation) -> Ev
     let primed = state.primed;
     let now = state.now;
     let tick = state.tick;
-    let mut alerts = Vec::new();
     let mut episodes = std::mem::take(&mut state.episodes);
-    {
+    // Each rule's episodes, taken out so that rules step on any core.
+    let mut own: Vec<_> = rules
+        .rules()
+        .iter()
+        .map(|r| episodes.remove(&r.name).unwrap_or_default())
+        .collect();
+    let alerts: Vec<Alert> = {
         let frame = Frame::new(rules, &state, obs, rows);
         let scans = frame.scans(rules);
-        for (rule, scan) in rules.rules().iter().zip(scans) {
-            let eps = episodes.entry(rule.name.clone()).or_default();
-            let fired = step(rule, &frame, scan, eps, (now, tick), primed);
-            alerts.extend(fired);
-        }
+        let jobs: Vec<_> = rules.rules().iter().zip(scans).zip(&mut own).collect();
+        let cost = |((_, scan), eps): &((&Rule, Option<Scan>), &mut FastMap<_, _>)| {
+            eps.len() + scan.as_ref().map_or(frame.live_len(), |s| s.hits.len())
+        };
+        par::map(jobs, cost, |((rule, scan), eps)| {
+            step(rule, &frame, scan, eps, (now, tick), primed)
+        })
+        .into_iter()
+        .flatten()
+        .collect()
+    };
+    for (rule, eps) in rules.rules().iter().zip(own) {
+        episodes.insert(rule.name.clone(), eps);
     }
     state.episodes = episodes;
     state.prune_episodes(rules);

@@ -13,6 +13,7 @@ pub(crate) use scan::Scan;
 use super::channels::Channels;
 use super::input::{ChatActivity, Observation, RisingStar};
 use super::levels::{FollowerSpan, ViewerSpan, follower_span, viewer_span};
+use super::par;
 use super::rules::{Condition, RuleSet, Scope};
 use super::state::{AlertState, Chan, Micros, micros_of};
 
@@ -44,8 +45,8 @@ pub(crate) fn scope_bits(scopes: &[Scope], c: &Chan) -> u64 {
 /// each channel's samples are in cache: a second walk over 100,000
 /// channels' sample buffers costs a cache miss per channel.
 pub(crate) struct LiveRows<'a> {
-    /// True while the live set is exactly the observation's streams, in
-    /// order. An incomplete listing (channels missing from it stay live) or
+    /// True while the live set is exactly the observation's streams (in
+    /// no particular order). An incomplete listing (channels missing from it stay live) or
     /// a channel listed twice makes it false: the frame then reads the
     /// channels instead.
     pub(crate) exact: bool,
@@ -128,6 +129,20 @@ impl<'a> LiveRows<'a> {
         self.bits.push(bits);
         for ((window, min_uptime), spans) in &mut self.viewer_spans {
             spans.push(viewer_span(c, now, *window, *min_uptime));
+        }
+    }
+
+    /// Adds the rows gathered from another part of the streams.
+    pub(crate) fn append(&mut self, mut more: LiveRows<'a>) {
+        if !(self.exact && more.exact) {
+            self.inexact();
+            return;
+        }
+        self.keys.append(&mut more.keys);
+        self.on_air.append(&mut more.on_air);
+        self.bits.append(&mut more.bits);
+        for (mine, theirs) in self.viewer_spans.iter_mut().zip(&mut more.viewer_spans) {
+            mine.1.append(&mut theirs.1);
         }
     }
 
@@ -225,11 +240,12 @@ impl<'a> Frame<'a> {
 
     /// Follower spans, scope masks and top lists for what `rules` read.
     fn index(&mut self, rules: &'a RuleSet, state: &AlertState) {
-        let mut follower_keys = Vec::new();
+        let mut windows = Vec::new();
         let mut tops: Vec<(&'a Scope, usize)> = Vec::new();
+        let mut scopes: Vec<&'a Scope> = Vec::new();
         for rule in rules.rules() {
             match &rule.condition {
-                Condition::Followers { window, .. } => follower_keys.push(micros_of(*window)),
+                Condition::Followers { window, .. } => windows.push(micros_of(*window)),
                 Condition::TopN { n, margin } => match tops.iter_mut().find(|t| *t.0 == rule.scope)
                 {
                     Some(t) => t.1 = t.1.max(n + margin),
@@ -238,49 +254,91 @@ impl<'a> Frame<'a> {
                 Condition::WentLive { .. } | Condition::Viewers { .. } => {}
                 _ => continue,
             }
-            if !rule.scope.is_all() && !self.scopes.iter().any(|s| *s.0 == rule.scope) {
-                let mask = match state.scopes.iter().position(|s| *s == rule.scope) {
-                    Some(b) => self
-                        .rows
-                        .bits
-                        .iter()
-                        .map(|bits| bits >> b & 1 == 1)
-                        .collect(),
-                    // Past 64 distinct scopes: no bit, match each channel.
-                    None => self
-                        .live
-                        .iter()
-                        .map(|k| {
-                            self.channels
-                                .get(k)
-                                .is_some_and(|c| in_scope(&rule.scope, c))
-                        })
-                        .collect(),
-                };
-                self.scopes.push((&rule.scope, mask));
+            if !rule.scope.is_all() && !scopes.contains(&&rule.scope) {
+                scopes.push(&rule.scope);
             }
         }
-        follower_keys.sort_unstable();
-        follower_keys.dedup();
-        let now = self.now;
-        self.follower_spans = follower_keys
+        windows.sort_unstable();
+        windows.dedup();
+        // Scope masks and follower spans (by ranges of channels), then the
+        // top lists (which read the masks), each on any core.
+        let n = self.with_followers.len();
+        let ranges = if windows.is_empty() {
+            Vec::new()
+        } else {
+            par::ranges(n, par::parts(n))
+        };
+        let jobs = scopes
             .into_iter()
-            .map(|k| (k, Vec::with_capacity(self.with_followers.len())))
+            .map(Job::Mask)
+            .chain(ranges.into_iter().map(Job::Spans))
             .collect();
-        for (_, c) in &self.with_followers {
-            for (window, spans) in &mut self.follower_spans {
-                spans.push(follower_span(c, now, *window));
+        let cost = |job: &Job| match job {
+            Job::Mask(_) => self.live.len(),
+            Job::Spans(r) => r.len() * 4,
+        };
+        let done = par::map(jobs, cost, |job| match job {
+            Job::Mask(scope) => Done::Mask(scope, self.scope_mask(scope, state)),
+            Job::Spans(r) => {
+                let mut spans: Vec<Vec<FollowerSpan>> = windows
+                    .iter()
+                    .map(|_| Vec::with_capacity(r.len()))
+                    .collect();
+                for (_, c) in &self.with_followers[r] {
+                    for (w, spans) in windows.iter().zip(&mut spans) {
+                        spans.push(follower_span(c, self.now, *w));
+                    }
+                }
+                Done::Spans(spans)
+            }
+        });
+        self.follower_spans = windows
+            .iter()
+            .map(|&w| (w, Vec::with_capacity(n)))
+            .collect();
+        for d in done {
+            match d {
+                Done::Mask(scope, mask) => self.scopes.push((scope, mask)),
+                Done::Spans(spans) => {
+                    for (all, mut part) in self.follower_spans.iter_mut().zip(spans) {
+                        all.1.append(&mut part);
+                    }
+                }
             }
         }
-        for (scope, keep) in tops {
-            let mask = self.mask(scope);
-            let rows = self.live.iter().zip(&self.rows.on_air).enumerate();
-            let ranked = top(
-                rows.filter(|(i, _)| mask.is_none_or(|m| m[*i]))
-                    .map(|(_, (k, (viewers, _)))| (*viewers, *k)),
-                keep,
-            );
-            self.tops.push((scope, ranked));
+        let this = &*self;
+        let ranked = par::map(
+            tops,
+            |_| this.live.len(),
+            |(scope, keep)| {
+                let mask = this.mask(scope);
+                let rows = this.live.iter().zip(&this.rows.on_air).enumerate();
+                let ranked = top(
+                    rows.filter(|(i, _)| mask.is_none_or(|m| m[*i]))
+                        .map(|(_, (k, (viewers, _)))| (*viewers, *k)),
+                    keep,
+                );
+                (scope, ranked)
+            },
+        );
+        self.tops = ranked;
+    }
+
+    /// Whether `scope` covers each live channel: its bit in the channels'
+    /// scope bits, or (past 64 distinct scopes) a match of each channel.
+    fn scope_mask(&self, scope: &Scope, state: &AlertState) -> Vec<bool> {
+        match state.scopes.iter().position(|s| s == scope) {
+            Some(b) => self
+                .rows
+                .bits
+                .iter()
+                .map(|bits| bits >> b & 1 == 1)
+                .collect(),
+            None => self
+                .live
+                .iter()
+                .map(|k| self.channels.get(k).is_some_and(|c| in_scope(scope, c)))
+                .collect(),
         }
     }
 
@@ -295,6 +353,11 @@ impl<'a> Frame<'a> {
             .map(|s| s.1.as_slice())
     }
 
+    /// How many channels are on air.
+    pub(crate) fn live_len(&self) -> usize {
+        self.live.len()
+    }
+
     /// The live ranking of `scope`: key → (rank, viewers) down to rank `len`.
     pub(crate) fn ranks(&self, scope: &Scope, len: usize) -> FastMap<&'a str, (usize, i64)> {
         let top = self.tops.iter().find(|t| t.0 == scope);
@@ -305,6 +368,19 @@ impl<'a> Frame<'a> {
             .map(|(i, &(v, k))| (k, (i + 1, v)))
             .collect()
     }
+}
+
+/// A part of [`Frame::index`]'s work.
+enum Job<'a> {
+    Mask(&'a Scope),
+    /// The follower spans of these channels of `with_followers`.
+    Spans(std::ops::Range<usize>),
+}
+
+enum Done<'a> {
+    Mask(&'a Scope, Vec<bool>),
+    /// Per follower window, the span of each channel of the range.
+    Spans(Vec<Vec<FollowerSpan>>),
 }
 
 /// The first `keep` of `rows` by viewers descending, id breaking ties (so

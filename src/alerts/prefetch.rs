@@ -5,7 +5,7 @@
 //! ahead lets those misses overlap with the work on the current one.
 use std::collections::VecDeque;
 
-use super::channels::Channels;
+use super::state::Chan;
 use crate::live::LiveStream;
 
 /// How many streams ahead the loops ask for memory: enough to cover a
@@ -21,17 +21,18 @@ pub(crate) fn id_ahead(streams: &[LiveStream], i: usize) {
     }
 }
 
-/// Before taking in stream `i` (whose channel is at `slots[i]`): the text
-/// and channel record of the stream ahead, and the samples of one halfway
-/// there, whose record has arrived by now.
+/// Before taking in the `k`th stream of a walk, where `at(j)` is the `j`th
+/// stream and its channel record: the text and record of the stream
+/// ahead, and the samples of one halfway there, whose record has arrived
+/// by now.
 #[inline(always)]
-pub(crate) fn rows_ahead(streams: &[LiveStream], slots: &[u32], channels: &Channels, i: usize) {
-    if let (Some(ahead), Some(&slot)) = (streams.get(i + AHEAD), slots.get(i + AHEAD)) {
+pub(crate) fn rows_ahead<'a>(at: impl Fn(usize) -> Option<(&'a LiveStream, &'a Chan)>, k: usize) {
+    if let Some((ahead, c)) = at(k + AHEAD) {
         stream_text(ahead);
-        record(channels.at(slot).1);
+        record(c);
     }
-    if let Some(&slot) = slots.get(i + AHEAD / 2) {
-        samples(&channels.at(slot).1.viewers);
+    if let Some((_, c)) = at(k + AHEAD / 2) {
+        samples(&c.viewers);
     }
 }
 

@@ -2,17 +2,15 @@
 //! and follower samples and whether it is live; per rule and channel, the
 //! open episode and when the rule last fired. Owned by value and threaded
 //! through [`super::evaluate`], so evaluation stays a pure function.
-use std::hash::BuildHasher;
-
 use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 use compact_str::CompactString;
 
 use super::channels::Channels;
-use super::frame::{FastMap, LiveRows, scope_bits};
+use super::frame::{FastMap, LiveRows};
 use super::input::Observation;
-use super::prefetch;
+use super::intake::{self, Intake};
 use super::record::Alert;
 use super::rules::{Condition, RuleSet, Scope};
 use crate::live::LiveStream;
@@ -77,13 +75,6 @@ pub(crate) fn row_text(s: &LiveStream) -> [&str; 6] {
         &s.stream_id,
         &s.title,
     ]
-}
-
-/// A hash of [`row_text`]. When it matches the channel's, none of those
-/// strings needs comparing: with 100,000 channels each comparison is a
-/// cache miss.
-fn fingerprint(s: &LiveStream) -> u64 {
-    foldhash::fast::FixedState::with_seed(0x7477_6974_6368).hash_one(row_text(s))
 }
 
 /// One rule's episode for one channel (or SQL key).
@@ -185,81 +176,21 @@ impl AlertState {
             self.scopes = scopes;
             self.scope_epoch += 1;
         }
-        let (scopes, epoch) = (&self.scopes, self.scope_epoch);
         // Marks the channels seen this cycle: the others have ended (below).
         self.tick += 1;
-        let tick = self.tick;
-        let mut rows = LiveRows::new(rules, obs.streams.len(), obs.complete);
-        // All look-ups first, in a tight loop: their cache misses overlap
-        // there, where between the updates below they would not.
         let streams = &obs.streams;
-        let slots: Vec<u32> = (0..streams.len())
-            .map(|i| {
-                prefetch::id_ahead(streams, i);
-                self.channels.slot_or_insert(&streams[i].user_id)
-            })
-            .collect();
-        for (i, (s, &slot)) in streams.iter().zip(&slots).enumerate() {
-            prefetch::rows_ahead(streams, &slots, &self.channels, i);
-            let c = self.channels.at_mut(slot);
-            let fingerprint = fingerprint(s);
-            let same_text = c.fingerprint == fingerprint && (c.live.is_some() || c.last.is_some());
-            if !same_text {
-                if c.login != s.login {
-                    s.login.clone_into(&mut c.login);
-                }
-                if c.game_id != s.game_id || c.game_name != s.game_name {
-                    s.game_id.clone_into(&mut c.game_id);
-                    s.game_name.clone_into(&mut c.game_name);
-                }
-                if c.language != s.language {
-                    s.language.clone_into(&mut c.language);
-                }
-            }
-            if c.seen == tick {
-                rows.inexact(); // listed twice
-            }
-            c.seen = tick;
-            if !same_text || c.scope_epoch != epoch {
-                c.scope_bits = scope_bits(scopes, c);
-                c.scope_epoch = epoch;
-            }
-            let started = micros(s.started_at);
-            let continues = (same_text
-                || c.last
-                    .as_ref()
-                    .or(c.live.as_ref())
-                    .is_some_and(|l| l.stream_id == s.stream_id))
-                && c.offline_since.is_none_or(|t| t == now);
-            if !continues {
-                // A new stream (or a first sight): its samples start afresh.
-                c.viewers.clear();
-            }
-            let mut on_air = c.live.take().or_else(|| c.last.take()).unwrap_or_default();
-            if !same_text {
-                if on_air.stream_id != s.stream_id {
-                    s.stream_id.clone_into(&mut on_air.stream_id);
-                }
-                if on_air.title != s.title {
-                    s.title.clone_into(&mut on_air.title);
-                }
-                c.fingerprint = fingerprint;
-            }
-            on_air.started_at = started;
-            on_air.viewers = s.viewer_count;
-            c.live = Some(on_air);
-            c.last = None;
-            c.offline_since = None;
-            let at = micros(s.observed_at).max(now);
-            if c.viewers.back().is_none_or(|&(t, _)| t < at) && keep.viewers > 0 {
-                c.viewers.push_back((at, s.viewer_count));
-            }
-            // Pruned here, while the samples are in cache.
-            drop_before(&mut c.viewers, now - keep.viewers);
-            if rows.exact {
-                rows.push_stream(&s.user_id, c, c.scope_bits, now);
-            }
-        }
+        let slots = intake::slots(&mut self.channels, streams);
+        let intake = Intake {
+            rules,
+            now,
+            tick: self.tick,
+            keep_viewers: keep.viewers,
+            scopes: &self.scopes,
+            epoch: self.scope_epoch,
+            complete: obs.complete,
+        };
+        let mut rows = intake.streams(&mut self.channels, streams, &slots);
+        let tick = self.tick;
         for f in &obs.followers {
             if keep.followers == 0 {
                 break;
@@ -329,7 +260,7 @@ impl AlertState {
 }
 
 /// Drops the samples observed before `t` (samples are oldest first).
-fn drop_before(samples: &mut VecDeque<(Micros, i64)>, t: Micros) {
+pub(crate) fn drop_before(samples: &mut VecDeque<(Micros, i64)>, t: Micros) {
     while samples.front().is_some_and(|s| s.0 < t) {
         samples.pop_front();
     }

@@ -6,6 +6,7 @@
 use super::{FastSet, Frame, in_scope};
 use crate::alerts::figures::Fig;
 use crate::alerts::levels::{Level, chan_level, followers_level, live_level, viewers_level};
+use crate::alerts::par;
 use crate::alerts::rules::{Condition, Rule, RuleSet};
 use crate::alerts::state::{Micros, micros_of};
 
@@ -59,26 +60,46 @@ fn pass(rule: &Rule) -> Option<Pass> {
 
 impl<'a> Frame<'a> {
     /// The scan of each of `rules`, in order: `None` for rule kinds whose
-    /// keys are not channels (top-N, rising stars, chat, SQL).
+    /// keys are not channels (top-N, rising stars, chat, SQL). The passes
+    /// run on any core (see `par`).
     pub(crate) fn scans(&self, rules: &'a RuleSet) -> Vec<Option<Scan<'a>>> {
         let rules = rules.rules();
-        let mut out: Vec<Option<Scan<'a>>> = rules.iter().map(|r| self.scan_one(r)).collect();
-        let mut done = vec![false; rules.len()];
-        for (i, rule) in rules.iter().enumerate() {
-            let Some(p) = pass(rule).filter(|_| !done[i]) else {
+        // Rule indexes scanned together: those sharing a pass, else one.
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut grouped = vec![false; rules.len()];
+        for i in 0..rules.len() {
+            if grouped[i] {
                 continue;
-            };
-            let group: Vec<usize> = (i..rules.len())
-                .filter(|&j| !done[j] && pass(&rules[j]) == Some(p))
-                .collect();
-            let members: Vec<&Rule> = group.iter().map(|&j| &rules[j]).collect();
-            let Some(scans) = self.scan_pass(p, &members) else {
-                continue; // no rows for it (out stays None)
-            };
-            for (j, scan) in group.into_iter().zip(scans) {
-                done[j] = true;
-                out[j] = Some(scan);
             }
+            let p = pass(&rules[i]);
+            let group: Vec<usize> = (i..rules.len())
+                .filter(|&j| !grouped[j] && (j == i || (p.is_some() && pass(&rules[j]) == p)))
+                .collect();
+            group.iter().for_each(|&j| grouped[j] = true);
+            groups.push(group);
+        }
+        let cost = |group: &Vec<usize>| match &rules[group[0]].condition {
+            Condition::Followers { .. } => self.with_followers.len(),
+            Condition::WentOffline { .. } => self.offline.len(),
+            _ if pass(&rules[group[0]]).is_some() => self.live.len() * group.len(),
+            _ => 0,
+        };
+        let scanned = par::map(groups, cost, |group| {
+            let scans: Vec<Option<Scan<'a>>> = match pass(&rules[group[0]]) {
+                Some(p) => {
+                    let members: Vec<&Rule> = group.iter().map(|&j| &rules[j]).collect();
+                    match self.scan_pass(p, &members) {
+                        Some(scans) => scans.into_iter().map(Some).collect(),
+                        None => group.iter().map(|_| None).collect(),
+                    }
+                }
+                None => vec![self.scan_one(&rules[group[0]])],
+            };
+            group.into_iter().zip(scans).collect::<Vec<_>>()
+        });
+        let mut out: Vec<Option<Scan<'a>>> = rules.iter().map(|_| None).collect();
+        for (j, scan) in scanned.into_iter().flatten() {
+            out[j] = scan;
         }
         out
     }

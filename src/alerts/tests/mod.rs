@@ -3,3 +3,4 @@ mod eval;
 mod harness;
 mod parse;
 mod scan;
+mod split;

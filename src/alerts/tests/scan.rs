@@ -16,7 +16,7 @@ use crate::alerts::rules::Condition;
 use crate::alerts::{AlertState, Observation, evaluate};
 use crate::live::{FollowerSample, LiveStream};
 
-const RULES: &str = r#"
+pub(super) const RULES: &str = r#"
 [[rules]]
 name = "live"
 kind = "went_live"
@@ -75,14 +75,24 @@ languages = ["fr"]
 "#;
 
 /// A random world: `n` channels, about two thirds live at any time.
-struct World {
+pub(super) struct World {
     rng: ChaCha8Rng,
     /// login → (viewers if live, stream number, start minute, followers).
     chans: BTreeMap<usize, (Option<i64>, u32, i64, i64)>,
 }
 
 impl World {
-    fn observation(&mut self, minute: i64) -> Observation {
+    /// `n` channels, none live yet.
+    pub(super) fn new(n: usize, seed: u64) -> Self {
+        Self {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            chans: (0..n)
+                .map(|i| (i, (None, 0, 0, 1000 + i as i64 * 7)))
+                .collect(),
+        }
+    }
+
+    pub(super) fn observation(&mut self, minute: i64) -> Observation {
         let now = t0() + TimeDelta::minutes(minute);
         let mut obs = Observation {
             cycle_id: minute,
@@ -137,12 +147,7 @@ impl World {
 #[test]
 fn each_scan_finds_exactly_what_the_level_of_every_channel_says() {
     let rules = rules(RULES);
-    let mut world = World {
-        rng: ChaCha8Rng::seed_from_u64(16),
-        chans: (0..120)
-            .map(|i| (i, (None, 0, 0, 1000 + i as i64 * 7)))
-            .collect(),
-    };
+    let mut world = World::new(120, 16);
     let mut state = AlertState::default();
     let (mut fires, mut holds, mut ranked) = (0, 0, 0);
     for minute in 1..=60 {
