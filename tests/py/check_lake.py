@@ -121,7 +121,12 @@ def equal_to_rebuild(con, paths, rebuilt):
         only_lake = scalar(con, f"SELECT count(*) FROM (FROM {a} EXCEPT ALL FROM {b})")
         only_rebuilt = scalar(con, f"SELECT count(*) FROM (FROM {b} EXCEPT ALL FROM {a})")
         if only_lake or only_rebuilt:
-            yield f"{name}: {only_lake} rows only in the lake, {only_rebuilt} only in the rebuild"
+            # One row of each side, to show which column differs.
+            first = lambda x, y: con.execute(f"FROM (FROM {x} EXCEPT ALL FROM {y}) LIMIT 1").fetchone()
+            yield (
+                f"{name}: {only_lake} rows only in the lake, {only_rebuilt} only in the rebuild"
+                f" (e.g. lake {first(a, b)}, rebuild {first(b, a)})"
+            )
 
 
 def main():
