@@ -274,6 +274,7 @@ impl CycleRunner {
             responses: std::mem::take(&mut waiting.polled.responses),
             chat: Vec::new(),
         };
+        inputs.in_replay_order();
         let mut summary = CycleSummary::polled(self.next_cycle_id, &waiting.polled, &inputs);
         summary.attempt = waiting.attempts;
         let outcome = self
