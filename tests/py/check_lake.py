@@ -122,7 +122,10 @@ def equal_to_rebuild(con, paths, rebuilt):
         only_rebuilt = scalar(con, f"SELECT count(*) FROM (FROM {b} EXCEPT ALL FROM {a})")
         if only_lake or only_rebuilt:
             # One row of each side, to show which column differs.
-            first = lambda x, y: con.execute(f"FROM (FROM {x} EXCEPT ALL FROM {y}) LIMIT 1").fetchone()
+            # (as text: DuckDB's Python needs pytz to hand over timestamps with a zone)
+            first = lambda x, y: con.execute(
+                f"SELECT CAST(COLUMNS(*) AS VARCHAR) FROM (FROM {x} EXCEPT ALL FROM {y}) LIMIT 1"
+            ).fetchone()
             yield (
                 f"{name}: {only_lake} rows only in the lake, {only_rebuilt} only in the rebuild"
                 f" (e.g. lake {first(a, b)}, rebuild {first(b, a)})"
