@@ -37,17 +37,12 @@ impl Intake<'_> {
         streams: &'a [LiveStream],
         slots: &[u32],
     ) -> LiveRows<'a> {
+        // One part (and no thread) below the split threshold.
         let n = par::parts(streams.len());
-        if n <= 1 {
-            let mut part = channels.parts_mut(1).pop();
-            let order: Vec<u32> = (0..streams.len() as u32).collect();
-            return match &mut part {
-                Some(part) => self.part(part, streams, slots, &order),
-                None => LiveRows::new(self.rules, 0, self.complete),
-            };
-        }
         let mut parts = channels.parts_mut(n);
-        let mut orders: Vec<Vec<u32>> = vec![Vec::with_capacity(streams.len() / n + 1); n];
+        let mut orders: Vec<Vec<u32>> = (0..parts.len())
+            .map(|_| Vec::with_capacity(streams.len() / n + 1))
+            .collect();
         for (i, &slot) in slots.iter().enumerate() {
             if let Some(p) = parts.iter().position(|p| p.holds(slot)) {
                 orders[p].push(i as u32);
