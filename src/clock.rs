@@ -111,8 +111,13 @@ impl ManualClock {
 }
 
 impl Clock for ManualClock {
+    /// Truncated like the other clocks' readings: the clock itself keeps
+    /// what it was moved by to the nanosecond (a jittered backoff sleeps
+    /// fractions of a microsecond), but a reading with them would differ
+    /// from what the lake stores, and a cycle derived from it from the same
+    /// cycle replayed from bronze.
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(|p| p.into_inner())
+        truncate_micros(*self.now.lock().unwrap_or_else(|p| p.into_inner()))
     }
     fn sleep(&self, d: Duration) -> Sleep {
         self.advance(d);
@@ -141,6 +146,23 @@ mod tests {
         assert_eq!(c.now(), t0 + TimeDelta::seconds(5));
         c.sleep_until(t0).await; // in the past: no change
         assert_eq!(c.now(), t0 + TimeDelta::seconds(5));
+    }
+
+    #[tokio::test]
+    async fn a_manual_clock_reads_whole_microseconds_after_fractional_sleeps() {
+        // What a jittered backoff sleeps: fractions of a microsecond too.
+        // Readings must still be what the lake stores (a live cycle whose
+        // times had nanoseconds derived other rows than its replay).
+        let t0 = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let c = ManualClock::new(t0);
+        for _ in 0..3 {
+            c.sleep(Duration::from_nanos(1_400)).await;
+            assert_eq!(c.now().timestamp_subsec_nanos() % 1_000, 0, "{}", c.now());
+        }
+        // Nothing slept is lost: 3 × 1.4 µs.
+        assert_eq!(c.now(), t0 + TimeDelta::microseconds(4));
+        c.advance(Duration::from_nanos(800));
+        assert_eq!(c.now(), t0 + TimeDelta::microseconds(5));
     }
 
     #[test]

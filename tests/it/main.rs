@@ -89,6 +89,21 @@ pub(crate) fn check_lake(
         .output()
         .unwrap();
     let said = String::from_utf8_lossy(&out.stdout);
+    // To look into a failure: TM_KEEP_LAKE=DIR keeps the lake and its
+    // rebuild as DIR/lake and DIR/rebuilt.
+    if let Some(keep) = std::env::var_os("TM_KEEP_LAKE").filter(|_| !out.status.success()) {
+        let keep = PathBuf::from(keep);
+        std::fs::create_dir_all(&keep).unwrap();
+        for (from, to) in [(PathBuf::from(lake), "lake"), (copy.clone(), "rebuilt")] {
+            let cp = std::process::Command::new("cp")
+                .arg("-a")
+                .arg(&from)
+                .arg(keep.join(to))
+                .status();
+            assert!(cp.unwrap().success(), "keep {}", from.display());
+        }
+        eprintln!("kept the lake and its rebuild under {}", keep.display());
+    }
     assert!(
         out.status.success(),
         "check_lake.py: {said}{}",
