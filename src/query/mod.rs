@@ -8,6 +8,7 @@ mod functions;
 mod params;
 mod planned;
 mod policy;
+mod pool;
 mod sources;
 mod stream;
 mod views;
@@ -31,10 +32,12 @@ use tokio::time::Instant;
 pub use catalog::{CATALOG, MemTableSource, SCHEMAS, SourceTable, TableSource};
 pub use error::{Error, ErrorKind, Result, SourceError};
 pub use policy::rewrite_placeholders;
+pub use pool::QUERY_NICE;
 pub use sources::{LakeAndLive, WithTables};
 pub use stream::client_schema;
 
 use catalog::LakeCatalog;
+use pool::QueryPool;
 
 /// The schema DataFusion serves its own metadata views in.
 pub const INFORMATION_SCHEMA: &str = "information_schema";
@@ -135,6 +138,7 @@ struct Inner {
     options: EngineOptions,
     slots: Arc<Semaphore>,
     planned: planned::Planned,
+    pool: QueryPool,
 }
 
 impl std::fmt::Debug for Inner {
@@ -179,6 +183,8 @@ impl QueryEngine {
                 options,
                 slots,
                 planned: Default::default(),
+                pool: QueryPool::new()
+                    .map_err(|e| Error::Internal(datafusion::error::DataFusionError::IoError(e)))?,
             }),
         };
         engine.refresh().await?;
@@ -231,6 +237,8 @@ impl QueryEngine {
     /// Runs `sql` with positional `params` (`$1` = `params[0]`) and returns
     /// its batches as a stream. The stream holds one concurrency slot and
     /// ends with a timeout error at the deadline; dropping it stops the query.
+    /// The query is planned and run on the engine's own lower-priority
+    /// threads ([`pool`]), whatever runtime calls this.
     pub async fn execute(
         &self,
         sql: &str,
@@ -242,16 +250,11 @@ impl QueryEngine {
             let permit = self.admit().await?;
             let timeout = self.inner.options.query_timeout;
             let deadline = Instant::now() + timeout;
-            let start = async {
-                let physical = match self.inner.planned.take(&sql, params) {
-                    Some(physical) => physical,
-                    None => {
-                        let plan = params::bind(self.plan(&sql).await?, params)?;
-                        self.inner.ctx.state().create_physical_plan(&plan).await?
-                    }
-                };
-                execute_stream(physical, self.inner.ctx.task_ctx()).map_err(Error::from)
-            };
+            let (engine, params) = (self.clone(), params.to_vec());
+            let start = self
+                .inner
+                .pool
+                .stream(async move { engine.start(&sql, &params).await });
             let inner = tokio::time::timeout_at(deadline, start)
                 .await
                 .map_err(|_| Error::Timeout(timeout))??;
@@ -266,6 +269,19 @@ impl QueryEngine {
                 Err(e)
             }
         }
+    }
+
+    /// Plans `sql` (or takes the plan [`QueryEngine::schema`] kept) and
+    /// starts it.
+    async fn start(&self, sql: &str, params: &[ScalarValue]) -> Result<SendableRecordBatchStream> {
+        let physical = match self.inner.planned.take(sql, params) {
+            Some(physical) => physical,
+            None => {
+                let plan = params::bind(self.plan(sql).await?, params)?;
+                self.inner.ctx.state().create_physical_plan(&plan).await?
+            }
+        };
+        execute_stream(physical, self.inner.ctx.task_ctx()).map_err(Error::from)
     }
 
     /// Parses, checks and plans one read-only statement.
