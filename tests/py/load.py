@@ -1,11 +1,11 @@
 """Load test (issue 17): concurrent Flight SQL clients (ADBC, one connection
 each) against a running `twitch-monitor serve`, mixing the kinds of query a
 BI tool and a dashboard send, while ingest runs. Prints throughput, p50/p99
-latency and errors per kind, the ingest cycle times logged during the load,
-and the server's RSS (sampled every second).
+latency and errors per kind, the ingest cycle times logged before and during
+the load, and the server's RSS (sampled every second).
 
 Usage: load.py --port FLIGHT_PORT --pid SERVER_PID --log SERVER_LOG
-               [--clients 64] [--seconds 600]
+               [--clients 64] [--seconds 600] [--poll-interval 60]
 
 Run through scripts/load, which starts the server.
 """
@@ -44,6 +44,11 @@ def rss_mib(pid):
     except OSError:
         pass
     return float("nan")
+
+
+def cycle_times(log):
+    """Seconds each ingest cycle took, as the server logged them."""
+    return [float(m) for m in re.findall(r" cycle \d+: .*?, ([0-9.]+) s, rows", log)]
 
 
 def client(uri, logins, stop, results, seed):
@@ -89,6 +94,7 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--clients", type=int, default=64)
     ap.add_argument("--seconds", type=float, default=600)
+    ap.add_argument("--poll-interval", type=float, default=60)
     args = ap.parse_args()
     uri = f"grpc://127.0.0.1:{args.port}"
 
@@ -98,7 +104,8 @@ def main():
         logins = [r[0] for r in cur.fetchall()] or ["nobody"]
 
     with open(args.log) as f:
-        log_start = len(f.read())
+        before = f.read()
+    log_start = len(before)
     stop = threading.Event()
     rss = []
 
@@ -129,8 +136,9 @@ def main():
 
     with open(args.log) as f:
         log = f.read()[log_start:]
-    cycles = [float(m) for m in re.findall(r" cycle \d+: .*?, ([0-9.]+) s, rows", log)]
+    cycles = cycle_times(log)
     failed_cycles = len(re.findall(r"cycle \d+ failed after", log))
+    unloaded = cycle_times(before)
 
     print(f"load: {args.clients} clients for {took:.0f} s: {len(results)} queries, "
           f"{len(results) / took:.1f} per second")
@@ -143,9 +151,14 @@ def main():
         print(f"{kind:<12} {n:>8} {n / took:>7.1f} {p(0.5):>8.1f} {p(0.99):>8.1f} {len(errors):>7}")
         for e in sorted(set(errors))[:3]:
             print(f"    error: {e}")
+    if unloaded:
+        print(f"ingest before the load: {len(unloaded)} cycles, mean {statistics.mean(unloaded):.2f} s, "
+              f"worst {max(unloaded):.2f} s")
     if cycles:
         print(f"ingest during the load: {len(cycles)} cycles, mean {statistics.mean(cycles):.2f} s, "
-              f"worst {max(cycles):.2f} s, {failed_cycles} failed")
+              f"worst {max(cycles):.2f} s, {failed_cycles} failed; "
+              f"{sum(1 for c in cycles if c > args.poll_interval)} longer than the "
+              f"{args.poll_interval:.0f} s poll interval")
     else:
         print(f"ingest during the load: no cycle finished, {failed_cycles} failed")
     rss = [r for r in rss if r == r]
