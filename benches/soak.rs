@@ -9,7 +9,14 @@
 //! seconds of each stage (poll, then the bronze, silver and gold commits), live
 //! streams, RSS and the lake's size per layer, then the goal ratios: the
 //! last 100 cycles against the second 100 (goal ≤ 1.2×) and RSS growth
-//! after the first 60 cycles (goal: flat).
+//! after the first 60 cycles (goal: flat): the change, the highest sample and
+//! a least-squares trend over every cycle after the first hour. At the end it
+//! stops the server with SIGTERM and prints the live files of each table
+//! (bounded: a table gaining a file per cycle would hold one per cycle).
+//! `BENCH_CHECK=true` then checks the lake independently, as after a kill
+//! storm: a copy rebuilt from bronze (`twitch-monitor rebuild`) and
+//! `tests/py/check_lake.py` (DuckDB's delta extension; the test venv's
+//! Python, `TM_TEST_PYTHON`, which `scripts/soak` sets up).
 //!
 //! `cargo bench --bench soak`; `BENCH_CHANNELS` (default 12,000 channels,
 //! the load of the issue), `BENCH_CYCLES` (1,440), `BENCH_SPEED` (simulated
@@ -17,17 +24,23 @@
 //! cycles run back to back once they take longer), `BENCH_ALL_LIVE=true` for
 //! every channel live (100,000 streams with `BENCH_CHANNELS=100000`),
 //! `BENCH_LAKE=DIR` to write the lake in DIR (a new directory) and keep it (e.g. for
-//! `QUERY_BENCH_LAKE=DIR scripts/query-bench`).
+//! `QUERY_BENCH_LAKE=DIR scripts/query-bench`), `BENCH_CHECK=true` for the
+//! check at the end. `scripts/soak` is the reliability suite's full day:
+//! 20,000 live streams, checked.
 //!
 //! Log entries are kept by age in real time (their files'), so the server's
 //! log retention is scaled like the simulated clock: one simulated day
 //! (`TM_LOG_RETENTION` = 86,400 s / `BENCH_SPEED`, 12 minutes at 120×), as
 //! the default of a day keeps at real speed. `BENCH_LOG_RETENTION` overrides.
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Instant;
+
+use twitch_monitor::lake::Lake;
+use twitch_monitor::schema::Table;
 
 fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -130,6 +143,7 @@ fn main() {
     let cycles: u64 = var("BENCH_CYCLES", 1_440);
     let speed: f64 = var("BENCH_SPEED", 120.0);
     let all_live: bool = var("BENCH_ALL_LIVE", false);
+    let check: bool = var("BENCH_CHECK", false);
     let log_retention: String = std::env::var("BENCH_LOG_RETENTION")
         .unwrap_or_else(|_| format!("{}s", (86_400.0 / speed).round().max(1.0)));
     let dir = tempfile::tempdir().expect("temp dir");
@@ -185,8 +199,12 @@ fn main() {
     let mut blocks: Vec<Block> = Vec::new();
     let mut block = Block::default();
     let mut rss_hour = f64::NAN;
+    // (cycle, MiB) of every cycle after the first hour.
+    let mut rss_later: Vec<(f64, f64)> = Vec::new();
     let mut last = 0;
-    for line in rx {
+    // Borrowed, not consumed: the channel stays open (and the server's
+    // stderr drained) until the server has stopped.
+    for line in rx.iter() {
         if line.contains(" failed after ") {
             eprintln!("{line}");
         }
@@ -202,6 +220,8 @@ fn main() {
         block.rss = rss;
         if id == 60 {
             rss_hour = rss;
+        } else if id > 60 {
+            rss_later.push((id as f64, rss));
         }
         last = id;
         if id % 100 == 0 || id == cycles {
@@ -231,12 +251,16 @@ fn main() {
             break;
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    println!(
-        "{last} cycles in {:.0} s of real time",
-        started.elapsed().as_secs_f64()
-    );
+    let elapsed = started.elapsed().as_secs_f64();
+    // SIGTERM: the server finishes its cycle and stops, leaving a lake to check.
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    match child.wait() {
+        Ok(status) if status.success() => {}
+        other => eprintln!("soak: serve did not stop cleanly: {other:?}"),
+    }
+    println!("{last} cycles in {elapsed:.0} s of real time");
     if blocks.len() >= 3 {
         let (second, final_) = (&blocks[1], &blocks[blocks.len() - 1]);
         println!(
@@ -249,4 +273,126 @@ fn main() {
             final_.rss - rss_hour
         );
     }
+    if !rss_later.is_empty() {
+        let highest = rss_later.iter().map(|(_, m)| *m).fold(f64::MIN, f64::max);
+        println!(
+            "RSS over the {} cycles after the first hour: highest {highest:.0} MiB, trend {:+.1} MiB per 100 cycles (least squares)",
+            rss_later.len(),
+            100.0 * slope(&rss_later)
+        );
+    }
+    let files = live_files(&lake);
+    if let Some((table, most)) = files.iter().max_by_key(|(_, n)| *n) {
+        let all: Vec<String> = files.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        println!(
+            "live files at the end: at most {most} in a table ({table}) after {last} cycles; {}",
+            all.join(", ")
+        );
+    }
+    if check {
+        match independent_check(&lake, dir.path()) {
+            Ok(said) => {
+                println!("the lake, checked by DuckDB against a rebuild from bronze: {said}")
+            }
+            Err(e) => {
+                eprintln!("soak: the lake check failed: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+}
+
+/// Least-squares slope of `y` over `x`.
+fn slope(points: &[(f64, f64)]) -> f64 {
+    let n = points.len() as f64;
+    let (mx, my) = points
+        .iter()
+        .fold((0.0, 0.0), |(x, y), (px, py)| (x + px / n, y + py / n));
+    let (num, den) = points.iter().fold((0.0, 0.0), |(num, den), (x, y)| {
+        (num + (x - mx) * (y - my), den + (x - mx) * (x - mx))
+    });
+    if den > 0.0 { num / den } else { 0.0 }
+}
+
+/// Live (not removed) files of every Delta table of the lake.
+fn live_files(lake: &Path) -> Vec<(String, usize)> {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let location = lake.to_str().expect("a UTF-8 lake path");
+    let opened = match runtime.block_on(Lake::open(location, Default::default())) {
+        Ok(opened) => opened,
+        Err(e) => {
+            eprintln!("soak: cannot open the lake to count its files: {e}");
+            return Vec::new();
+        }
+    };
+    Table::ALL
+        .into_iter()
+        .map(|t| {
+            let files = opened
+                .delta_table(t)
+                .get_file_uris()
+                .map_or(0, |f| f.count());
+            (t.to_string(), files)
+        })
+        .collect()
+}
+
+/// A copy of the lake rebuilt from its bronze, then `tests/py/check_lake.py`
+/// on both: the tables read, rows per layer.
+fn independent_check(lake: &Path, scratch: &Path) -> Result<String, String> {
+    let copy = scratch.join("rebuilt");
+    eprintln!("soak: copying the lake and rebuilding the copy from bronze…");
+    let started = Instant::now();
+    let cp = Command::new("cp").arg("-a").arg(lake).arg(&copy).status();
+    if !cp.is_ok_and(|s| s.success()) {
+        return Err(format!(
+            "cannot copy {} to {}",
+            lake.display(),
+            copy.display()
+        ));
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_twitch-monitor"))
+        .arg("rebuild")
+        .env("TM_LAKE", &copy)
+        .env("TM_POLL_INTERVAL", "60s")
+        .output()
+        .map_err(|e| format!("rebuild: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("rebuild: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    eprintln!(
+        "soak: rebuilt in {:.0} s; comparing with DuckDB…",
+        started.elapsed().as_secs_f64()
+    );
+    let python = std::env::var_os("TM_TEST_PYTHON").map_or_else(
+        || {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/twitch-monitor/venv/bin/python")
+        },
+        PathBuf::from,
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/check_lake.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(lake)
+        .arg(&copy)
+        .output()
+        .map_err(|e| format!("{} (run scripts/venv first): {e}", python.display()))?;
+    let said = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("{said}{}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&said).map_err(|e| format!("check_lake.py said {said:?}: {e}"))?;
+    let tables = report["tables"].as_object().cloned().unwrap_or_default();
+    let mut rows: BTreeMap<String, i64> = BTreeMap::new();
+    for (table, n) in &tables {
+        let layer = table.split('.').next().unwrap_or_default().to_owned();
+        *rows.entry(layer).or_default() += n.as_i64().unwrap_or(0);
+    }
+    Ok(format!(
+        "{} tables read, rows per layer {rows:?}, no failure ({:.0} s)",
+        tables.len(),
+        started.elapsed().as_secs_f64()
+    ))
 }
