@@ -7,7 +7,9 @@
 //!    (goal: p50 <= 1 ms).
 //!
 //! Run: `cargo bench --bench flight` (needs the test venv for the baseline;
-//! set BENCH_ROWS to change the size of the throughput table).
+//! set BENCH_ROWS to change the size of the throughput table, TM_QUERY_NICE
+//! for the priority of the server's query threads, 10 by default as in
+//! `serve`). The clients run on the same cores as the server here.
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -25,7 +27,7 @@ use tonic::transport::{Channel, Endpoint};
 use twitch_monitor::clock::SystemClock;
 use twitch_monitor::config::{FlightAuth, FlightConfig};
 use twitch_monitor::flight::{FlightServer, ServerArgs};
-use twitch_monitor::query::{EngineOptions, MemTableSource, QueryEngine, TableSource};
+use twitch_monitor::query::{EngineOptions, MemTableSource, QUERY_NICE, QueryEngine, TableSource};
 
 const BATCH: usize = 8192;
 
@@ -140,7 +142,15 @@ async fn serve(rows: usize) {
     source
         .put("gold", "leaderboard_daily", schema, batches)
         .expect("leaderboard");
-    let engine = QueryEngine::new(source as Arc<dyn TableSource>, EngineOptions::default())
+    // The server's query threads run niced, as in `serve` (TM_QUERY_NICE).
+    let options = EngineOptions {
+        nice: std::env::var("TM_QUERY_NICE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(QUERY_NICE),
+        ..EngineOptions::default()
+    };
+    let engine = QueryEngine::new(source as Arc<dyn TableSource>, options)
         .await
         .expect("engine");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

@@ -63,6 +63,19 @@ fn half_credentials_and_bad_values_are_refused_with_the_setting_named() {
 }
 
 #[test]
+fn query_threads_are_niced_by_ten_unless_told_otherwise() {
+    let cfg = Settings::default().resolve().unwrap();
+    assert_eq!(cfg.query.nice, 10);
+    let cfg = parse(&["--query-nice", "0"]).settings.resolve().unwrap();
+    assert_eq!(cfg.query.nice, 0);
+    for bad in ["20", "-1", "low"] {
+        let flag = format!("--query-nice={bad}");
+        let err = Cli::try_parse_from(["twitch-monitor", &flag]).unwrap_err();
+        assert!(err.to_string().contains("query-nice"), "{bad}: {err}");
+    }
+}
+
+#[test]
 fn flight_settings_parse_and_hide_their_secrets() {
     let hash = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8"; // "password"
     let phc = hash_password("password").unwrap();

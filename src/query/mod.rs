@@ -53,6 +53,8 @@ pub struct EngineOptions {
     pub max_concurrent_queries: usize,
     /// Longest a query waits for a slot before it is refused.
     pub queue_timeout: Duration,
+    /// How much lower the query threads' CPU priority is (nice, 0–19).
+    pub nice: i32,
     /// Where query counts, latencies and the number running are recorded.
     pub metrics: crate::metrics::Metrics,
 }
@@ -64,6 +66,7 @@ impl Default for EngineOptions {
             memory_limit: 4 << 30,
             max_concurrent_queries: 16,
             queue_timeout: Duration::from_secs(30),
+            nice: QUERY_NICE,
             metrics: crate::metrics::Metrics::default(),
         }
     }
@@ -76,6 +79,7 @@ impl From<&crate::config::QueryConfig> for EngineOptions {
             memory_limit: usize::try_from(c.memory_limit).unwrap_or(usize::MAX),
             max_concurrent_queries: c.max_concurrent,
             queue_timeout: c.queue_timeout,
+            nice: c.nice,
             metrics: crate::metrics::Metrics::default(),
         }
     }
@@ -175,6 +179,8 @@ impl QueryEngine {
         let catalog = Arc::new(LakeCatalog::new());
         ctx.register_catalog(CATALOG, Arc::clone(&catalog) as Arc<dyn CatalogProvider>);
         let slots = Arc::new(Semaphore::new(options.max_concurrent_queries.max(1)));
+        let pool = QueryPool::new(options.nice)
+            .map_err(|e| Error::Internal(datafusion::error::DataFusionError::IoError(e)))?;
         let engine = Self {
             inner: Arc::new(Inner {
                 ctx,
@@ -183,8 +189,7 @@ impl QueryEngine {
                 options,
                 slots,
                 planned: Default::default(),
-                pool: QueryPool::new()
-                    .map_err(|e| Error::Internal(datafusion::error::DataFusionError::IoError(e)))?,
+                pool,
             }),
         };
         engine.refresh().await?;

@@ -1,5 +1,6 @@
 //! Where queries run: a tokio runtime of their own whose threads run at a
-//! lower CPU priority (`nice` +[`QUERY_NICE`]) than the rest of the service.
+//! lower CPU priority (`nice` +[`QUERY_NICE`] by default, `TM_QUERY_NICE`)
+//! than the rest of the service.
 //! Under a flood of queries, ingest, alerts and exports still get the cores
 //! first, so a cycle keeps to the poll interval; when the service is idle
 //! otherwise, queries have every core (a nice value only matters when
@@ -24,9 +25,9 @@ use tokio::task::AbortHandle;
 
 use super::error::{Error, Result};
 
-/// How much lower the query threads' CPU priority is (Linux nice values:
-/// +10 gives a thread about a tenth of the CPU share of a nice-0 one when
-/// both want a core).
+/// How much lower the query threads' CPU priority is by default (Linux nice
+/// values: +10 gives a thread about a tenth of the CPU share of a nice-0 one
+/// when both want a core).
 pub const QUERY_NICE: i32 = 10;
 
 /// Batches buffered between a query's task and its reader.
@@ -51,13 +52,13 @@ impl Drop for Runtime {
 }
 
 impl QueryPool {
-    /// A pool with one thread per core.
-    pub(crate) fn new() -> std::io::Result<Self> {
+    /// A pool with one thread per core, `nice` below the caller's priority.
+    pub(crate) fn new(nice: i32) -> std::io::Result<Self> {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("tm-query")
-            .on_thread_start(lower_priority)
+            .on_thread_start(move || lower_priority(nice))
             .enable_all()
             .build()?;
         Ok(Self {
@@ -108,17 +109,19 @@ impl QueryPool {
     }
 }
 
-/// Lowers the calling thread's CPU priority by [`QUERY_NICE`] (to 19 at
-/// most). On Linux the nice value is a per-thread attribute:
+/// Lowers the calling thread's CPU priority by `nice` (to 19 at most). On Linux the nice value is a per-thread attribute:
 /// `setpriority(PRIO_PROCESS, 0, ..)` changes the calling thread only.
 /// Raising a nice value needs no privilege; should it fail all the same,
 /// queries run at normal priority.
-fn lower_priority() {
+fn lower_priority(nice: i32) {
+    if nice <= 0 {
+        return;
+    }
     #[cfg(target_os = "linux")]
     // SAFETY: getpriority and setpriority only read their integer arguments.
     unsafe {
         let now = libc::getpriority(libc::PRIO_PROCESS, 0);
-        libc::setpriority(libc::PRIO_PROCESS, 0, (now + QUERY_NICE).min(19));
+        libc::setpriority(libc::PRIO_PROCESS, 0, (now + nice).min(19));
     }
 }
 
@@ -175,7 +178,7 @@ mod tests {
 
     #[tokio::test]
     async fn queries_run_on_lower_priority_threads_and_stream_back_in_order() {
-        let pool = QueryPool::new().unwrap();
+        let pool = QueryPool::new(QUERY_NICE).unwrap();
         let (tx, rx) = oneshot::channel();
         let stream = pool
             .stream(async move {
@@ -204,7 +207,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_planning_error_comes_back_and_a_dropped_reader_stops_the_query() {
-        let pool = QueryPool::new().unwrap();
+        let pool = QueryPool::new(QUERY_NICE).unwrap();
         let failed = pool
             .stream(async { Err(Error::InvalidSql("nope".into())) })
             .await;
