@@ -132,6 +132,12 @@ impl Block {
         self.times.iter().sum::<f64>() / self.times.len().max(1) as f64
     }
 
+    /// Milliseconds of cycle per live stream (the load varies over the day).
+    fn per_stream_ms(&self) -> f64 {
+        let streams: u64 = self.streams.iter().sum();
+        1e3 * self.times.iter().sum::<f64>() / streams.max(1) as f64
+    }
+
     /// Mean seconds of stage `i` per cycle.
     fn stage(&self, i: usize) -> f64 {
         self.stages[i] / self.times.len().max(1) as f64
@@ -264,8 +270,12 @@ fn main() {
     if blocks.len() >= 3 {
         let (second, final_) = (&blocks[1], &blocks[blocks.len() - 1]);
         println!(
-            "last 100 cycles vs the second 100: {:.2}x the mean cycle time (goal ≤ 1.2x)",
-            final_.mean() / second.mean()
+            "last 100 cycles vs the second 100: {:.2}x the mean cycle time (goal ≤ 1.2x); \
+             per live stream {:.3} ms vs {:.3} ms ({:.2}x)",
+            final_.mean() / second.mean(),
+            final_.per_stream_ms(),
+            second.per_stream_ms(),
+            final_.per_stream_ms() / second.per_stream_ms()
         );
         println!(
             "RSS after the first hour {rss_hour:.0} MiB, at the end {:.0} MiB ({:+.0} MiB; goal: flat)",
