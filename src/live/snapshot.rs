@@ -157,14 +157,14 @@ impl SnapshotInput<'_> {
         users.sort_by(|a, b| a.0.cmp(b.0));
         let mut rows: Vec<TrendRow<'_>> = Vec::new();
         for (user_id, t) in users {
-            for (name, window, followers) in [
-                ("1h", &t.hour, &t.followers_hour),
-                ("24h", &t.day, &t.followers_day),
+            for (name, avg, peak, gained) in [
+                ("1h", t.hour.avg(), t.hour.peak(), t.followers_hour.gained()),
+                ("24h", t.day.avg(), t.day.peak(), t.followers_day.gained()),
             ] {
-                let (Some(avg), Some(peak)) = (window.avg(), window.peak()) else {
+                let (Some(avg), Some(peak)) = (avg, peak) else {
                     continue;
                 };
-                rows.push((user_id, &t.login, name, avg, peak, followers.gained()));
+                rows.push((user_id, &t.login, name, avg, peak, gained));
             }
         }
         batch(
