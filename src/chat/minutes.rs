@@ -51,9 +51,31 @@ struct Acc {
 #[derive(Debug, Clone, Default)]
 pub struct MinuteFold {
     minutes: BTreeMap<(String, DateTime<Utc>), Acc>,
-    seen: HashSet<String>,
+    seen: SeenIds,
     /// Buckets of whole UTC days instead of minutes.
     daily: bool,
+}
+
+/// The message ids a fold has counted. Twitch's are UUIDs, kept as 16 bytes
+/// rather than a 36-character string (a day of a busy chat is millions of
+/// them); any other id is kept as it came.
+#[derive(Debug, Clone, Default)]
+struct SeenIds {
+    uuids: HashSet<u128>,
+    other: HashSet<String>,
+}
+
+impl SeenIds {
+    /// Whether `id` is new (and from now on seen).
+    fn insert(&mut self, id: &str) -> bool {
+        let mut canonical = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        match uuid::Uuid::try_parse(id) {
+            Ok(u) if u.hyphenated().encode_lower(&mut canonical) == id => {
+                self.uuids.insert(u.as_u128())
+            }
+            _ => !self.other.contains(id) && self.other.insert(id.to_owned()),
+        }
+    }
 }
 
 /// The minute a message counts in.
@@ -83,7 +105,10 @@ impl MinuteFold {
 
     /// The rows so far, by channel then bucket, leaving the fold as it is.
     pub fn rows(&self) -> Vec<ChatMinute> {
-        rows(self.minutes.iter().map(|(k, a)| (k.clone(), a.clone())))
+        self.minutes
+            .iter()
+            .map(|((channel, minute), acc)| row(channel.clone(), *minute, acc))
+            .collect()
     }
 
     /// Adds the chat messages among `lines` (other lines are ignored).
@@ -95,11 +120,20 @@ impl MinuteFold {
         }
     }
 
-    /// Adds one message of `channel`.
-    pub fn add(&mut self, channel: &str, m: &ChatMessage) {
-        if !m.id.is_empty() && !self.seen.insert(m.id.clone()) {
-            return;
+    /// Adds one message of `channel`; false when its id was counted before
+    /// (then nothing changes).
+    pub fn add(&mut self, channel: &str, m: &ChatMessage) -> bool {
+        if !m.id.is_empty() && !self.seen.insert(&m.id) {
+            return false;
         }
+        self.count(channel, m);
+        true
+    }
+
+    /// Adds one message of `channel` without looking at its id: for a fold
+    /// fed only what another fold's [`MinuteFold::add`] counted (a day's
+    /// fold behind its minutes' fold), so the ids are kept once.
+    pub fn count(&mut self, channel: &str, m: &ChatMessage) {
         let bucket = if self.daily {
             day_of(m.sent_at)
         } else {
@@ -143,29 +177,32 @@ impl MinuteFold {
 fn rows(minutes: impl IntoIterator<Item = ((String, DateTime<Utc>), Acc)>) -> Vec<ChatMinute> {
     minutes
         .into_iter()
-        .map(|((channel, minute), acc)| {
-            let mut emotes: Vec<(String, u64)> = acc.emotes.into_iter().collect();
-            emotes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-            ChatMinute {
-                channel,
-                minute,
-                messages: acc.messages,
-                unique_chatters: acc.chatters.len() as u64,
-                sentiment_mean: if acc.messages == 0 {
-                    0.0
-                } else {
-                    acc.sentiment_sum / acc.messages as f64
-                },
-                positive: acc.positive,
-                negative: acc.negative,
-                top_emotes: emotes
-                    .into_iter()
-                    .take(TOP_EMOTES)
-                    .map(|(code, _)| code)
-                    .collect(),
-            }
-        })
+        .map(|((channel, minute), acc)| row(channel, minute, &acc))
         .collect()
+}
+
+/// The row of one channel-minute (or day).
+fn row(channel: String, minute: DateTime<Utc>, acc: &Acc) -> ChatMinute {
+    let mut emotes: Vec<(&String, u64)> = acc.emotes.iter().map(|(e, n)| (e, *n)).collect();
+    emotes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    ChatMinute {
+        channel,
+        minute,
+        messages: acc.messages,
+        unique_chatters: acc.chatters.len() as u64,
+        sentiment_mean: if acc.messages == 0 {
+            0.0
+        } else {
+            acc.sentiment_sum / acc.messages as f64
+        },
+        positive: acc.positive,
+        negative: acc.negative,
+        top_emotes: emotes
+            .into_iter()
+            .take(TOP_EMOTES)
+            .map(|(code, _)| code.clone())
+            .collect(),
+    }
 }
 
 /// `silver.chat_minutes` rows of the chat messages among `lines`, by channel

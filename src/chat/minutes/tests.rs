@@ -114,3 +114,18 @@ fn at_most_five_emotes() {
     ]);
     assert_eq!(rows[0].top_emotes, ["g", "a", "b", "c", "d"]);
 }
+
+#[test]
+fn uuid_ids_are_kept_as_numbers_and_others_as_they_came() {
+    let mut seen = SeenIds::default();
+    let id = "885196de-cb67-427a-baa8-82f9b0fcd05f";
+    assert!(seen.insert(id));
+    assert!(!seen.insert(id));
+    assert!(seen.insert("885196de-cb67-427a-baa8-82f9b0fcd05e"));
+    // Not in Twitch's form: another id, kept as the string it is.
+    assert!(seen.insert(&id.to_uppercase()));
+    assert!(!seen.insert(&id.to_uppercase()));
+    assert!(seen.insert("42"));
+    assert!(!seen.insert("42"));
+    assert_eq!((seen.uuids.len(), seen.other.len()), (2, 2));
+}

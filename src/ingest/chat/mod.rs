@@ -47,6 +47,17 @@ impl Default for DayFold {
     }
 }
 
+impl DayFold {
+    /// Counts one message in its minute and its day, unless its id was
+    /// counted before (a message's id and time travel together, so the
+    /// minutes' fold alone keeps the ids).
+    fn add(&mut self, channel: &str, m: &crate::chat::ChatMessage) {
+        if self.minutes.add(channel, m) {
+            self.day.count(channel, m);
+        }
+    }
+}
+
 /// The chat of the days recent cycles touched, folded so far.
 #[derive(Debug, Clone, Default)]
 pub struct ChatDays {
@@ -96,8 +107,7 @@ impl ChatDays {
                 continue;
             };
             let fold = self.days.entry(day).or_default();
-            fold.minutes.add(channel, m);
-            fold.day.add(channel, m);
+            fold.add(channel, m);
             touched.insert(day);
         }
         if let Some(&newest) = self.days.keys().next_back() {
@@ -143,8 +153,7 @@ impl ChatDays {
                     (message_day(&line), &line.channel, line.message())
                     && d == day
                 {
-                    fold.minutes.add(channel, m);
-                    fold.day.add(channel, m);
+                    fold.add(channel, m);
                 }
             }
             self.days.insert(day, fold);
