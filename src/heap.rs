@@ -6,7 +6,10 @@
 //! about 1 GB of RSS, and 2.1 GB of a 2.9 GB RSS was such free memory.
 //! [`release_freed`] runs after every maintenance or compaction run and
 //! after every cycle: the same soak then ended 1,000 cycles at 700 MiB
-//! (2,931 MiB without), and its maintenance cost no jump.
+//! (2,931 MiB without), and its maintenance cost no jump. The
+//! `twitch-monitor` binary allocates with jemalloc, which returns freed
+//! pages by itself (see `src/main.rs`); there this trims only what C code
+//! allocated through glibc, and other programs linking the crate keep it.
 
 /// Hands the heap's free memory back to the OS (`malloc_trim`, glibc only;
 /// elsewhere nothing to do), after `what`. With debug logging on, logs the
