@@ -32,7 +32,6 @@
 //! log retention is scaled like the simulated clock: one simulated day
 //! (`TM_LOG_RETENTION` = 86,400 s / `BENCH_SPEED`, 12 minutes at 120×), as
 //! the default of a day keeps at real speed. `BENCH_LOG_RETENTION` overrides.
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -40,7 +39,7 @@ use std::sync::mpsc;
 use std::time::Instant;
 
 use twitch_monitor::lake::Lake;
-use twitch_monitor::schema::{Origin, Table};
+use twitch_monitor::schema::Table;
 
 fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -49,6 +48,8 @@ fn var<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+#[path = "common/lake_check.rs"]
+mod lake_check;
 #[path = "common/rss.rs"]
 mod rss;
 use rss::rss_mib;
@@ -347,68 +348,17 @@ fn live_files(lake: &Path) -> Vec<(String, usize)> {
         .collect()
 }
 
-/// Copies what `rebuild` reads or keeps — everything but the derived
-/// tables, which it writes anew — so a day's lake need not fit on the disk
-/// twice (a day at 20,000 live streams is ~35 GB, most of it silver and gold).
-fn copy_sources(lake: &Path, copy: &Path) -> Result<(), String> {
-    let derived: Vec<PathBuf> = Table::ALL
-        .into_iter()
-        .filter(|t| t.origin() == Origin::Derived)
-        .map(|t| PathBuf::from(t.layer().to_string()).join(t.name()))
-        .collect();
-    let cp = |from: &Path, to: &Path| {
-        let done = Command::new("cp").arg("-a").arg(from).arg(to).status();
-        match done {
-            Ok(s) if s.success() => Ok(()),
-            _ => Err(format!(
-                "cannot copy {} to {}",
-                from.display(),
-                to.display()
-            )),
-        }
-    };
-    let entries = |dir: &Path| {
-        std::fs::read_dir(dir)
-            .and_then(|d| {
-                d.map(|e| e.map(|e| e.file_name()))
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .map_err(|e| format!("reading {}: {e}", dir.display()))
-    };
-    std::fs::create_dir_all(copy).map_err(|e| format!("creating {}: {e}", copy.display()))?;
-    for top in entries(lake)? {
-        let from = lake.join(&top);
-        if !derived.iter().any(|d| d.starts_with(&top)) {
-            cp(&from, &copy.join(&top))?;
-            continue;
-        }
-        std::fs::create_dir_all(copy.join(&top)).map_err(|e| e.to_string())?;
-        for table in entries(&from)? {
-            let relative = PathBuf::from(&top).join(&table);
-            if !derived.contains(&relative) {
-                cp(&from.join(&table), &copy.join(&relative))?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A copy of the lake rebuilt from its bronze, then `tests/py/check_lake.py`
-/// on both: the tables read, rows per layer.
+/// The lake check of the kill storms ([`lake_check`]): a copy rebuilt from
+/// bronze, then `tests/py/check_lake.py` on both, with its timings.
 fn independent_check(lake: &Path, scratch: &Path) -> Result<String, String> {
     let copy = scratch.join("rebuilt");
-    eprintln!("soak: copying the lake and rebuilding the copy from bronze…");
+    eprintln!("soak: copying the lake's sources and rebuilding the copy from bronze…");
     let started = Instant::now();
-    copy_sources(lake, &copy)?;
-    let out = Command::new(env!("CARGO_BIN_EXE_twitch-monitor"))
-        .arg("rebuild")
-        .env("TM_LAKE", &copy)
-        .env("TM_POLL_INTERVAL", "60s")
-        .output()
-        .map_err(|e| format!("rebuild: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("rebuild: {}", String::from_utf8_lossy(&out.stderr)));
-    }
+    lake_check::copy_sources(lake, &copy)?;
+    let binary = Path::new(env!("CARGO_BIN_EXE_twitch-monitor"));
+    lake_check::rebuild(binary, &copy, |c| {
+        c.env("TM_POLL_INTERVAL", "60s");
+    })?;
     eprintln!(
         "soak: rebuilt in {:.0} s; comparing with DuckDB…",
         started.elapsed().as_secs_f64()
@@ -420,28 +370,10 @@ fn independent_check(lake: &Path, scratch: &Path) -> Result<String, String> {
         },
         PathBuf::from,
     );
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/check_lake.py");
-    let out = Command::new(&python)
-        .arg(&script)
-        .arg(lake)
-        .arg(&copy)
-        .output()
-        .map_err(|e| format!("{} (run scripts/venv first): {e}", python.display()))?;
-    let said = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!("{said}{}", String::from_utf8_lossy(&out.stderr)));
-    }
-    let report: serde_json::Value =
-        serde_json::from_str(&said).map_err(|e| format!("check_lake.py said {said:?}: {e}"))?;
-    let tables = report["tables"].as_object().cloned().unwrap_or_default();
-    let mut rows: BTreeMap<String, i64> = BTreeMap::new();
-    for (table, n) in &tables {
-        let layer = table.split('.').next().unwrap_or_default().to_owned();
-        *rows.entry(layer).or_default() += n.as_i64().unwrap_or(0);
-    }
+    let report = lake_check::compare(&python, lake, &copy)?;
     Ok(format!(
-        "{} tables read, rows per layer {rows:?}, no failure ({:.0} s)",
-        tables.len(),
+        "{} ({:.0} s)",
+        lake_check::summary(&report),
         started.elapsed().as_secs_f64()
     ))
 }

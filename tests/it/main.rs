@@ -54,62 +54,43 @@ pub(crate) fn run_python<S: AsRef<std::ffi::OsStr>>(
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// The independent check of a lake after a storm: copies `lake`, rebuilds
-/// the copy from its bronze with the binary (`rebuild` sets the command's
-/// settings), then runs `tests/py/check_lake.py` (DuckDB's delta extension)
-/// over both. Fails on any failure it reports; returns its report.
+#[path = "../../benches/common/lake_check.rs"]
+mod lake_check;
+pub(crate) use lake_check::summary;
+
+/// The independent check of a lake after a storm ([`lake_check`]): copies
+/// what `rebuild` reads of `lake`, rebuilds the copy from its bronze with
+/// the binary (`rebuild` sets the command's settings), then runs
+/// `tests/py/check_lake.py` (DuckDB's delta extension) over both. Fails on
+/// any failure it reports; returns its report.
 pub(crate) fn check_lake(
     lake: &str,
     rebuild: impl FnOnce(&mut std::process::Command),
 ) -> serde_json::Value {
     let scratch = tempfile::tempdir().unwrap();
     let copy = scratch.path().join("rebuilt");
-    let cp = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(lake)
-        .arg(&copy)
-        .status();
-    assert!(cp.unwrap().success(), "copy the lake");
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_twitch-monitor"));
-    rebuild(&mut command);
-    let out = command
-        .arg("rebuild")
-        .env("TM_LAKE", &copy)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "rebuild: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = std::process::Command::new(python())
-        .arg(py_script("check_lake.py"))
-        .arg(lake)
-        .arg(&copy)
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    // To look into a failure: TM_KEEP_LAKE=DIR keeps the lake and its
-    // rebuild as DIR/lake and DIR/rebuilt.
-    if let Some(keep) = std::env::var_os("TM_KEEP_LAKE").filter(|_| !out.status.success()) {
-        let keep = PathBuf::from(keep);
-        std::fs::create_dir_all(&keep).unwrap();
-        for (from, to) in [(PathBuf::from(lake), "lake"), (copy.clone(), "rebuilt")] {
-            let cp = std::process::Command::new("cp")
-                .arg("-a")
-                .arg(&from)
-                .arg(keep.join(to))
-                .status();
-            assert!(cp.unwrap().success(), "keep {}", from.display());
+    let binary = PathBuf::from(env!("CARGO_BIN_EXE_twitch-monitor"));
+    match lake_check::check_lake(&binary, &python(), lake.as_ref(), &copy, rebuild) {
+        Ok(report) => report,
+        Err(e) => {
+            // To look into a failure: TM_KEEP_LAKE=DIR keeps the lake and
+            // its rebuild as DIR/lake and DIR/rebuilt.
+            if let Some(keep) = std::env::var_os("TM_KEEP_LAKE") {
+                let keep = PathBuf::from(keep);
+                std::fs::create_dir_all(&keep).unwrap();
+                for (from, to) in [(PathBuf::from(lake), "lake"), (copy.clone(), "rebuilt")] {
+                    let cp = std::process::Command::new("cp")
+                        .arg("-a")
+                        .arg(&from)
+                        .arg(keep.join(to))
+                        .status();
+                    assert!(cp.unwrap().success(), "keep {}", from.display());
+                }
+                eprintln!("kept the lake and its rebuild under {}", keep.display());
+            }
+            panic!("the lake check failed: {e}");
         }
-        eprintln!("kept the lake and its rebuild under {}", keep.display());
     }
-    assert!(
-        out.status.success(),
-        "check_lake.py: {said}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&said).unwrap()
 }
 
 /// The path of a helper script under `tests/py/`.
