@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::array::{Array, AsArray};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use twitch_monitor::chat::{ChatLine, ChatSource, ChatStatsSnapshot, Scorer, parse_line};
 use twitch_monitor::config::Secret;
 use twitch_monitor::ingest::chat::ChatFeed;
@@ -172,6 +172,72 @@ async fn chat_lines_leave_the_source_only_with_their_commit_and_land_once() {
     let dup = "SELECT count(*) FROM (SELECT message_id FROM bronze.chat_messages \
                GROUP BY 1 HAVING count(*) > 1)";
     assert_eq!(one_i64(&rig.sql(dup).await), 0);
+}
+
+/// Message `id` of channel `alice` from user `user`, stamped `sent` by
+/// Twitch and received at `received`.
+fn message(id: &str, user: u32, sent: DateTime<Utc>, received: DateTime<Utc>) -> ChatLine {
+    let raw = format!(
+        "@badge-info=;badges=;color=;display-name=u{user};emotes=;flags=;id={id};mod=0;\
+         room-id=1;subscriber=0;tmi-sent-ts={};turbo=0;user-id={user};user-type= \
+         :u{user}!u{user}@u{user}.tmi.twitch.tv PRIVMSG #alice :gg",
+        sent.timestamp_millis()
+    );
+    parse_line(&raw, received, Scorer::builtin()).0.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_for_a_sealed_minute_counts_as_if_it_had_come_on_time() {
+    let mut rig = Rig::start(World::with_live_streams(1, 5, at("2026-01-05T10:00:00Z"))).await;
+    let source = Arc::new(Lines::default());
+    let runner = rig.runner.take().unwrap();
+    rig.runner = Some(runner.with_chat(ChatFeed::new(source.clone())));
+    let m0 = at("2026-01-05T10:00:00Z");
+    let s = |secs: i64| m0 + TimeDelta::seconds(secs);
+    let sealed = |rig: &Rig| {
+        let pipeline = rig.runner.as_ref().unwrap().pipeline().unwrap();
+        pipeline.state().chat.is_sealed("alice", m0)
+    };
+
+    // Two chatters in minute 0, then a line received 40 minutes on seals it.
+    source.restore(vec![
+        message("a1", 1, s(1), s(2)),
+        message("a2", 2, s(3), s(4)),
+    ]);
+    rig.cycle().await;
+    assert!(!sealed(&rig));
+    source.restore(vec![message("b1", 3, s(2400), s(2401))]);
+    rig.cycle().await;
+    assert!(sealed(&rig));
+
+    // Late for minute 0: a repeat of a2 (counts once) and a third chatter.
+    // The minute is read again from bronze, so both count exactly.
+    source.restore(vec![
+        message("a2", 2, s(3), s(2410)),
+        message("a3", 3, s(5), s(2410)),
+    ]);
+    rig.cycle().await;
+    let minute = "SELECT messages, unique_chatters FROM silver.chat_minutes \
+                  WHERE channel = 'alice' ORDER BY minute";
+    assert_eq!(pairs(&rig, minute).await, [(3, 3), (1, 1)]);
+    let day = "SELECT messages, chatters FROM gold.chat_daily WHERE channel = 'alice'";
+    assert_eq!(pairs(&rig, day).await, [(4, 3)]);
+    // Sealed again once counted.
+    assert!(sealed(&rig));
+}
+
+/// The two Int64 columns of a query, row by row.
+async fn pairs(rig: &Rig, sql: &str) -> Vec<(i64, i64)> {
+    let int = |b: &arrow::record_batch::RecordBatch, c: usize, i: usize| {
+        b.column(c)
+            .as_primitive::<arrow::datatypes::Int64Type>()
+            .value(i)
+    };
+    let batches = rig.sql(sql).await;
+    let rows = batches
+        .iter()
+        .flat_map(|b| (0..b.num_rows()).map(move |i| (b, i)));
+    rows.map(|(b, i)| (int(b, 0, i), int(b, 1, i))).collect()
 }
 
 /// Follower snapshots of cycle `cycle`, and the channels it saw live.

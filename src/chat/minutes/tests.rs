@@ -94,15 +94,59 @@ fn a_message_seen_twice_counts_once_and_batches_fold() {
         msg("a", "1", "u1", 0, 1.0, &[]),
         msg("a", "3", "u3", 62, 0.0, &[]),
     ]);
-    let closed = fold.take_before(t(60));
-    assert_eq!(closed.len(), 1);
-    assert_eq!((closed[0].messages, closed[0].sentiment_mean), (1, 1.0));
-    let open = fold.finish();
-    assert_eq!(open.len(), 1);
+    let rows = fold.rows();
+    assert_eq!(rows.len(), 2);
+    assert_eq!((rows[0].messages, rows[0].sentiment_mean), (1, 1.0));
     assert_eq!(
-        (open[0].minute, open[0].messages, open[0].unique_chatters),
+        (rows[1].minute, rows[1].messages, rows[1].unique_chatters),
         (t(60), 2, 2)
     );
+}
+
+#[test]
+fn sealed_minutes_keep_their_rows_and_reopen_from_their_lines() {
+    let lines = [
+        msg("a", "1", "u1", 0, 0.5, &["LUL"]),
+        msg("a", "2", "u2", 10, -0.5, &["Kappa", "LUL"]),
+        msg("a", "3", "u1", 70, 0.2, &[]),
+        msg("b", "4", "u1", 5, 0.0, &[]),
+    ];
+    let mut fold = MinuteFold::new();
+    fold.add_lines(&lines);
+    let before = fold.rows();
+    assert_eq!(fold.seal_before(t(60)), 2);
+    assert!(fold.is_sealed("a", t(0)) && !fold.is_sealed("a", t(60)));
+    assert_eq!(fold.rows(), before);
+    assert_eq!(fold.seal_before(t(60)), 0);
+
+    // A repeat and a new chatter for the sealed minute: reopened from the
+    // lines it counted, both count as they would have.
+    let late = [
+        msg("a", "2", "u2", 10, -0.5, &["Kappa", "LUL"]),
+        msg("a", "5", "u3", 20, 0.0, &["Kappa"]),
+    ];
+    let mut again = MinuteFold::new();
+    again.add_lines(&lines[..2]);
+    fold.reopen("a", t(0), &mut again);
+    assert!(!fold.is_sealed("a", t(0)));
+    fold.add_lines(&late);
+    let mut whole = MinuteFold::new();
+    whole.add_lines(lines.iter().chain(&late));
+    assert_eq!(fold.rows(), whole.rows());
+    assert_eq!(
+        (fold.rows()[0].messages, fold.rows()[0].unique_chatters),
+        (3, 3)
+    );
+    // A sealed bucket whose lines are nowhere any more is dropped.
+    fold.reopen("b", t(0), &mut MinuteFold::new());
+    assert_eq!(fold.rows().len(), 2);
+
+    // Not reopened: the line counts in messages and sentiment only.
+    fold.seal_before(t(60));
+    fold.add_lines(&[msg("a", "6", "u9", 30, 0.5, &["PogChamp"])]);
+    let row = &fold.rows()[0];
+    assert_eq!((row.messages, row.unique_chatters, row.positive), (4, 3, 2));
+    assert_eq!(row.top_emotes, ["Kappa", "LUL"]);
 }
 
 #[test]

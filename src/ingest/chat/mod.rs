@@ -10,6 +10,12 @@
 //! (after a restart, or a late line) is first loaded from bronze — the raw
 //! lines of earlier cycles parsed again — so a live cycle, start-up repair
 //! and `rebuild` derive the same rows from the same lines.
+//!
+//! Minutes more than [`SEAL_AFTER`] behind the newest line received are
+//! sealed: they keep their figures, not the ids, chatters and emotes that
+//! counting another line needs (a day of a busy chat would otherwise hold
+//! millions of them). A line that comes later than that for a sealed
+//! minute reopens it from bronze first, like a closed day.
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -30,6 +36,11 @@ pub use feed::{ChatChannels, ChatFeed};
 /// Days a fold stays open behind the newest day a message fell in: a line
 /// arriving later than that for an older day reloads the day from bronze.
 const OPEN_DAYS_BEHIND: i64 = 1;
+
+/// How far behind the newest line received a minute is sealed. Lines
+/// arrive a second or so after Twitch stamped them; half an hour leaves room
+/// for a reader that fell behind.
+pub const SEAL_AFTER: TimeDelta = TimeDelta::minutes(30);
 
 /// The running chat fold of one day: its minutes, and the day as a whole.
 #[derive(Debug, Clone)]
@@ -62,6 +73,8 @@ impl DayFold {
 #[derive(Debug, Clone, Default)]
 pub struct ChatDays {
     days: BTreeMap<NaiveDate, DayFold>,
+    /// The newest time a folded line was received.
+    newest: Option<DateTime<Utc>>,
 }
 
 /// The day a chat message counts in: that of the time Twitch stamped it.
@@ -91,6 +104,13 @@ impl ChatDays {
         self.days.contains_key(&day)
     }
 
+    /// Whether the minute of `channel` starting at `minute` is folded and
+    /// sealed (see [`SEAL_AFTER`]).
+    pub fn is_sealed(&self, channel: &str, minute: DateTime<Utc>) -> bool {
+        let day = self.days.get(&minute.date_naive());
+        day.is_some_and(|f| f.minutes.is_sealed(channel, minute))
+    }
+
     /// Folds the chat messages among `lines` into their days (opening days
     /// not open yet, empty) and returns the days they fell in. Then closes
     /// the days more than a day behind the newest open one.
@@ -113,6 +133,14 @@ impl ChatDays {
         if let Some(&newest) = self.days.keys().next_back() {
             let keep = newest - TimeDelta::days(OPEN_DAYS_BEHIND);
             self.days.retain(|d, _| *d >= keep || touched.contains(d));
+        }
+        let received = lines.iter().filter(|l| l.message().is_some());
+        self.newest = received.map(|l| l.received_at).chain(self.newest).max();
+        if let Some(newest) = self.newest {
+            let before = minute_of(newest) - SEAL_AFTER;
+            for fold in self.days.values_mut() {
+                fold.minutes.seal_before(before);
+            }
         }
         touched
     }
@@ -158,6 +186,88 @@ impl ChatDays {
             }
             self.days.insert(day, fold);
         }
+        let mut sealed: BTreeMap<NaiveDate, BTreeSet<(String, DateTime<Utc>)>> = BTreeMap::new();
+        for line in lines {
+            let (Some(day), Some(channel), Some(m)) =
+                (message_day(line), &line.channel, line.message())
+            else {
+                continue;
+            };
+            let minute = minute_of(m.sent_at);
+            let fold = self.days.get(&day);
+            if fold.is_some_and(|f| f.minutes.is_sealed(channel, minute)) {
+                sealed
+                    .entry(day)
+                    .or_default()
+                    .insert((channel.clone(), minute));
+            }
+        }
+        for (day, minutes) in sealed {
+            self.reopen(lake, cycle_id, day, &minutes).await?;
+        }
+        Ok(())
+    }
+
+    /// Reopens the sealed `minutes` (channel, minute) of open day `day` from
+    /// the lines bronze holds of cycles before `cycle_id`.
+    async fn reopen(
+        &mut self,
+        lake: &Lake,
+        cycle_id: i64,
+        day: NaiveDate,
+        minutes: &BTreeSet<(String, DateTime<Utc>)>,
+    ) -> Result<()> {
+        let (Some(first), Some(last)) = (
+            minutes.iter().map(|k| k.1).min(),
+            minutes.iter().map(|k| k.1).max(),
+        ) else {
+            return Ok(());
+        };
+        let channels: BTreeSet<String> = minutes
+            .iter()
+            .map(|(c, _)| format!("'{}'", c.replace('\'', "''")))
+            .collect();
+        let at = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let (prev, next) = (day - TimeDelta::days(1), day + TimeDelta::days(1));
+        let sql = format!(
+            "SELECT * FROM {} WHERE cycle_id < {cycle_id} AND kind = 'message' \
+             AND ingest_date IN (DATE '{prev}', DATE '{day}', DATE '{next}') \
+             AND channel IN ({}) AND sent_at >= TIMESTAMP '{}' AND sent_at < TIMESTAMP '{}' \
+             ORDER BY cycle_id, received_at, raw",
+            Table::ChatMessages.qualified_name(),
+            channels.into_iter().collect::<Vec<_>>().join(", "),
+            at(first),
+            at(last + TimeDelta::minutes(1)),
+        );
+        let batches: Vec<_> = lake
+            .stream(Table::ChatMessages, &sql)
+            .await?
+            .try_collect()
+            .await?;
+        let mut again = MinuteFold::new();
+        let mut counted = 0;
+        for line in lines_of(&batches)? {
+            if let (Some(channel), Some(m)) = (&line.channel, line.message())
+                && minutes.contains(&(channel.clone(), minute_of(m.sent_at)))
+            {
+                again.add(channel, m);
+                counted += 1;
+            }
+        }
+        let Some(fold) = self.days.get_mut(&day) else {
+            return Ok(());
+        };
+        for (channel, minute) in minutes {
+            fold.minutes.reopen(channel, *minute, &mut again);
+        }
+        tracing::info!(
+            cycle_id,
+            %day,
+            minutes = minutes.len(),
+            lines = counted,
+            "chat: lines came more than {} minutes late; their minutes were read again from bronze",
+            SEAL_AFTER.num_minutes()
+        );
         Ok(())
     }
 }
