@@ -209,11 +209,16 @@ fn main() {
     // (cycle, MiB) of every cycle after the first hour.
     let mut rss_later: Vec<(f64, f64)> = Vec::new();
     let mut last = 0;
+    // Cycles whose chat had lines for minutes already sealed.
+    let mut late_chat = 0;
     // Borrowed, not consumed: the channel stays open (and the server's
     // stderr drained) until the server has stopped.
     for line in rx.iter() {
         if line.contains(" failed after ") {
             eprintln!("{line}");
+        }
+        if line.contains("read again from bronze") {
+            late_chat += 1;
         }
         let Some((id, streams, seconds)) = parse(&line) else {
             continue;
@@ -267,7 +272,9 @@ fn main() {
         Ok(status) if status.success() => {}
         other => eprintln!("soak: serve did not stop cleanly: {other:?}"),
     }
-    println!("{last} cycles in {elapsed:.0} s of real time");
+    println!(
+        "{last} cycles in {elapsed:.0} s of real time; {late_chat} read sealed chat minutes again from bronze (late lines)"
+    );
     if blocks.len() >= 3 {
         let (second, final_) = (&blocks[1], &blocks[blocks.len() - 1]);
         println!(
