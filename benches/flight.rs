@@ -31,6 +31,11 @@ use twitch_monitor::query::{EngineOptions, MemTableSource, QUERY_NICE, QueryEngi
 
 const BATCH: usize = 8192;
 
+/// The server runs in this binary (`TM_BENCH_SERVE`): with the allocator of
+/// `twitch-monitor` itself.
+#[global_allocator]
+static HEAP: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn big_batches(rows: usize) -> (Arc<Schema>, Vec<RecordBatch>) {
     let schema = Arc::new(Schema::new(vec![
         Field::new("id", DataType::Int64, false),
