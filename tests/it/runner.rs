@@ -100,13 +100,7 @@ impl Lines {
 
 /// Chat message `n` of channel `alice`, sent and received at `t`.
 fn chat_message(n: u32, t: DateTime<Utc>) -> ChatLine {
-    let raw = format!(
-        "@badge-info=;badges=;color=;display-name=u{n};emotes=;flags=;id=msg-{n};mod=0;\
-         room-id=1;subscriber=0;tmi-sent-ts={};turbo=0;user-id={n};user-type= \
-         :u{n}!u{n}@u{n}.tmi.twitch.tv PRIVMSG #alice :gg {n}",
-        t.timestamp_millis()
-    );
-    parse_line(&raw, t, Scorer::builtin()).0.unwrap()
+    message(&format!("msg-{n}"), n, t, t)
 }
 
 /// Replaces a table's directory with a file, so every commit to it fails;

@@ -153,30 +153,17 @@ impl ChatDays {
             .unwrap_or_default()
     }
 
-    /// Opens the days of `lines` that are not open, from the lines bronze
-    /// holds of cycles before `cycle_id` (a day's messages arrive on that day,
-    /// the next one, or — with the clocks a little apart — the one before).
+    /// Opens the days of `lines` that are not open, and reopens the sealed
+    /// minutes they fall in, from the lines bronze holds of cycles before
+    /// `cycle_id`.
     pub async fn load(&mut self, lake: &Lake, cycle_id: i64, lines: &[ChatLine]) -> Result<()> {
         let missing: Vec<NaiveDate> = days_of(lines)
             .into_iter()
             .filter(|d| !self.is_open(*d))
             .collect();
         for day in missing {
-            let (prev, next) = (day - TimeDelta::days(1), day + TimeDelta::days(1));
-            // Cycle by cycle, each in the order `add` folds a cycle's lines.
-            let sql = format!(
-                "SELECT * FROM {} WHERE cycle_id < {cycle_id} AND kind = 'message' \
-                 AND ingest_date IN (DATE '{prev}', DATE '{day}', DATE '{next}') \
-                 ORDER BY cycle_id, received_at, raw",
-                Table::ChatMessages.qualified_name()
-            );
-            let batches: Vec<_> = lake
-                .stream(Table::ChatMessages, &sql)
-                .await?
-                .try_collect()
-                .await?;
             let mut fold = DayFold::default();
-            for line in lines_of(&batches)? {
+            for line in bronze_messages(lake, cycle_id, day, "").await? {
                 if let (Some(d), Some(channel), Some(m)) =
                     (message_day(&line), &line.channel, line.message())
                     && d == day
@@ -228,25 +215,15 @@ impl ChatDays {
             .map(|(c, _)| format!("'{}'", c.replace('\'', "''")))
             .collect();
         let at = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-        let (prev, next) = (day - TimeDelta::days(1), day + TimeDelta::days(1));
-        let sql = format!(
-            "SELECT * FROM {} WHERE cycle_id < {cycle_id} AND kind = 'message' \
-             AND ingest_date IN (DATE '{prev}', DATE '{day}', DATE '{next}') \
-             AND channel IN ({}) AND sent_at >= TIMESTAMP '{}' AND sent_at < TIMESTAMP '{}' \
-             ORDER BY cycle_id, received_at, raw",
-            Table::ChatMessages.qualified_name(),
+        let only = format!(
+            "AND channel IN ({}) AND sent_at >= TIMESTAMP '{}' AND sent_at < TIMESTAMP '{}'",
             channels.into_iter().collect::<Vec<_>>().join(", "),
             at(first),
             at(last + TimeDelta::minutes(1)),
         );
-        let batches: Vec<_> = lake
-            .stream(Table::ChatMessages, &sql)
-            .await?
-            .try_collect()
-            .await?;
         let mut again = MinuteFold::new();
         let mut counted = 0;
-        for line in lines_of(&batches)? {
+        for line in bronze_messages(lake, cycle_id, day, &only).await? {
             if let (Some(channel), Some(m)) = (&line.channel, line.message())
                 && minutes.contains(&(channel.clone(), minute_of(m.sent_at)))
             {
@@ -270,6 +247,31 @@ impl ChatDays {
         );
         Ok(())
     }
+}
+
+/// The chat messages bronze holds of cycles before `cycle_id` that may fall
+/// in day `day` (received that day, the next one, or — with the clocks a
+/// little apart — the one before), and match `and` (SQL: `AND …`, or "").
+/// Cycle by cycle, each in the order [`ChatDays::add`] folds a cycle's lines.
+async fn bronze_messages(
+    lake: &Lake,
+    cycle_id: i64,
+    day: NaiveDate,
+    and: &str,
+) -> Result<Vec<ChatLine>> {
+    let (prev, next) = (day - TimeDelta::days(1), day + TimeDelta::days(1));
+    let sql = format!(
+        "SELECT * FROM {} WHERE cycle_id < {cycle_id} AND kind = 'message' \
+         AND ingest_date IN (DATE '{prev}', DATE '{day}', DATE '{next}') {and} \
+         ORDER BY cycle_id, received_at, raw",
+        Table::ChatMessages.qualified_name()
+    );
+    let batches: Vec<_> = lake
+        .stream(Table::ChatMessages, &sql)
+        .await?
+        .try_collect()
+        .await?;
+    lines_of(&batches)
 }
 
 /// Bronze rows of `bronze.chat_messages` back to chat lines: each raw line
