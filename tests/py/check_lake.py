@@ -72,6 +72,10 @@ def duplicates(con, paths):
         yield f"silver.streamers: {n} profiles with two current versions"
 
 
+# Cycles whose bronze pages are matched against silver in one go.
+CYCLES_AT_ONCE = 100
+
+
 def bronze_accounted(con, paths):
     bronze, snapshots = paths["bronze.helix_responses"], paths["silver.stream_snapshots"]
     # Pages of one request within a cycle: 0..n-1, none missing. Page k > 0
@@ -85,24 +89,32 @@ def bronze_accounted(con, paths):
     ).fetchall()
     for g in gaps:
         yield f"bronze.helix_responses: pages missing in {g}"
-    seen = set(
-        con.execute(f"SELECT DISTINCT stream_id, cycle_id FROM delta_scan('{snapshots}')").fetchall()
-    )
-    pages = con.execute(
-        f"SELECT cycle_id, page, payload FROM delta_scan('{bronze}') "
-        f"WHERE endpoint = 'streams' AND http_status = 200"
-    ).fetchall()
     missing, checked = [], 0
-    for cycle, page, payload in pages:
-        try:
-            data = json.loads(payload)["data"]
-            ids = [str(s["id"]) for s in data]
-        except (ValueError, KeyError, TypeError):
-            continue  # a malformed page: kept in bronze, nothing to derive
-        for stream in ids:
-            checked += 1
-            if (stream, cycle) not in seen:
-                missing.append((cycle, page, stream))
+    lo, hi = con.execute(f"SELECT min(cycle_id), max(cycle_id) FROM delta_scan('{bronze}')").fetchone()
+    # A hundred cycles at a time: a day at scale is tens of millions of
+    # stream keys and gigabytes of pages, more than memory holds at once.
+    for start in range(lo, hi + 1, CYCLES_AT_ONCE) if lo is not None else ():
+        cycles = f"cycle_id >= {start} AND cycle_id < {start + CYCLES_AT_ONCE}"
+        seen = set(
+            con.execute(
+                f"SELECT DISTINCT stream_id, cycle_id FROM delta_scan('{snapshots}') WHERE {cycles}"
+            ).fetchall()
+        )
+        pages = con.execute(
+            f"SELECT cycle_id, page, payload FROM delta_scan('{bronze}') "
+            f"WHERE endpoint = 'streams' AND http_status = 200 AND {cycles}"
+        )
+        while rows := pages.fetchmany(1000):
+            for cycle, page, payload in rows:
+                try:
+                    data = json.loads(payload)["data"]
+                    ids = [str(s["id"]) for s in data]
+                except (ValueError, KeyError, TypeError):
+                    continue  # a malformed page: kept in bronze, nothing to derive
+                for stream in ids:
+                    checked += 1
+                    if (stream, cycle) not in seen:
+                        missing.append((cycle, page, stream))
     if missing:
         yield f"{len(missing)} streams of bronze pages not in silver, e.g. {missing[:3]}"
     if checked == 0:
