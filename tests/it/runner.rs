@@ -123,12 +123,18 @@ fn one_i64(batches: &[arrow::record_batch::RecordBatch]) -> i64 {
         .value(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn chat_lines_leave_the_source_only_with_their_commit_and_land_once() {
+/// A rig whose cycles drain chat from the returned source.
+async fn chat_rig() -> (Rig, Arc<Lines>) {
     let mut rig = Rig::start(World::with_live_streams(1, 5, at("2026-01-05T10:00:00Z"))).await;
     let source = Arc::new(Lines::default());
     let runner = rig.runner.take().unwrap();
     rig.runner = Some(runner.with_chat(ChatFeed::new(source.clone())));
+    (rig, source)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_lines_leave_the_source_only_with_their_commit_and_land_once() {
+    let (mut rig, source) = chat_rig().await;
     let lake_dir = rig._dir.path().to_owned();
     let bronze = "SELECT count(*) FROM bronze.chat_messages WHERE kind = 'message'";
     let silver = "SELECT coalesce(sum(messages), 0) FROM silver.chat_minutes";
@@ -182,10 +188,7 @@ fn message(id: &str, user: u32, sent: DateTime<Utc>, received: DateTime<Utc>) ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_line_for_a_sealed_minute_counts_as_if_it_had_come_on_time() {
-    let mut rig = Rig::start(World::with_live_streams(1, 5, at("2026-01-05T10:00:00Z"))).await;
-    let source = Arc::new(Lines::default());
-    let runner = rig.runner.take().unwrap();
-    rig.runner = Some(runner.with_chat(ChatFeed::new(source.clone())));
+    let (mut rig, source) = chat_rig().await;
     let m0 = at("2026-01-05T10:00:00Z");
     let s = |secs: i64| m0 + TimeDelta::seconds(secs);
     let sealed = |rig: &Rig| {
