@@ -174,19 +174,13 @@ impl ChatDays {
             self.days.insert(day, fold);
         }
         let mut sealed: BTreeMap<NaiveDate, BTreeSet<(String, DateTime<Utc>)>> = BTreeMap::new();
-        for line in lines {
-            let (Some(day), Some(channel), Some(m)) =
-                (message_day(line), &line.channel, line.message())
-            else {
-                continue;
-            };
-            let minute = minute_of(m.sent_at);
-            let fold = self.days.get(&day);
-            if fold.is_some_and(|f| f.minutes.is_sealed(channel, minute)) {
+        for (channel, minute) in minutes_of(lines) {
+            if self.is_sealed(channel, minute) {
+                let day = minute.date_naive();
                 sealed
                     .entry(day)
                     .or_default()
-                    .insert((channel.clone(), minute));
+                    .insert((channel.to_owned(), minute));
             }
         }
         for (day, minutes) in sealed {
