@@ -1,9 +1,12 @@
-//! An in-memory image of the derived tables, for `rebuild`: every cycle's
-//! planned writes applied the way Delta applies them — append, replace a
-//! partition, SCD type 2 upsert — so the tables `rebuild` commits are the
-//! ones the live cycles committed. A day's gold rows stay descriptions until
-//! [`Image::finish`] builds them once, at the end.
+//! An image of the derived tables, for `rebuild`: every cycle's planned
+//! writes applied the way Delta applies them — append, replace a partition,
+//! SCD type 2 upsert — so the tables `rebuild` commits are the ones the live
+//! cycles committed. A day's gold rows stay descriptions until
+//! [`Image::finish`] builds them once, at the end. A partition that grows
+//! past a set number of rows in memory goes to local disk ([`super::spill`]), so
+//! the image of a long lake is mostly files, not memory.
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -20,6 +23,7 @@ use chrono::NaiveDate;
 use super::gold::OpenDays;
 use super::plan::{Op, Rows, Scope, Write};
 use super::silver::StreamerRow;
+use super::spill::{Spill, discard};
 use super::{Error, Result};
 use crate::schema::{Origin, Table, scd2};
 
@@ -28,15 +32,31 @@ use crate::schema::{Origin, Table, scd2};
 enum Part {
     Rows(RecordBatch),
     Day(NaiveDate),
+    /// Rows written to a local file, and how many.
+    Spilled(PathBuf, usize),
 }
 
 /// One table: its parts by partition value ("" when unpartitioned).
 type Parts = BTreeMap<String, Vec<Part>>;
 
 /// The derived tables as the writes applied so far leave them.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Image {
     tables: BTreeMap<Table, Parts>,
+    spill: Spill,
+    /// Rows a partition holds in memory before they go to disk.
+    spill_rows: usize,
+}
+
+/// A derived table's rows at the end: in memory and in spilled files.
+#[derive(Debug, Default)]
+pub(super) struct TableRows {
+    /// Rows still in memory.
+    pub(super) batches: Vec<RecordBatch>,
+    /// Files of spilled rows, in the table's contract schema.
+    pub(super) files: Vec<PathBuf>,
+    /// Rows in all.
+    pub(super) rows: usize,
 }
 
 fn bug(table: Table, what: impl std::fmt::Display) -> Error {
@@ -56,39 +76,65 @@ impl Image {
             Origin::Derived => {}
         }
         let parts = self.tables.entry(table).or_default();
-        match (write.op, write.rows) {
-            (Op::Append, Rows::Batch(b)) => add(parts, table, b),
+        let added = match (write.op, write.rows) {
+            (Op::Append, Rows::Batch(b)) => add(parts, table, b)?,
             (Op::Replace(Scope::All), Rows::Batch(b)) => {
-                parts.clear();
-                add(parts, table, b)
+                std::mem::take(parts).values().for_each(|p| drop_files(p));
+                add(parts, table, b)?
             }
             (Op::Replace(Scope::Partition { column, value }), rows) => {
                 if table.def().partition_columns != [column] {
                     return Err(bug(table, format!("{column} is not its partition column")));
                 }
-                parts.remove(&value);
-                // Built at the end, from the state the last write would see.
-                let later = match rows {
-                    Rows::Batch(b) => return add(parts, table, b),
-                    Rows::Day(day) => Part::Day(day),
-                };
-                parts.insert(value, vec![later]);
-                Ok(())
+                if let Some(old) = parts.remove(&value) {
+                    drop_files(&old);
+                }
+                match rows {
+                    Rows::Batch(b) => add(parts, table, b)?,
+                    Rows::Day(day) => {
+                        // Built at the end, from the state the last write
+                        // would see.
+                        parts.insert(value, vec![Part::Day(day)]);
+                        Vec::new()
+                    }
+                }
             }
-            (Op::Upsert, Rows::Batch(b)) => upsert(parts, table, b),
-            (op, _) => Err(bug(table, format!("{op:?} of rows built later"))),
+            (Op::Upsert, Rows::Batch(b)) => return upsert(parts, table, b),
+            (op, _) => return Err(bug(table, format!("{op:?} of rows built later"))),
+        };
+        // An SCD type 2 table's rows change after they are written: they stay.
+        if table.def().scd2_key.is_some() {
+            return Ok(());
         }
+        for value in added {
+            let Some(part) = parts.get_mut(&value) else {
+                continue;
+            };
+            spill_if_large(&mut self.spill, self.spill_rows, table, part)?;
+        }
+        Ok(())
+    }
+
+    /// An empty image, with a new directory to spill partitions of
+    /// `spill_rows` or more to.
+    pub(super) fn new(spill_rows: usize) -> Result<Self> {
+        Ok(Image {
+            tables: BTreeMap::new(),
+            spill: Spill::new()?,
+            spill_rows,
+        })
     }
 
     /// Every derived table's rows: a day's gold built from `days` (folded up
     /// to the last cycle, every day open). Tables no write reached come
-    /// back empty.
+    /// back empty. The spill directory lives as long as the returned
+    /// [`Spilled`].
     pub(super) fn finish(
         mut self,
         days: &OpenDays,
         streamers: &BTreeMap<String, Vec<StreamerRow>>,
         poll_secs: f64,
-    ) -> Result<Vec<(Table, Vec<RecordBatch>)>> {
+    ) -> Result<Spilled> {
         let mut daily = days.tables(streamers, poll_secs);
         for (&table, parts) in &mut self.tables {
             for part in parts.values_mut().flatten() {
@@ -97,37 +143,100 @@ impl Image {
                 }
             }
         }
-        Ok(Table::ALL
+        let tables = Table::ALL
             .into_iter()
             .filter(|t| t.origin() == Origin::Derived)
             .map(|t| (t, self.rows(t)))
-            .collect())
+            .collect();
+        Ok(Spilled {
+            tables,
+            _dir: self.spill,
+        })
     }
 
     /// The built rows of `table` (parts still to build are left out).
-    fn rows(&self, table: Table) -> Vec<RecordBatch> {
-        let parts = self.tables.get(&table).into_iter().flat_map(|p| p.values());
-        parts
-            .flatten()
-            .filter_map(|p| match p {
-                Part::Rows(b) if b.num_rows() > 0 => Some(b.clone()),
-                _ => None,
-            })
-            .collect()
+    fn rows(&mut self, table: Table) -> TableRows {
+        let mut out = TableRows::default();
+        let parts = self.tables.remove(&table).unwrap_or_default();
+        for part in parts.into_values().flatten() {
+            match part {
+                Part::Rows(b) if b.num_rows() > 0 => {
+                    out.rows += b.num_rows();
+                    out.batches.push(b);
+                }
+                Part::Spilled(path, rows) => {
+                    out.rows += rows;
+                    out.files.push(path);
+                }
+                Part::Rows(_) | Part::Day(_) => {}
+            }
+        }
+        out
     }
 }
 
-/// Adds `batch` to its partitions.
-fn add(parts: &mut Parts, table: Table, batch: RecordBatch) -> Result<()> {
-    if batch.num_rows() == 0 {
+/// The image's tables at the end, and the directory their spilled files are
+/// in (deleted when this is dropped).
+#[derive(Debug)]
+pub(super) struct Spilled {
+    /// Every derived table's rows.
+    pub(super) tables: Vec<(Table, TableRows)>,
+    _dir: Spill,
+}
+
+/// Sends the rows a partition holds in memory to disk once they are
+/// `spill_rows` or more.
+fn spill_if_large(
+    spill: &mut Spill,
+    spill_rows: usize,
+    table: Table,
+    part: &mut Vec<Part>,
+) -> Result<()> {
+    let in_memory: usize = part
+        .iter()
+        .map(|p| match p {
+            Part::Rows(b) => b.num_rows(),
+            _ => 0,
+        })
+        .sum();
+    if in_memory < spill_rows.max(1) {
         return Ok(());
+    }
+    let (rows, mut kept): (Vec<Part>, Vec<Part>) = std::mem::take(part)
+        .into_iter()
+        .partition(|p| matches!(p, Part::Rows(_)));
+    let batches: Vec<RecordBatch> = rows
+        .into_iter()
+        .filter_map(|p| match p {
+            Part::Rows(b) => Some(b),
+            _ => None,
+        })
+        .collect();
+    kept.push(Part::Spilled(spill.write(table, batches)?, in_memory));
+    *part = kept;
+    Ok(())
+}
+
+/// Deletes the spilled files of a partition being replaced.
+fn drop_files(part: &[Part]) {
+    for p in part {
+        if let Part::Spilled(path, _) = p {
+            discard(path);
+        }
+    }
+}
+
+/// Adds `batch` to its partitions; returns the partitions it went to.
+fn add(parts: &mut Parts, table: Table, batch: RecordBatch) -> Result<Vec<String>> {
+    if batch.num_rows() == 0 {
+        return Ok(Vec::new());
     }
     let Some(&column) = table.def().partition_columns.first() else {
         parts
             .entry(String::new())
             .or_default()
             .push(Part::Rows(batch));
-        return Ok(());
+        return Ok(vec![String::new()]);
     };
     let values = batch
         .column_by_name(column)
@@ -136,8 +245,11 @@ fn add(parts: &mut Parts, table: Table, batch: RecordBatch) -> Result<()> {
     let first = Scalar::new(values.slice(0, 1));
     if eq(values, &first)?.true_count() == batch.num_rows() {
         let value = array_value_to_string(values, 0)?;
-        parts.entry(value).or_default().push(Part::Rows(batch));
-        return Ok(());
+        parts
+            .entry(value.clone())
+            .or_default()
+            .push(Part::Rows(batch));
+        return Ok(vec![value]);
     }
     let mut rows: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     for i in 0..batch.num_rows() {
@@ -145,11 +257,16 @@ fn add(parts: &mut Parts, table: Table, batch: RecordBatch) -> Result<()> {
             .or_default()
             .push(i as u32);
     }
+    let mut added = Vec::with_capacity(rows.len());
     for (value, indices) in rows {
         let part = take_record_batch(&batch, &UInt32Array::from(indices))?;
-        parts.entry(value).or_default().push(Part::Rows(part));
+        parts
+            .entry(value.clone())
+            .or_default()
+            .push(Part::Rows(part));
+        added.push(value);
     }
-    Ok(())
+    Ok(added)
 }
 
 /// SCD type 2 upsert of `new` (one new current version per key, each a

@@ -18,7 +18,8 @@
 //! commit ([`chat`]).
 //!
 //! [`rebuild`] replays every bronze cycle through the same plan into an
-//! in-memory [`image`] of the tables; [`rows`], [`tables`], [`state`] turn
+//! in-memory [`image`] of the tables (growing partitions [`spill`] to local
+//! disk); [`rows`], [`tables`], [`state`] turn
 //! rows into Arrow batches of the contract schemas and back.
 mod backlog;
 pub mod chat;
@@ -36,6 +37,7 @@ pub mod runner;
 pub mod sessions;
 pub mod silver;
 pub mod source;
+mod spill;
 pub mod state;
 pub mod summary;
 pub mod tables;
@@ -71,6 +73,15 @@ pub enum Error {
         /// Why.
         #[source]
         source: datafusion::error::DataFusionError,
+    },
+    /// `rebuild` could not stage rows on local disk (full, not writable).
+    #[error("rebuild could not stage rows in {path} (set TMPDIR to a disk with room): {source}")]
+    Spill {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 }
 

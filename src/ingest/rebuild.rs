@@ -1,8 +1,8 @@
 //! `rebuild`: recomputes every derived table (silver and gold) from bronze
 //! alone, through the same commit plan as live cycles: each bronze cycle is
-//! planned in order and its writes applied to an in-memory image of the
-//! tables ([`super::image`]); then each derived table is rewritten in one
-//! commit. Bronze is read, never written; state tables are never touched.
+//! planned in order and its writes applied to an image of the tables
+//! ([`super::image`]: in memory, growing partitions staged on local disk);
+//! then each derived table is rewritten in one commit. Bronze is read, never written; state tables are never touched.
 //!
 //! Why the tables equal what the live cycles wrote: every row comes from the
 //! same plan over the same inputs and running state. A day's gold and the
@@ -25,6 +25,7 @@ use super::pipeline::run;
 use super::plan;
 use super::sessions::Sessionizer;
 use super::silver::SilverState;
+use super::spill::SPILL_ROWS;
 use crate::lake::Lake;
 use crate::schema::Table;
 
@@ -76,6 +77,18 @@ pub async fn rebuild(
     lake: &Lake,
     poll_interval: Duration,
     session_gap: Duration,
+    progress: impl FnMut(Progress),
+) -> Result<RebuildReport> {
+    let gaps = (poll_interval, session_gap);
+    rebuild_spilling_at(lake, gaps, SPILL_ROWS, progress).await
+}
+
+/// [`rebuild`] with `(poll interval, session gap)`, a partition's rows going
+/// to local disk once `spill_rows` are in memory (tests spill everything).
+pub async fn rebuild_spilling_at(
+    lake: &Lake,
+    (poll_interval, session_gap): (Duration, Duration),
+    spill_rows: usize,
     mut progress: impl FnMut(Progress),
 ) -> Result<RebuildReport> {
     let ctx = lake.session().await?;
@@ -104,7 +117,7 @@ pub async fn rebuild(
         ..Default::default()
     };
     let mut days = OpenDays::default();
-    let mut image = Image::default();
+    let mut image = Image::new(spill_rows)?;
     for (i, &cycle) in cycles.iter().enumerate() {
         let inputs = CycleInputs::from_bronze(lake, cycle).await?;
         // As the live pipeline does: a day closed in the fold (a line long
@@ -125,11 +138,13 @@ pub async fn rebuild(
         }
     }
     let poll_secs = poll_interval.as_secs_f64();
-    for (table, batches) in image.finish(&days, &state.streamers, poll_secs)? {
-        let rows = batches.iter().map(|b| b.num_rows()).sum();
-        lake.rewrite(table, batches, last).await?;
-        progress(Progress::Wrote { table, rows });
-        report.tables.push((table, rows));
+    let finished = image.finish(&days, &state.streamers, poll_secs)?;
+    for (table, rows) in finished.tables {
+        let (count, files) = (rows.rows, rows.files);
+        lake.rewrite_staged(table, rows.batches, files, last)
+            .await?;
+        progress(Progress::Wrote { table, rows: count });
+        report.tables.push((table, count));
     }
     Ok(report)
 }
