@@ -26,6 +26,7 @@ use url::Url;
 
 mod checkpoint;
 mod error;
+mod local_log;
 mod location;
 pub mod maintain;
 mod provider;
@@ -326,7 +327,12 @@ async fn open_or_create(
 }
 
 fn builder(url: &Url, options: &StorageOptions) -> Result<DeltaTableBuilder, DeltaTableError> {
-    Ok(DeltaTableBuilder::from_url(url.clone())?.with_storage_options(options.clone()))
+    let builder = DeltaTableBuilder::from_url(url.clone())?.with_storage_options(options.clone());
+    Ok(if url.scheme() == "file" {
+        builder.with_storage_backend(Arc::new(local_log::LocalLog::default()), url.clone())
+    } else {
+        builder
+    })
 }
 
 async fn create(delta: &DeltaTable, def: &TableDef) -> Result<DeltaTable, DeltaTableError> {
