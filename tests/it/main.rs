@@ -8,6 +8,7 @@ mod alerts;
 mod app;
 mod chaos;
 mod chat;
+mod checker;
 mod config;
 mod crash;
 mod dashboard;

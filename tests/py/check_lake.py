@@ -12,7 +12,8 @@ Checks:
   each cycle's pages of one request are numbered 0, 1, 2, ... without a gap;
 - with REBUILT_DIR (a copy of the lake after `twitch-monitor rebuild`): every
   derived table (silver, and gold but its state tables) holds exactly the
-  rows of the rebuilt one, as multisets.
+  rows of the rebuilt one, as multisets (same row count and sum of row
+  hashes; where those differ, EXCEPT ALL counts and shows the rows).
 
 Prints {"tables": {...}, "failures": [...]} as JSON; exits 1 on any failure.
 """
@@ -121,6 +122,15 @@ def bronze_accounted(con, paths):
         yield "no stream in any bronze page: nothing was checked"
 
 
+def fingerprint(con, scan):
+    """Rows and the sum of the rows' hashes: equal for equal multisets, and
+    (but for a 64-bit hash collision) different otherwise. A streaming
+    aggregate, where EXCEPT ALL hashes every row of a side: at a day of
+    220,000 channels (33 million snapshot rows) that took DuckDB past 20 GB.
+    A differing fingerprint is looked into with EXCEPT ALL below."""
+    return con.execute(f"SELECT count(*), sum(hash(t)) FROM {scan} AS t").fetchone()
+
+
 def equal_to_rebuild(con, paths, rebuilt):
     again = tables(rebuilt)
     for name, path in paths.items():
@@ -130,6 +140,8 @@ def equal_to_rebuild(con, paths, rebuilt):
             yield f"{name}: missing from the rebuilt lake"
             continue
         a, b = f"delta_scan('{path}')", f"delta_scan('{again[name]}')"
+        if fingerprint(con, a) == fingerprint(con, b):
+            continue
         only_lake = scalar(con, f"SELECT count(*) FROM (FROM {a} EXCEPT ALL FROM {b})")
         only_rebuilt = scalar(con, f"SELECT count(*) FROM (FROM {b} EXCEPT ALL FROM {a})")
         if only_lake or only_rebuilt:
