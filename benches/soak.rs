@@ -1,9 +1,9 @@
 //! Soak benchmark (issue 16): `twitch-monitor serve` on the built-in
 //! simulator, sped up, for a day's number of one-minute cycles (1,440 by
 //! default) from midnight, as a user would run it. Cycles run back to back
-//! once they take longer than a simulated minute lasts, so the run covers
-//! more simulated time than its cycles suggest (about three days at 12,000
-//! channels), each day with its maintenance. Reads each cycle's
+//! once they take longer than a simulated minute lasts, so then the run
+//! covers more simulated time than its cycles suggest, each day with its
+//! maintenance (at 12,000 channels cycles now keep up: one day). Reads each cycle's
 //! summary line from the server's log and samples the server's RSS at every
 //! cycle; prints, per 100 cycles, the mean and worst cycle time, the mean
 //! seconds of each stage (poll, then the bronze, silver and gold commits), live
