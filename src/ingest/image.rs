@@ -202,16 +202,13 @@ fn spill_if_large(
     if in_memory < spill_rows.max(1) {
         return Ok(());
     }
-    let (rows, mut kept): (Vec<Part>, Vec<Part>) = std::mem::take(part)
-        .into_iter()
-        .partition(|p| matches!(p, Part::Rows(_)));
-    let batches: Vec<RecordBatch> = rows
-        .into_iter()
-        .filter_map(|p| match p {
-            Part::Rows(b) => Some(b),
-            _ => None,
-        })
-        .collect();
+    let (mut batches, mut kept) = (Vec::new(), Vec::new());
+    for p in std::mem::take(part) {
+        match p {
+            Part::Rows(b) => batches.push(b),
+            other => kept.push(other),
+        }
+    }
     kept.push(Part::Spilled(spill.write(table, batches)?, in_memory));
     *part = kept;
     Ok(())

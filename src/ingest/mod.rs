@@ -18,9 +18,9 @@
 //! commit ([`chat`]).
 //!
 //! [`rebuild`] replays every bronze cycle through the same plan into an
-//! in-memory [`image`] of the tables (growing partitions [`spill`] to local
-//! disk); [`rows`], [`tables`], [`state`] turn
-//! rows into Arrow batches of the contract schemas and back.
+//! [`image`] of the tables (in memory; growing partitions [`spill`] to local
+//! disk); [`rows`], [`tables`], [`state`] turn rows into Arrow batches of the
+//! contract schemas and back.
 mod backlog;
 pub mod chat;
 pub mod gold;

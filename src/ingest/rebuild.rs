@@ -2,7 +2,8 @@
 //! alone, through the same commit plan as live cycles: each bronze cycle is
 //! planned in order and its writes applied to an image of the tables
 //! ([`super::image`]: in memory, growing partitions staged on local disk);
-//! then each derived table is rewritten in one commit. Bronze is read, never written; state tables are never touched.
+//! then each derived table is rewritten in one commit. Bronze is read,
+//! never written; state tables are never touched.
 //!
 //! Why the tables equal what the live cycles wrote: every row comes from the
 //! same plan over the same inputs and running state. A day's gold and the
@@ -140,8 +141,8 @@ pub async fn rebuild_spilling_at(
     let poll_secs = poll_interval.as_secs_f64();
     let finished = image.finish(&days, &state.streamers, poll_secs)?;
     for (table, rows) in finished.tables {
-        let (count, files) = (rows.rows, rows.files);
-        lake.rewrite_staged(table, rows.batches, files, last)
+        let count = rows.rows;
+        lake.rewrite_staged(table, rows.batches, rows.files, last)
             .await?;
         progress(Progress::Wrote { table, rows: count });
         report.tables.push((table, count));

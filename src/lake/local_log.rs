@@ -32,7 +32,7 @@ use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 const LOG_DIR: &str = "_delta_log";
 
 /// `LocalFileSystem` at the root, with a fast offset listing of logs.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct LocalLog {
     inner: Arc<LocalFileSystem>,
 }
@@ -153,12 +153,7 @@ impl ObjectStore for LocalLog {
         let Some(prefix) = prefix.cloned() else {
             return self.inner.list_with_offset(None, offset);
         };
-        let (me, offset) = (
-            Self {
-                inner: Arc::clone(&self.inner),
-            },
-            offset.clone(),
-        );
+        let (me, offset) = (self.clone(), offset.clone());
         stream::once(async move {
             match me.fast_list(&prefix, &offset).await {
                 Some(Ok(found)) => stream::iter(found.into_iter().map(Ok)).boxed(),
