@@ -28,10 +28,12 @@
 //! check at the end. `scripts/soak` is the reliability suite's full day:
 //! 20,000 live streams, checked.
 //!
-//! Log entries are kept by age in real time (their files'), so the server's
-//! log retention is scaled like the simulated clock: one simulated day
-//! (`TM_LOG_RETENTION` = 86,400 s / `BENCH_SPEED`, 12 minutes at 120×), as
-//! the default of a day keeps at real speed. `BENCH_LOG_RETENTION` overrides.
+//! Log entries are kept by age in real time (their files'), and so are the
+//! tombstones of removed files in checkpoints, so the server's log and
+//! vacuum retention are scaled like the simulated clock: one simulated day
+//! (`TM_LOG_RETENTION` = `TM_VACUUM_RETENTION` = 86,400 s / `BENCH_SPEED`,
+//! 12 minutes at 120×), as the defaults of a day keep at real speed.
+//! `BENCH_LOG_RETENTION` overrides both.
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -171,6 +173,7 @@ fn main() {
         .env("TM_SIM_RATE_LIMIT", "0")
         .env("TM_SIM_ALL_LIVE", all_live.to_string())
         .env("TM_LOG_RETENTION", &log_retention)
+        .env("TM_VACUUM_RETENTION", &log_retention)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -187,7 +190,7 @@ fn main() {
         }
     });
     println!(
-        "soak: serve on the simulator, {channels} channels{}, {speed}x, one-minute cycles from midnight, {cycles} cycles, log retention {log_retention}",
+        "soak: serve on the simulator, {channels} channels{}, {speed}x, one-minute cycles from midnight, {cycles} cycles, log and vacuum retention {log_retention}",
         if all_live { " all live" } else { "" }
     );
     println!(

@@ -65,11 +65,16 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Opens the lake at the configured location.
+/// Opens the lake at the configured location, its tables keeping the
+/// record of removed files as long as vacuum keeps the files
+/// ([`Lake::keep_removed_files_for`]; a table where that fails is logged and
+/// keeps its setting).
 pub async fn open_lake(config: &Config) -> anyhow::Result<Lake> {
-    Lake::open(&config.lake, HashMap::new())
+    let lake = Lake::open(&config.lake, HashMap::new())
         .await
-        .with_context(|| format!("cannot open the lake at {}", config.lake))
+        .with_context(|| format!("cannot open the lake at {}", config.lake))?;
+    lake.keep_removed_files_for(config.vacuum_retention).await;
+    Ok(lake)
 }
 
 /// Opens the cycle runner over `lake` (repairing an interrupted cycle);

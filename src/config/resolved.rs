@@ -115,8 +115,8 @@ pub struct Config {
     #[arg(long, env = "TM_COMPACT_INTERVAL", default_value = "1h")]
     #[arg(value_parser = duration)]
     pub compact_interval: Duration,
-    /// Files removed by compaction are kept this long before vacuum deletes them.
-    #[arg(long, env = "TM_VACUUM_RETENTION", default_value = "7d")]
+    /// Files removed from a table (by compaction and by the rewrites of gold) are kept this long before vacuum deletes them; the tables' `delta.deletedFileRetentionDuration` is set to it, so their checkpoints carry the record of removed files that long.
+    #[arg(long, env = "TM_VACUUM_RETENTION", default_value = "1d")]
     #[arg(value_parser = duration)]
     pub vacuum_retention: Duration,
     /// Delta log entries (`_delta_log`) older than this are removed by maintenance and by each compaction of today's files; versions older than this can no longer be read (time travel). Every commit lists the log, so one commit a minute per table for Delta's default of 30 days would make every commit slower.

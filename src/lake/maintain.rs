@@ -1,6 +1,7 @@
 //! Maintenance: compact closed partitions (one commit per minute makes ~1,440
 //! small files per day per table), write a checkpoint, drop expired log
-//! files, and vacuum files removed longer ago than the retention.
+//! files, and vacuum the files no version references that are older than
+//! the retention (see `retention` for why vacuum lists them).
 //!
 //! Expired log entries go by our own log retention (a day by default), not
 //! Delta's `delta.logRetentionDuration` (30 days): one commit a minute makes
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use deltalake::operations::vacuum::Clock as VacuumClock;
+use deltalake::operations::vacuum::{Clock as VacuumClock, VacuumMode};
 use deltalake::{DeltaTable, FilterLiteral, FilterOp, FilterValue, checkpoints};
 
 use tokio_util::sync::CancellationToken;
@@ -25,7 +26,8 @@ use crate::schema::Table;
 /// ([`Lake::compact_today`]); larger ones are left alone.
 pub const TODAY_TARGET_SIZE: NonZeroU64 = NonZeroU64::new(32 << 20).unwrap();
 
-/// How long log entries are kept by default: a day of time travel.
+/// How long log entries, and files removed from tables, are kept by
+/// default: a day of time travel.
 pub const DEFAULT_LOG_RETENTION: Duration = Duration::from_secs(24 * 3600);
 
 /// Removes the `_delta_log` entries of `delta` whose files are older than
@@ -53,8 +55,9 @@ pub struct MaintainOptions {
     /// Files removed from the table longer ago than this are deleted by vacuum.
     pub retention: Duration,
     /// Refuse a retention shorter than the table's
-    /// `delta.deletedFileRetentionDuration` (7 days by default), as delta-rs
-    /// does: readers of older versions may still need those files.
+    /// `delta.deletedFileRetentionDuration` (Delta's default is 7 days; the
+    /// service sets it to its vacuum retention), as delta-rs does: readers of
+    /// older versions may still need those files.
     pub enforce_retention: bool,
     /// Log entries older than this (by their files' age) are removed.
     pub log_retention: Duration,
@@ -66,7 +69,7 @@ pub struct MaintainOptions {
 impl Default for MaintainOptions {
     fn default() -> Self {
         Self {
-            retention: Duration::from_secs(7 * 24 * 3600),
+            retention: DEFAULT_LOG_RETENTION,
             enforce_retention: true,
             log_retention: DEFAULT_LOG_RETENTION,
             now: Utc::now(),
@@ -346,6 +349,9 @@ impl Lake {
         let retention = chrono::Duration::from_std(opts.retention).unwrap_or(chrono::Duration::MAX);
         let (vacuumed, metrics) = DeltaTable::clone(&delta)
             .vacuum()
+            // Lists the table's files rather than trusting the tombstones
+            // alone: see `retention` (checkpoints drop expired tombstones).
+            .with_mode(VacuumMode::Full)
             .with_retention_period(retention)
             .with_enforce_retention_duration(opts.enforce_retention)
             .with_clock(Arc::new(FixedClock(opts.now.timestamp_millis())))

@@ -30,6 +30,7 @@ mod local_log;
 mod location;
 pub mod maintain;
 mod provider;
+mod retention;
 pub(crate) use provider::cast_columns;
 pub mod read;
 pub mod rewrite;

@@ -439,6 +439,27 @@ async fn other_engines_read_every_table() {
 async fn maintain_compacts_closed_days_and_vacuums() {
     let (dir, lake) = temp_lake().await;
     let t = Table::StreamSnapshots;
+    // The tombstones of removed files are kept as long as vacuum keeps the
+    // files (a day): one metadata commit per table, none when already so.
+    let day_long = std::time::Duration::from_secs(24 * 3600);
+    assert_eq!(
+        lake.keep_removed_files_for(day_long).await,
+        (Table::ALL.len(), 0)
+    );
+    let version = lake.version(t);
+    assert_eq!(lake.keep_removed_files_for(day_long).await, (0, 0));
+    assert_eq!(lake.version(t), version);
+    let config = lake
+        .delta_table(t)
+        .snapshot()
+        .unwrap()
+        .metadata()
+        .configuration()
+        .clone();
+    assert_eq!(
+        config["delta.deletedFileRetentionDuration"],
+        "interval 1 days"
+    );
     let now = Utc::now() + TimeDelta::days(8);
     let closed = day("2026-01-05");
     let open = now.date_naive();
@@ -478,8 +499,23 @@ async fn maintain_compacts_closed_days_and_vacuums() {
         .path()
         .join(format!("silver/stream_snapshots/observed_date={open}"));
     assert_eq!(parquet_in(&closed_dir), 6);
+    // A file no version references (a tombstone a checkpoint already
+    // dropped, or a write killed before its commit) is vacuumed too; what
+    // is under a `_` directory is not the table's.
+    let first = std::fs::read_dir(&closed_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::copy(&first, closed_dir.join("part-00000-orphan.snappy.parquet")).unwrap();
+    let aside = dir
+        .path()
+        .join("silver/stream_snapshots/_corrupt_checkpoints");
+    std::fs::create_dir_all(&aside).unwrap();
+    std::fs::copy(&first, aside.join("kept.parquet")).unwrap();
 
-    // A retention below the table's 7 days is refused (per table, reported);
+    // A retention below the table's day is refused (per table, reported);
     // compaction and the checkpoint before the vacuum step still happen.
     let short = MaintainOptions {
         retention: std::time::Duration::from_secs(3600),
@@ -509,8 +545,10 @@ async fn maintain_compacts_closed_days_and_vacuums() {
     assert!(report.errors().is_empty(), "{report:?}");
     let snaps = report.table(t).unwrap();
     assert_eq!(snaps.files_compacted, 0, "already compact: {snaps:?}");
-    // The files compaction removed are vacuumed: `now` is 8 days after.
-    assert_eq!(snaps.files_vacuumed, 6, "{snaps:?}");
+    // The files compaction removed are vacuumed, and the orphan: `now` is 8
+    // days after.
+    assert_eq!(snaps.files_vacuumed, 7, "{snaps:?}");
+    assert!(aside.join("kept.parquet").is_file());
     let checkpoint = snaps.checkpoint_version.unwrap();
     let log = dir.path().join("silver/stream_snapshots/_delta_log");
     assert!(

@@ -1,0 +1,115 @@
+//! How long a table keeps the record of the files it removed.
+//!
+//! Every rewrite (a gold partition each cycle, compaction every hour) removes
+//! files, and each removal stays in the table's log as a tombstone for the
+//! table's `delta.deletedFileRetentionDuration` — Delta's default is a week.
+//! Every checkpoint (one per ten commits) carries all of them, so a table
+//! rewritten once a cycle carries ~1,400 more per day for a week, and each
+//! checkpoint and fresh load reads and writes them again. Vacuum deletes a
+//! removed file once its tombstone is older than the vacuum retention, so the
+//! tombstones need to be kept exactly that long: [`Lake::keep_removed_files_for`]
+//! sets the property to the configured vacuum retention (a day by default, as
+//! long as log entries are kept, so every version that can still be read
+//! keeps its files). A tombstone that a checkpoint dropped before vacuum ran
+//! (vacuum runs daily, checkpoints every ten commits) no longer names its
+//! file; vacuum therefore also lists the table's files (its full mode) and
+//! deletes those that no version references and that are older than the
+//! retention — which also clears the files of a write that was killed before
+//! it committed.
+use std::collections::HashMap;
+use std::time::Duration;
+
+use deltalake::table::config::TablePropertiesExt as _;
+use deltalake::{DeltaTable, TableProperty};
+
+use super::Lake;
+use crate::schema::Table;
+
+/// `d` as a Delta interval (`interval 1 days`), in the largest unit that
+/// divides it: Delta (Spark and delta-rs alike) parses these.
+pub(super) fn interval(d: Duration) -> String {
+    const UNITS: [(u128, &str); 5] = [
+        (86_400_000, "days"),
+        (3_600_000, "hours"),
+        (60_000, "minutes"),
+        (1_000, "seconds"),
+        (1, "milliseconds"),
+    ];
+    let ms = d.as_millis();
+    let (size, unit) = UNITS
+        .into_iter()
+        .find(|(size, _)| ms.is_multiple_of(*size))
+        .unwrap_or((1, "milliseconds"));
+    format!("interval {} {unit}", ms / size)
+}
+
+impl Lake {
+    /// Sets every table's `delta.deletedFileRetentionDuration` to `keep` (a
+    /// metadata commit, only on the tables where it differs), so that its
+    /// checkpoints carry the tombstones of removed files for as long as
+    /// vacuum keeps the files, and no longer. Returns the tables changed and
+    /// the tables that failed (each logged; their retention stays as it was).
+    pub async fn keep_removed_files_for(&self, keep: Duration) -> (usize, usize) {
+        let (mut changed, mut failed) = (0, 0);
+        for table in Table::ALL {
+            match self.set_file_retention(table, keep).await {
+                Ok(true) => changed += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    failed += 1;
+                    tracing::warn!(%table, error = %e, "setting how long removed files are kept failed");
+                }
+            }
+        }
+        (changed, failed)
+    }
+
+    async fn set_file_retention(
+        &self,
+        table: Table,
+        keep: Duration,
+    ) -> Result<bool, deltalake::DeltaTableError> {
+        let slot = self.slot(table);
+        let mut delta = slot.writer.lock().await;
+        delta.update_state().await?;
+        if delta
+            .snapshot()?
+            .table_config()
+            .deleted_file_retention_duration()
+            == keep
+        {
+            return Ok(false);
+        }
+        let key = TableProperty::DeletedFileRetentionDuration
+            .as_ref()
+            .to_owned();
+        let updated = DeltaTable::clone(&delta)
+            .set_tbl_properties()
+            .with_properties(HashMap::from([(key, interval(keep))]))
+            .await?;
+        *delta = updated;
+        slot.publish(&delta);
+        tracing::info!(%table, keep = interval(keep), "removed files are now kept as long as vacuum keeps them");
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_use_the_largest_whole_unit() {
+        let h = 3600;
+        assert_eq!(interval(Duration::from_secs(24 * h)), "interval 1 days");
+        assert_eq!(interval(Duration::from_secs(7 * 24 * h)), "interval 7 days");
+        assert_eq!(interval(Duration::from_secs(36 * h)), "interval 36 hours");
+        assert_eq!(interval(Duration::from_secs(720)), "interval 12 minutes");
+        assert_eq!(interval(Duration::from_secs(90)), "interval 90 seconds");
+        assert_eq!(
+            interval(Duration::from_millis(1500)),
+            "interval 1500 milliseconds"
+        );
+        assert_eq!(interval(Duration::ZERO), "interval 0 days");
+    }
+}
