@@ -61,9 +61,14 @@ pub struct MaintainOptions {
     pub enforce_retention: bool,
     /// Log entries older than this (by their files' age) are removed.
     pub log_retention: Duration,
-    /// The current time: days before its UTC date are closed (compacted), and
-    /// vacuum measures the retention from it.
+    /// The current time on the service's clock: days before its UTC date
+    /// are closed (compacted).
     pub now: DateTime<Utc>,
+    /// The wall-clock time, which vacuum measures the retention from:
+    /// tombstones and files' modification times are wall-clock, whatever
+    /// clock the service runs on (the simulator's may run fast, or in the
+    /// past).
+    pub wall: DateTime<Utc>,
 }
 
 impl Default for MaintainOptions {
@@ -73,6 +78,7 @@ impl Default for MaintainOptions {
             enforce_retention: true,
             log_retention: DEFAULT_LOG_RETENTION,
             now: Utc::now(),
+            wall: Utc::now(),
         }
     }
 }
@@ -165,7 +171,7 @@ impl MaintainReport {
     }
 }
 
-/// Vacuum's notion of "now", from [`MaintainOptions::now`].
+/// Vacuum's notion of "now", from [`MaintainOptions::wall`].
 #[derive(Debug)]
 struct FixedClock(i64);
 
@@ -354,7 +360,7 @@ impl Lake {
             .with_mode(VacuumMode::Full)
             .with_retention_period(retention)
             .with_enforce_retention_duration(opts.enforce_retention)
-            .with_clock(Arc::new(FixedClock(opts.now.timestamp_millis())))
+            .with_clock(Arc::new(FixedClock(opts.wall.timestamp_millis())))
             .await
             .map_err(slot.delta_err("vacuum"))?;
         *delta = vacuumed;

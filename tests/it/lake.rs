@@ -538,6 +538,7 @@ async fn maintain_compacts_closed_days_and_vacuums() {
     let report = lake
         .maintain(&MaintainOptions {
             now,
+            wall: now,
             ..Default::default()
         })
         .await
