@@ -33,7 +33,8 @@
 //! vacuum retention are scaled like the simulated clock: one simulated day
 //! (`TM_LOG_RETENTION` = `TM_VACUUM_RETENTION` = 86,400 s / `BENCH_SPEED`,
 //! 12 minutes at 120×), as the defaults of a day keep at real speed.
-//! `BENCH_LOG_RETENTION` overrides both.
+//! `BENCH_LOG_RETENTION` overrides both, `BENCH_VACUUM_RETENTION` the
+//! second alone.
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -155,6 +156,8 @@ fn main() {
     let check: bool = var("BENCH_CHECK", false);
     let log_retention: String = std::env::var("BENCH_LOG_RETENTION")
         .unwrap_or_else(|_| format!("{}s", (86_400.0 / speed).round().max(1.0)));
+    let vacuum_retention =
+        std::env::var("BENCH_VACUUM_RETENTION").unwrap_or_else(|_| log_retention.clone());
     let dir = tempfile::tempdir().expect("temp dir");
     let lake = std::env::var_os("BENCH_LAKE")
         .map(std::path::PathBuf::from)
@@ -173,7 +176,7 @@ fn main() {
         .env("TM_SIM_RATE_LIMIT", "0")
         .env("TM_SIM_ALL_LIVE", all_live.to_string())
         .env("TM_LOG_RETENTION", &log_retention)
-        .env("TM_VACUUM_RETENTION", &log_retention)
+        .env("TM_VACUUM_RETENTION", &vacuum_retention)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -190,7 +193,7 @@ fn main() {
         }
     });
     println!(
-        "soak: serve on the simulator, {channels} channels{}, {speed}x, one-minute cycles from midnight, {cycles} cycles, log and vacuum retention {log_retention}",
+        "soak: serve on the simulator, {channels} channels{}, {speed}x, one-minute cycles from midnight, {cycles} cycles, log retention {log_retention}, vacuum retention {vacuum_retention}",
         if all_live { " all live" } else { "" }
     );
     println!(
