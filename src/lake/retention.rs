@@ -27,7 +27,7 @@ use crate::schema::Table;
 
 /// `d` as a Delta interval (`interval 1 days`), in the largest unit that
 /// divides it: Delta (Spark and delta-rs alike) parses these.
-pub(super) fn interval(d: Duration) -> String {
+fn interval(d: Duration) -> String {
     const UNITS: [(u128, &str); 5] = [
         (86_400_000, "days"),
         (3_600_000, "hours"),
@@ -70,8 +70,9 @@ impl Lake {
         keep: Duration,
     ) -> Result<bool, deltalake::DeltaTableError> {
         let slot = self.slot(table);
+        // The state the lake was just opened with: another process changing
+        // the table meanwhile makes the commit below conflict (logged).
         let mut delta = slot.writer.lock().await;
-        delta.update_state().await?;
         if delta
             .snapshot()?
             .table_config()
@@ -83,13 +84,14 @@ impl Lake {
         let key = TableProperty::DeletedFileRetentionDuration
             .as_ref()
             .to_owned();
+        let value = interval(keep);
         let updated = DeltaTable::clone(&delta)
             .set_tbl_properties()
-            .with_properties(HashMap::from([(key, interval(keep))]))
+            .with_properties(HashMap::from([(key, value.clone())]))
             .await?;
         *delta = updated;
         slot.publish(&delta);
-        tracing::info!(%table, keep = interval(keep), "removed files are now kept as long as vacuum keeps them");
+        tracing::info!(%table, keep = value, "removed files are now kept as long as vacuum keeps them");
         Ok(true)
     }
 }
