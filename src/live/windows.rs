@@ -19,6 +19,30 @@ pub(crate) const RETENTION: TimeDelta = TimeDelta::hours(24);
 /// step with a sample in the last 24 hours, so it reaches back up to one
 /// step further than 24 hours.
 pub(crate) const STEP: TimeDelta = TimeDelta::minutes(10);
+/// The most steps a 24-hour window holds: a step per [`STEP`] of
+/// [`RETENTION`], plus the partial steps at both ends.
+const DAY_STEPS: usize = (RETENTION.num_minutes() / STEP.num_minutes()) as usize + 2;
+
+/// Appends to a window's deque, growing it by doubling as usual but never
+/// past `most` while the window stays within it: doubling 128 steps would
+/// make room for 256, of which a day's window uses 146.
+fn push_within<T>(deque: &mut VecDeque<T>, item: T, most: usize) {
+    if deque.len() == deque.capacity() && deque.len() < most {
+        deque.reserve_exact(deque.len().max(4).min(most - deque.len()));
+    }
+    deque.push_back(item);
+}
+
+/// Gives back a window's spare room once it uses under a quarter of it. A
+/// deque keeps the capacity of its busiest stretch, so without this every
+/// channel seen in the last day held an hour of samples and a day of steps
+/// long after its stream had ended (measured with a heap profile, see
+/// `docs/heap-profiling.md`).
+fn shrink<T>(deque: &mut VecDeque<T>) {
+    if deque.capacity() > 8 && deque.len() <= deque.capacity() / 4 {
+        deque.shrink_to(deque.len() * 2);
+    }
+}
 
 /// A time-weighted sliding window over viewer samples: running sums for the
 /// average and a monotonic queue for the peak, both updated on push/prune.
@@ -70,6 +94,8 @@ impl Window {
         while self.peak.front().is_some_and(|&(at, _)| at <= cutoff) {
             self.peak.pop_front();
         }
+        shrink(&mut self.samples);
+        shrink(&mut self.peak);
     }
 
     /// Time-weighted average viewers; the plain mean when every sample is
@@ -110,6 +136,7 @@ impl FollowerWindow {
         while self.totals.front().is_some_and(|&(at, _)| at <= cutoff) {
             self.totals.pop_front();
         }
+        shrink(&mut self.totals);
     }
 
     pub(crate) fn gained(&self) -> Option<i64> {
@@ -167,14 +194,15 @@ impl StepWindow {
     fn push(&mut self, at: DateTime<Utc>, viewers: i64, weight_ms: i64) {
         let start = step_of(at);
         if self.steps.back().is_none_or(|s| s.start != start) {
-            self.steps.push_back(Step {
+            let step = Step {
                 start,
                 last: at,
                 weighted: 0,
                 weight: 0,
                 viewers: 0,
                 samples: 0,
-            });
+            };
+            push_within(&mut self.steps, step, DAY_STEPS);
         }
         if let Some(step) = self.steps.back_mut() {
             let weighted = i128::from(viewers) * i128::from(weight_ms);
@@ -211,6 +239,8 @@ impl StepWindow {
         while self.peak.front().is_some_and(|&(start, _)| start < oldest) {
             self.peak.pop_front();
         }
+        shrink(&mut self.steps);
+        shrink(&mut self.peak);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -246,7 +276,7 @@ impl StepTotals {
         let start = step_of(at);
         match self.steps.back_mut() {
             Some(step) if step.0 == start => (step.2, step.3) = (at, total),
-            _ => self.steps.push_back((start, total, at, total)),
+            _ => push_within(&mut self.steps, (start, total, at, total), DAY_STEPS),
         }
     }
 
@@ -255,6 +285,7 @@ impl StepTotals {
         while self.steps.front().is_some_and(|s| s.2 <= cutoff) {
             self.steps.pop_front();
         }
+        shrink(&mut self.steps);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -350,6 +381,7 @@ impl Tracked {
         {
             self.recent.pop_front();
         }
+        shrink(&mut self.recent);
         self.hour.prune(now);
         self.day.prune(now);
         self.followers_hour.prune(now);
@@ -434,5 +466,32 @@ mod tests {
         f.prune(at(24 * 60 + 45));
         assert!(f.is_empty());
         assert_eq!(f.gained(), None);
+    }
+
+    #[test]
+    fn windows_hold_no_more_room_than_a_day_needs_and_give_it_back() {
+        let mut t = Tracked::new();
+        // Live for two days, a sample and a follower total a minute.
+        for m in 0..2 * 24 * 60 {
+            t.sample("alpha", "s1", at(0), at(m), 500 + m % 7);
+            t.followers(at(m), 1_000 + m);
+            t.prune(at(m));
+        }
+        assert!(t.day.steps.len() <= DAY_STEPS);
+        assert!(t.day.steps.capacity() <= DAY_STEPS);
+        assert!(t.followers_day.steps.capacity() <= DAY_STEPS);
+        let busy = t.hour.samples.capacity();
+        assert!(busy >= 60);
+        // Offline: an hour later the hour window is empty and gives its room
+        // back; a day later everything has gone and the streamer is idle.
+        let end = 2 * 24 * 60;
+        t.prune(at(end + 61));
+        assert!(t.hour.samples.is_empty());
+        assert!(t.hour.samples.capacity() <= 8);
+        assert!(t.followers_hour.totals.capacity() <= 8);
+        assert!(t.day.avg().is_some_and(|v| (500.0..507.0).contains(&v)));
+        t.prune(at(end + 24 * 60 + 20));
+        assert!(t.is_idle());
+        assert!(t.day.steps.capacity() <= 8 && t.followers_day.steps.capacity() <= 8);
     }
 }
