@@ -20,6 +20,12 @@ use twitch_monitor::ingest::poll::{PollSettings, Poller, Targets};
 use twitch_monitor::lake::Lake;
 use twitch_monitor::twitch::{ClientArgs, HelixClient};
 
+/// The ingest runs in this process: with the allocator of `twitch-monitor`
+/// itself. Its options in `src/main.rs` are the binary's; for the same here,
+/// `_RJEM_MALLOC_CONF=background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0`.
+#[global_allocator]
+static HEAP: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn streams() -> usize {
     std::env::var("BENCH_STREAMS")
         .ok()
@@ -133,6 +139,8 @@ fn main() {
             "{cycles} ingest cycles of {n} live streams each (simulator in a child process, rate limit off)"
         );
         let (mut worst_time, mut worst_rss) = (0.0f64, 0.0f64);
+        // (total s, peak RSS MiB) of each cycle, summed up per 100 at the end.
+        let mut per_cycle: Vec<(f64, f64)> = Vec::new();
         for round in 1..=cycles as i64 {
             reset_peak();
             let t = Instant::now();
@@ -180,6 +188,18 @@ fn main() {
             println!("  total  {total:>7.2} s");
             worst_time = worst_time.max(total);
             worst_rss = worst_rss.max(commit_rss).max(poll_rss);
+            per_cycle.push((total, commit_rss.max(poll_rss)));
+        }
+        if per_cycle.len() >= 200 {
+            println!("{:>11} {:>8} {:>8} {:>13}", "cycles", "mean s", "worst s", "peak RSS MiB");
+            for (i, block) in per_cycle.chunks(100).enumerate() {
+                let mean = block.iter().map(|c| c.0).sum::<f64>() / block.len() as f64;
+                let worst = block.iter().map(|c| c.0).fold(0.0, f64::max);
+                let rss = block.iter().map(|c| c.1).fold(0.0, f64::max);
+                let first = i * 100 + 1;
+                let range = format!("{first}-{}", first + block.len() - 1);
+                println!("{range:>11} {mean:>8.2} {worst:>8.2} {rss:>13.0}");
+            }
         }
         println!(
             "worst cycle: {worst_time:.2} s, peak RSS {worst_rss:.0} MiB (goal: under 5 s and 1024 MiB)"
