@@ -23,14 +23,14 @@ pub(crate) const STEP: TimeDelta = TimeDelta::minutes(10);
 /// [`RETENTION`], plus the partial steps at both ends.
 const DAY_STEPS: usize = (RETENTION.num_minutes() / STEP.num_minutes()) as usize + 2;
 
-/// Appends to a window's deque, growing it by doubling as usual but never
-/// past `most` while the window stays within it: doubling 128 steps would
-/// make room for 256, of which a day's window uses 146.
-fn push_within<T>(deque: &mut VecDeque<T>, item: T, most: usize) {
-    if deque.len() == deque.capacity() && deque.len() < most {
-        deque.reserve_exact(deque.len().max(4).min(most - deque.len()));
+/// Appends a step to a 24-hour window's deque, growing it by doubling as
+/// usual but never past [`DAY_STEPS`] while the window stays within them:
+/// doubling 128 steps would make room for 256, of which a day uses 146.
+fn push_step<T>(steps: &mut VecDeque<T>, step: T) {
+    if steps.len() == steps.capacity() && steps.len() < DAY_STEPS {
+        steps.reserve_exact(steps.len().max(4).min(DAY_STEPS - steps.len()));
     }
-    deque.push_back(item);
+    steps.push_back(step);
 }
 
 /// Gives back a window's spare room once it uses under a quarter of it. A
@@ -202,7 +202,7 @@ impl StepWindow {
                 viewers: 0,
                 samples: 0,
             };
-            push_within(&mut self.steps, step, DAY_STEPS);
+            push_step(&mut self.steps, step);
         }
         if let Some(step) = self.steps.back_mut() {
             let weighted = i128::from(viewers) * i128::from(weight_ms);
@@ -276,7 +276,7 @@ impl StepTotals {
         let start = step_of(at);
         match self.steps.back_mut() {
             Some(step) if step.0 == start => (step.2, step.3) = (at, total),
-            _ => push_within(&mut self.steps, (start, total, at, total), DAY_STEPS),
+            _ => push_step(&mut self.steps, (start, total, at, total)),
         }
     }
 
