@@ -32,9 +32,11 @@
 //! tombstones of removed files in checkpoints, so the server's log and
 //! vacuum retention are scaled like the simulated clock: one simulated day
 //! (`TM_LOG_RETENTION` = `TM_VACUUM_RETENTION` = 86,400 s / `BENCH_SPEED`,
-//! 12 minutes at 120×), as the defaults of a day keep at real speed.
-//! `BENCH_LOG_RETENTION` overrides both, `BENCH_VACUUM_RETENTION` the
-//! second alone.
+//! 12 minutes at 120×), as the defaults of a day keep at real speed, and
+//! the gold retention one simulated hour (`TM_GOLD_RETENTION`, 30 s at
+//! 120×). `BENCH_LOG_RETENTION` overrides the first two,
+//! `BENCH_VACUUM_RETENTION` the second alone, `BENCH_GOLD_RETENTION` the
+//! third.
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -158,6 +160,8 @@ fn main() {
         .unwrap_or_else(|_| format!("{}s", (86_400.0 / speed).round().max(1.0)));
     let vacuum_retention =
         std::env::var("BENCH_VACUUM_RETENTION").unwrap_or_else(|_| log_retention.clone());
+    let gold_retention = std::env::var("BENCH_GOLD_RETENTION")
+        .unwrap_or_else(|_| format!("{}s", (3_600.0 / speed).round().max(1.0)));
     let dir = tempfile::tempdir().expect("temp dir");
     let lake = std::env::var_os("BENCH_LAKE")
         .map(std::path::PathBuf::from)
@@ -177,6 +181,7 @@ fn main() {
         .env("TM_SIM_ALL_LIVE", all_live.to_string())
         .env("TM_LOG_RETENTION", &log_retention)
         .env("TM_VACUUM_RETENTION", &vacuum_retention)
+        .env("TM_GOLD_RETENTION", &gold_retention)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -193,7 +198,7 @@ fn main() {
         }
     });
     println!(
-        "soak: serve on the simulator, {channels} channels{}, {speed}x, one-minute cycles from midnight, {cycles} cycles, log retention {log_retention}, vacuum retention {vacuum_retention}",
+        "soak: serve on the simulator, {channels} channels{}, {speed}x, one-minute cycles from midnight, {cycles} cycles, log retention {log_retention}, vacuum retention {vacuum_retention}, gold retention {gold_retention}",
         if all_live { " all live" } else { "" }
     );
     println!(

@@ -65,6 +65,15 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// How long the lake keeps what its tables no longer use, as configured.
+fn retention(config: &Config) -> crate::lake::Retention {
+    crate::lake::Retention {
+        files: config.vacuum_retention,
+        logs: config.log_retention,
+        gold_files: config.gold_retention,
+    }
+}
+
 /// Opens the lake at the configured location, its tables keeping the
 /// record of removed files as long as vacuum keeps the files
 /// ([`Lake::keep_removed_files_for`]; a table where that fails is logged and
@@ -73,7 +82,7 @@ pub async fn open_lake(config: &Config) -> anyhow::Result<Lake> {
     let lake = Lake::open(&config.lake, HashMap::new())
         .await
         .with_context(|| format!("cannot open the lake at {}", config.lake))?;
-    lake.keep_removed_files_for(config.vacuum_retention).await;
+    lake.keep_removed_files_for(&retention(config)).await;
     Ok(lake)
 }
 
@@ -310,10 +319,7 @@ impl App {
             every(config.compact_interval),
         );
         let maintenance = (full.is_some() || today.is_some()).then(|| {
-            let retention = crate::lake::Retention {
-                files: config.vacuum_retention,
-                logs: config.log_retention,
-            };
+            let retention = retention(&config);
             let clock = source.clock.clone();
             tokio::spawn(lake.maintain_every(full, today, retention, clock, stop.child_token()))
         });

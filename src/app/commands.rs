@@ -72,6 +72,7 @@ pub(super) async fn maintain(config: Config) -> anyhow::Result<ExitCode> {
     let lake = open_lake(&config).await?;
     let opts = MaintainOptions {
         retention: config.vacuum_retention,
+        gold_retention: config.gold_retention,
         log_retention: config.log_retention,
         now: Utc::now(),
         ..Default::default()

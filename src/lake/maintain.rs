@@ -14,13 +14,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use deltalake::operations::vacuum::{Clock as VacuumClock, VacuumMode};
+use deltalake::table::config::TablePropertiesExt as _;
 use deltalake::{DeltaTable, FilterLiteral, FilterOp, FilterValue, checkpoints};
 
 use tokio_util::sync::CancellationToken;
 
 use super::{Lake, Result, Slot};
 use crate::clock::SharedClock;
-use crate::schema::Table;
+use crate::schema::{Layer, Origin, Table};
 
 /// Files of today's partitions smaller than this are merged during the day
 /// ([`Lake::compact_today`]); larger ones are left alone.
@@ -49,6 +50,16 @@ pub(super) async fn cleanup_logs(
     checkpoints::cleanup_expired_logs_for(version, delta.log_store().as_ref(), cutoff, None).await
 }
 
+/// Whether cycles rewrite `table` — the derived gold tables, a day's
+/// partition every cycle — so that what it removes is kept for the gold
+/// retention ([`Retention::gold_files`]) rather than the other tables'. A
+/// day of one rewrite a minute would otherwise keep ~1,440 copies of the
+/// day's partition per table on disk, for nothing: they are derived from
+/// silver, and `rebuild` recomputes them.
+pub fn rewritten_by_cycles(table: Table) -> bool {
+    table.layer() == Layer::Gold && table.origin() == Origin::Derived
+}
+
 /// What [`Lake::maintain`] does and when "now" is.
 #[derive(Debug, Clone)]
 pub struct MaintainOptions {
@@ -59,6 +70,9 @@ pub struct MaintainOptions {
     /// service sets it to its vacuum retention), as delta-rs does: readers of
     /// older versions may still need those files.
     pub enforce_retention: bool,
+    /// Files removed from the tables cycles rewrite
+    /// ([`rewritten_by_cycles`]) longer ago than this are deleted by vacuum.
+    pub gold_retention: Duration,
     /// Log entries older than this (by their files' age) are removed.
     pub log_retention: Duration,
     /// The current time on the service's clock: days before its UTC date
@@ -76,6 +90,7 @@ impl Default for MaintainOptions {
         Self {
             retention: DEFAULT_LOG_RETENTION,
             enforce_retention: true,
+            gold_retention: DEFAULT_LOG_RETENTION,
             log_retention: DEFAULT_LOG_RETENTION,
             now: Utc::now(),
             wall: Utc::now(),
@@ -90,6 +105,20 @@ pub struct Retention {
     pub files: Duration,
     /// Delta log entries ([`cleanup_logs`]).
     pub logs: Duration,
+    /// Data files removed from the tables cycles rewrite
+    /// ([`rewritten_by_cycles`]).
+    pub gold_files: Duration,
+}
+
+impl Retention {
+    /// How long `table` keeps the files it removed.
+    pub fn files_of(&self, table: Table) -> Duration {
+        if rewritten_by_cycles(table) {
+            self.gold_files
+        } else {
+            self.files
+        }
+    }
 }
 
 /// What maintenance did to one table.
@@ -171,6 +200,28 @@ impl MaintainReport {
     }
 }
 
+/// Vacuums a table that cycles rewrite by its own
+/// `delta.deletedFileRetentionDuration` (listing its files: a tombstone a
+/// checkpoint has dropped no longer names its file). Returns the table's
+/// state after it and that retention.
+async fn vacuum_rewritten(
+    table: Table,
+    delta: &DeltaTable,
+) -> Result<(DeltaTable, Duration), deltalake::DeltaTableError> {
+    let kept_for = delta
+        .snapshot()?
+        .table_config()
+        .deleted_file_retention_duration();
+    let (vacuumed, metrics) = DeltaTable::clone(delta)
+        .vacuum()
+        .with_mode(VacuumMode::Full)
+        .await?;
+    if !metrics.files_deleted.is_empty() {
+        tracing::debug!(%table, files = metrics.files_deleted.len(), "vacuumed replaced files");
+    }
+    Ok((vacuumed, kept_for))
+}
+
 /// Vacuum's notion of "now", from [`MaintainOptions::wall`].
 #[derive(Debug)]
 struct FixedClock(i64);
@@ -215,6 +266,7 @@ impl Lake {
             if full.is_some_and(|t| t <= now) {
                 let opts = MaintainOptions {
                     retention: retention.files,
+                    gold_retention: retention.gold_files,
                     log_retention: retention.logs,
                     now,
                     ..Default::default()
@@ -247,10 +299,16 @@ impl Lake {
     /// cycle so far: today's partition of every day-partitioned table, and
     /// the tables that are not partitioned by day (streamers, sessions,
     /// games, alerts, exports) whole. Files that reached the target are left
-    /// alone, so a row is rewritten only a few times. Then removes the log
-    /// entries older than `log_retention` ([`cleanup_logs`]), so the log a
-    /// commit lists stays that long. Returns the files merged and the tables
-    /// that failed (each logged); the next run tries again.
+    /// alone, so a row is rewritten only a few times. The tables cycles
+    /// rewrite ([`rewritten_by_cycles`]) are vacuumed too, by their own
+    /// `delta.deletedFileRetentionDuration` (`serve` sets it to the gold
+    /// retention, see [`Lake::keep_removed_files_for`]), so the day's
+    /// replaced partitions do not pile up until the daily maintenance. Then
+    /// removes the log entries older than `log_retention`, or than that
+    /// retention for those tables ([`cleanup_logs`]: a version whose files
+    /// are gone cannot be read anyway), so the log a commit lists stays that
+    /// long. Returns the files merged and the tables that failed (each
+    /// logged); the next run tries again.
     pub async fn compact_today(&self, now: DateTime<Utc>, log_retention: Duration) -> (u64, usize) {
         let today = now.date_naive().format("%Y-%m-%d").to_string();
         let (mut files, mut failed) = (0, 0);
@@ -281,7 +339,25 @@ impl Lake {
                     continue;
                 }
             }
-            if let Err(e) = cleanup_logs(&delta, log_retention).await {
+            let mut keep_logs = log_retention;
+            if rewritten_by_cycles(table) {
+                match vacuum_rewritten(table, &delta).await {
+                    Ok((vacuumed, kept_for)) => {
+                        keep_logs = keep_logs.min(kept_for);
+                        // Vacuum commits (its start and end) when it deletes.
+                        if vacuumed.version() != delta.version() {
+                            *delta = vacuumed;
+                            slot.publish(&delta);
+                        }
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        tracing::warn!(%table, error = %e, "vacuuming replaced files failed");
+                        continue;
+                    }
+                }
+            }
+            if let Err(e) = cleanup_logs(&delta, keep_logs).await {
                 failed += 1;
                 tracing::warn!(%table, error = %e, "removing expired log entries failed");
             }
@@ -352,7 +428,12 @@ impl Lake {
             .await
             .map_err(slot.delta_err("log cleanup"))?;
 
-        let retention = chrono::Duration::from_std(opts.retention).unwrap_or(chrono::Duration::MAX);
+        let retention = if rewritten_by_cycles(table) {
+            opts.gold_retention
+        } else {
+            opts.retention
+        };
+        let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
         let (vacuumed, metrics) = DeltaTable::clone(&delta)
             .vacuum()
             // Lists the table's files rather than trusting the tombstones

@@ -10,7 +10,8 @@
 //! tombstones need to be kept exactly that long: [`Lake::keep_removed_files_for`]
 //! sets the property to the configured vacuum retention (a day by default, as
 //! long as log entries are kept, so every version that can still be read
-//! keeps its files). A tombstone that a checkpoint dropped before vacuum ran
+//! keeps its files), and on the gold tables that cycles rewrite to the gold
+//! retention (an hour by default), which the hourly compaction vacuums by. A tombstone that a checkpoint dropped before vacuum ran
 //! (vacuum runs daily, checkpoints every ten commits) no longer names its
 //! file; vacuum therefore also lists the table's files (its full mode) and
 //! deletes those that no version references and that are older than the
@@ -23,6 +24,7 @@ use deltalake::table::config::TablePropertiesExt as _;
 use deltalake::{DeltaTable, TableProperty};
 
 use super::Lake;
+use super::maintain::Retention;
 use crate::schema::Table;
 
 /// `d` as a Delta interval (`interval 1 days`), in the largest unit that
@@ -44,15 +46,19 @@ fn interval(d: Duration) -> String {
 }
 
 impl Lake {
-    /// Sets every table's `delta.deletedFileRetentionDuration` to `keep` (a
-    /// metadata commit, only on the tables where it differs), so that its
-    /// checkpoints carry the tombstones of removed files for as long as
-    /// vacuum keeps the files, and no longer. Returns the tables changed and
-    /// the tables that failed (each logged; their retention stays as it was).
-    pub async fn keep_removed_files_for(&self, keep: Duration) -> (usize, usize) {
+    /// Sets every table's `delta.deletedFileRetentionDuration` to its file
+    /// retention ([`Retention::files_of`]; a metadata commit, only on the
+    /// tables where it differs), so that its checkpoints carry the
+    /// tombstones of removed files for as long as vacuum keeps the files,
+    /// and no longer. Returns the tables changed and the tables that failed
+    /// (each logged; their retention stays as it was).
+    pub async fn keep_removed_files_for(&self, retention: &Retention) -> (usize, usize) {
         let (mut changed, mut failed) = (0, 0);
         for table in Table::ALL {
-            match self.set_file_retention(table, keep).await {
+            match self
+                .set_file_retention(table, retention.files_of(table))
+                .await
+            {
                 Ok(true) => changed += 1,
                 Ok(false) => {}
                 Err(e) => {

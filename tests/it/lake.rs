@@ -10,6 +10,7 @@ use twitch_monitor::schema::{Layer, Table};
 
 mod data;
 mod evolve;
+mod files;
 pub(crate) mod moto;
 mod s3;
 mod today;
@@ -442,12 +443,17 @@ async fn maintain_compacts_closed_days_and_vacuums() {
     // The tombstones of removed files are kept as long as vacuum keeps the
     // files (a day): one metadata commit per table, none when already so.
     let day_long = std::time::Duration::from_secs(24 * 3600);
+    let retention = twitch_monitor::lake::Retention {
+        files: day_long,
+        logs: day_long,
+        gold_files: day_long,
+    };
     assert_eq!(
-        lake.keep_removed_files_for(day_long).await,
+        lake.keep_removed_files_for(&retention).await,
         (Table::ALL.len(), 0)
     );
     let version = lake.version(t);
-    assert_eq!(lake.keep_removed_files_for(day_long).await, (0, 0));
+    assert_eq!(lake.keep_removed_files_for(&retention).await, (0, 0));
     assert_eq!(lake.version(t), version);
     let config = lake
         .delta_table(t)
@@ -519,6 +525,7 @@ async fn maintain_compacts_closed_days_and_vacuums() {
     // compaction and the checkpoint before the vacuum step still happen.
     let short = MaintainOptions {
         retention: std::time::Duration::from_secs(3600),
+        gold_retention: std::time::Duration::from_secs(3600),
         now,
         ..Default::default()
     };
