@@ -139,6 +139,15 @@ impl FollowerWindow {
         shrink(&mut self.totals);
     }
 
+    fn push(&mut self, at: DateTime<Utc>, total: i64) {
+        // See `StepTotals::push`: a total equal to the next one's is
+        // redundant.
+        if self.totals.back().is_some_and(|&(_, t)| t == total) {
+            self.totals.pop_back();
+        }
+        self.totals.push_back((at, total));
+    }
+
     pub(crate) fn gained(&self) -> Option<i64> {
         Some(self.totals.back()?.1 - self.totals.front()?.1)
     }
@@ -272,10 +281,17 @@ pub(crate) struct StepTotals {
 }
 
 impl StepTotals {
+    /// Records a total. A step that starts with the same total as the step
+    /// after it is dropped when that one begins: whichever of the two is the
+    /// oldest left in the window, the window's first total is the same, so
+    /// `gained` never tells them apart — and a total that does not change
+    /// (most channels, most of the time, above all offline) then costs one
+    /// step rather than one per read.
     fn push(&mut self, at: DateTime<Utc>, total: i64) {
         let start = step_of(at);
         match self.steps.back_mut() {
             Some(step) if step.0 == start => (step.2, step.3) = (at, total),
+            Some(step) if step.1 == total => *step = (start, total, at, total),
             _ => push_step(&mut self.steps, (start, total, at, total)),
         }
     }
@@ -364,7 +380,7 @@ impl Tracked {
             return;
         }
         self.followers_total = Some((at, total));
-        self.followers_hour.totals.push_back((at, total));
+        self.followers_hour.push(at, total);
         self.followers_day.push(at, total);
     }
 
@@ -404,94 +420,4 @@ impl Tracked {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(minute: i64) -> DateTime<Utc> {
-        DateTime::UNIX_EPOCH + TimeDelta::minutes(minute) + TimeDelta::seconds(7)
-    }
-
-    #[test]
-    fn day_steps_agree_with_samples_inside_the_day() {
-        let (mut exact, mut steps) = (Window::new(RETENTION), StepWindow::new());
-        for m in 0..600 {
-            let viewers = (m * 37) % 1000;
-            exact.push(at(m), viewers, 60_000);
-            steps.push(at(m), viewers, 60_000);
-        }
-        exact.prune(at(600));
-        steps.prune(at(600));
-        assert_eq!(steps.avg(), exact.avg());
-        assert_eq!(steps.peak(), exact.peak());
-        // One sample a minute: ten per step.
-        assert_eq!(steps.steps.len(), 60);
-    }
-
-    #[test]
-    fn a_day_step_leaves_with_its_newest_sample() {
-        let mut w = StepWindow::new();
-        // Minutes 0 and 5 share a step; the peak is in it.
-        w.push(at(0), 900, 0);
-        w.push(at(5), 100, 300_000);
-        w.push(at(30), 10, 600_000);
-        // 24 h after minute 0 the step still has minute 5 inside the day.
-        w.prune(at(24 * 60));
-        assert_eq!(w.peak(), Some(900));
-        assert_eq!(w.avg(), Some((100.0 * 5.0 + 10.0 * 10.0) / 15.0));
-        // 24 h after minute 5 the whole step is gone, its peak with it.
-        w.prune(at(24 * 60 + 5));
-        assert_eq!(w.peak(), Some(10));
-        assert_eq!(w.avg(), Some(10.0));
-        w.prune(at(24 * 60 + 30));
-        assert!(w.is_empty());
-        assert_eq!((w.avg(), w.peak()), (None, None));
-    }
-
-    #[test]
-    fn followers_gained_over_day_steps() {
-        let mut f = StepTotals {
-            steps: VecDeque::new(),
-        };
-        f.push(at(0), 100);
-        f.push(at(15), 130);
-        f.push(at(19), 150);
-        f.push(at(45), 170);
-        assert_eq!(f.gained(), Some(70));
-        assert_eq!(f.steps.len(), 3);
-        f.prune(at(24 * 60 + 1));
-        assert_eq!(f.gained(), Some(40));
-        // The step of minutes 15 and 19 leaves with minute 19.
-        f.prune(at(24 * 60 + 19));
-        assert_eq!(f.gained(), Some(0));
-        f.prune(at(24 * 60 + 45));
-        assert!(f.is_empty());
-        assert_eq!(f.gained(), None);
-    }
-
-    #[test]
-    fn windows_hold_no_more_room_than_a_day_needs_and_give_it_back() {
-        let mut t = Tracked::new();
-        // Live for two days, a sample and a follower total a minute.
-        for m in 0..2 * 24 * 60 {
-            t.sample("alpha", "s1", at(0), at(m), 500 + m % 7);
-            t.followers(at(m), 1_000 + m);
-            t.prune(at(m));
-        }
-        assert!(t.day.steps.len() <= DAY_STEPS);
-        assert!(t.day.steps.capacity() <= DAY_STEPS);
-        assert!(t.followers_day.steps.capacity() <= DAY_STEPS);
-        let busy = t.hour.samples.capacity();
-        assert!(busy >= 60);
-        // Offline: an hour later the hour window is empty and gives its room
-        // back; a day later everything has gone and the streamer is idle.
-        let end = 2 * 24 * 60;
-        t.prune(at(end + 61));
-        assert!(t.hour.samples.is_empty());
-        assert!(t.hour.samples.capacity() <= 8);
-        assert!(t.followers_hour.totals.capacity() <= 8);
-        assert!(t.day.avg().is_some_and(|v| (500.0..507.0).contains(&v)));
-        t.prune(at(end + 24 * 60 + 20));
-        assert!(t.is_idle());
-        assert!(t.day.steps.capacity() <= 8 && t.followers_day.steps.capacity() <= 8);
-    }
-}
+mod tests;

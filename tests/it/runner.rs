@@ -281,3 +281,72 @@ async fn a_token_revoked_under_follower_requests_is_renewed_once_and_pauses_noth
     let (followers, live) = follower_rows(&rig, 3).await;
     assert_eq!(followers, live, "totals of the next cycle");
 }
+
+/// The users whose follower totals cycle `cycle` read.
+async fn followers_read(rig: &Rig, cycle: i64) -> Vec<String> {
+    let batches = rig
+        .sql(&format!(
+            "SELECT user_id FROM silver.follower_snapshots WHERE cycle_id = {cycle}"
+        ))
+        .await;
+    let mut ids: Vec<String> = batches
+        .iter()
+        .flat_map(|b| {
+            let a = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).unwrap();
+            let a = a.as_string::<i32>();
+            (0..a.len())
+                .map(|i| a.value(i).to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_not_seen_live_for_a_day_is_no_longer_asked_about() {
+    use twitch_monitor::sim::world::{ScriptedChannel, WorldConfig};
+    let mut world = World::new(WorldConfig {
+        seed: 11,
+        channels: 20,
+        start: at("2026-01-05T10:00:00Z"),
+        all_live: false,
+    });
+    let mut add = |login: &str| {
+        world
+            .add_scripted_channel(ScriptedChannel {
+                login: login.into(),
+                followers: 100,
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    let (gone, stays, watched) = (add("gone"), add("stays"), add("watched"));
+    let game = world.games()[0].id.clone();
+    for id in [&gone, &stays] {
+        world.go_live(id, &game, "live", 50).unwrap();
+    }
+    let mut rig = Rig::start(world).await;
+    rig.targets.channels = vec!["watched".into()];
+    rig.reopen().await;
+    let asked = |read: &[String]| [&gone, &stays, &watched].map(|id| read.contains(id));
+
+    rig.cycle().await;
+    assert_eq!(asked(&followers_read(&rig, 1).await), [true, true, true]);
+    rig.world(|w| w.go_offline(&gone)).unwrap();
+    // Offline for most of a day: still monitored (the day's follower gains).
+    rig.clock.advance(Duration::from_secs(23 * 3600));
+    rig.cycle().await;
+    assert_eq!(asked(&followers_read(&rig, 2).await), [true, true, true]);
+    // A day after it was last seen live it is forgotten; the channel
+    // watched by name never is, live or not.
+    rig.clock.advance(Duration::from_secs(3600));
+    rig.cycle().await;
+    assert_eq!(asked(&followers_read(&rig, 3).await), [false, true, true]);
+    rig.cycle().await;
+    assert_eq!(asked(&followers_read(&rig, 4).await), [false, true, true]);
+    // Live again: monitored again.
+    rig.world(|w| w.go_live(&gone, &game, "back", 50)).unwrap();
+    rig.cycle().await;
+    assert_eq!(asked(&followers_read(&rig, 5).await), [true, true, true]);
+}

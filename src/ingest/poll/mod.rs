@@ -43,6 +43,16 @@ impl Default for PollSettings {
     }
 }
 
+/// How long a channel not watched by name stays monitored after it was
+/// last seen live: its follower total and profile are refreshed that long
+/// (the live views' 24-hour follower gains and the day's gold want them
+/// after the stream ends), then it is forgotten until it goes live again.
+/// Without this every channel ever seen would be asked for its follower
+/// total every interval for ever, and the poller's maps, and the live
+/// views (which keep a channel while its window holds follower totals),
+/// would grow with every channel Twitch ever showed.
+pub const FORGET_AFTER: TimeDelta = TimeDelta::hours(24);
+
 /// What one poll brought back.
 #[derive(Debug, Clone, Default)]
 pub struct Polled {
@@ -79,6 +89,11 @@ pub struct Poller {
     settings: PollSettings,
     profile_checked: HashMap<String, Option<DateTime<Utc>>>,
     followers_checked: HashMap<String, Option<DateTime<Utc>>>,
+    /// When each monitored channel was last seen live (after a restart: its
+    /// follower total last read); see [`FORGET_AFTER`].
+    last_seen: HashMap<String, DateTime<Utc>>,
+    /// Channels watched by name: monitored while offline, never forgotten.
+    watched: HashSet<String>,
     known_games: HashSet<String>,
     channels_resolved: bool,
     /// Category names of the targets not yet turned into ids.
@@ -107,6 +122,8 @@ impl Poller {
             settings,
             category_names: names,
             profile_checked: HashMap::new(),
+            last_seen: followers_checked.clone(),
+            watched: HashSet::new(),
             followers_checked: followers_checked
                 .into_iter()
                 .map(|(k, v)| (k, Some(v)))
@@ -147,6 +164,27 @@ impl Poller {
         }
     }
 
+    /// Stops monitoring the channels not seen live for [`FORGET_AFTER`]
+    /// (those watched by name stay).
+    fn forget_unseen(&mut self, now: DateTime<Utc>) {
+        let cutoff = now - FORGET_AFTER;
+        let before = self.last_seen.len();
+        let watched = &self.watched;
+        self.last_seen
+            .retain(|id, seen| *seen > cutoff || watched.contains(id));
+        if self.last_seen.len() == before {
+            return;
+        }
+        let keep = |id: &String| self.last_seen.contains_key(id) || watched.contains(id);
+        self.profile_checked.retain(|id, _| keep(id));
+        self.followers_checked.retain(|id, _| keep(id));
+        tracing::debug!(
+            forgotten = before - self.last_seen.len(),
+            monitored = self.followers_checked.len(),
+            "channels not seen live for a day are no longer monitored"
+        );
+    }
+
     /// Runs one poll: streams first, then profiles, unknown categories and
     /// follower totals within what is left of the budget.
     pub async fn poll(&mut self) -> Polled {
@@ -170,12 +208,14 @@ impl Poller {
             let now = self.clock.now();
             for u in users.value {
                 self.profile_checked.insert(u.id.clone(), Some(now));
+                self.watched.insert(u.id.clone());
                 self.followers_checked.entry(u.id).or_insert(None);
             }
         }
         if !self.category_names.is_empty() {
             self.resolve_categories(&mut out).await;
         }
+        let seen_at = self.clock.now();
         for query in self.settings.targets.stream_queries() {
             let streams = self.helix.streams(&query).await;
             out.errors += streams.errors.len();
@@ -191,10 +231,18 @@ impl Poller {
                 self.followers_checked
                     .entry(s.user_id.clone())
                     .or_insert(None);
+                match self.last_seen.get_mut(&s.user_id) {
+                    Some(at) => *at = seen_at,
+                    None => {
+                        self.last_seen.insert(s.user_id, seen_at);
+                    }
+                }
                 seen.insert(s.id);
             }
         }
         out.streams_seen = seen.len();
+
+        self.forget_unseen(self.clock.now());
 
         let spent = (self.helix.stats().requests - before) as usize;
         let plan = plan_follow_up(FollowUpInput {
