@@ -128,3 +128,18 @@ pub fn retyped(batch: &RecordBatch, name: &str, array: ArrayRef) -> RecordBatch 
     columns[i] = array;
     RecordBatch::try_new(Arc::new(arrow::datatypes::Schema::new(fields)), columns).unwrap()
 }
+
+/// Parquet files under `dir` (one partition directory; 0 if it does not exist).
+pub fn parquet_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "parquet")
+            })
+            .count()
+    })
+}

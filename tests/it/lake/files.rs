@@ -1,14 +1,15 @@
 //! How cycles' files are written and how long replaced ones are kept:
-//! compression per layer, the gold retention.
-use chrono::Utc;
+//! compression per layer, maintenance (compaction, checkpoints, vacuum),
+//! the gold retention.
+use chrono::{Duration as TimeDelta, Utc};
 use std::time::Duration;
 
 use deltalake::parquet::file::reader::{FileReader, SerializedFileReader};
 use twitch_monitor::lake::maintain::DEFAULT_LOG_RETENTION;
-use twitch_monitor::lake::{Retention, in_list};
+use twitch_monitor::lake::{MaintainOptions, Retention, in_list};
 use twitch_monitor::schema::Table;
 
-use super::data::rows;
+use super::data::{day, parquet_files, rows, strings};
 use super::temp_lake;
 
 #[tokio::test]
@@ -34,21 +35,6 @@ async fn bronze_is_written_with_zstd_and_silver_and_gold_with_snappy() {
         assert!(format!("{codec:?}").starts_with(expected), "{t}: {codec:?}");
     }
     drop(dir);
-}
-
-/// Parquet files under `dir` (one partition directory).
-fn parquet_files(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "parquet")
-            })
-            .count()
-    })
 }
 
 #[tokio::test]
@@ -145,4 +131,130 @@ async fn compaction_vacuums_what_cycles_replaced_in_gold_by_the_gold_retention()
     assert!(next.is_committed(), "{next:?}");
     assert_eq!(fresh.count(gold, None).await.unwrap(), 4);
     drop(dir);
+}
+
+#[tokio::test]
+async fn maintain_compacts_closed_days_and_vacuums() {
+    let (dir, lake) = temp_lake().await;
+    let t = Table::StreamSnapshots;
+    // The tombstones of removed files are kept as long as vacuum keeps the
+    // files (a day): one metadata commit per table, none when already so.
+    let day_long = std::time::Duration::from_secs(24 * 3600);
+    let retention = twitch_monitor::lake::Retention {
+        files: day_long,
+        logs: day_long,
+        gold_files: day_long,
+    };
+    assert_eq!(
+        lake.keep_removed_files_for(&retention).await,
+        (Table::ALL.len(), 0)
+    );
+    let version = lake.version(t);
+    assert_eq!(lake.keep_removed_files_for(&retention).await, (0, 0));
+    assert_eq!(lake.version(t), version);
+    let config = lake
+        .delta_table(t)
+        .snapshot()
+        .unwrap()
+        .metadata()
+        .configuration()
+        .clone();
+    assert_eq!(
+        config["delta.deletedFileRetentionDuration"],
+        "interval 1 days"
+    );
+    let now = Utc::now() + TimeDelta::days(8);
+    let closed = day("2026-01-05");
+    let open = now.date_naive();
+    for cycle in 1..=6 {
+        lake.append(t, vec![rows(t, 3, cycle, closed)], cycle)
+            .await
+            .unwrap();
+    }
+    for cycle in 7..=8 {
+        lake.append(t, vec![rows(t, 3, cycle, open)], cycle)
+            .await
+            .unwrap();
+    }
+    let bronze = Table::ChatMessages;
+    for cycle in 1..=3 {
+        lake.append(bronze, vec![rows(bronze, 2, cycle, closed)], cycle)
+            .await
+            .unwrap();
+    }
+    let before = strings(&lake.read_all(t).await.unwrap(), "stream_id");
+    let closed_dir = dir
+        .path()
+        .join("silver/stream_snapshots/observed_date=2026-01-05");
+    let open_dir = dir
+        .path()
+        .join(format!("silver/stream_snapshots/observed_date={open}"));
+    assert_eq!(parquet_files(&closed_dir), 6);
+    // A file no version references (a tombstone a checkpoint already
+    // dropped, or a write killed before its commit) is vacuumed too; what
+    // is under a `_` directory is not the table's.
+    let first = std::fs::read_dir(&closed_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::copy(&first, closed_dir.join("part-00000-orphan.snappy.parquet")).unwrap();
+    let aside = dir
+        .path()
+        .join("silver/stream_snapshots/_corrupt_checkpoints");
+    std::fs::create_dir_all(&aside).unwrap();
+    std::fs::copy(&first, aside.join("kept.parquet")).unwrap();
+
+    // A retention below the table's day is refused (per table, reported);
+    // compaction and the checkpoint before the vacuum step still happen.
+    let short = MaintainOptions {
+        retention: std::time::Duration::from_secs(3600),
+        gold_retention: std::time::Duration::from_secs(3600),
+        now,
+        ..Default::default()
+    };
+    let report = lake.maintain(&short).await.unwrap();
+    assert_eq!(report.errors().len(), Table::ALL.len(), "{report:?}");
+    let snaps = report.table(t).unwrap();
+    assert_eq!(
+        (snaps.files_compacted, snaps.files_written),
+        (6, 1),
+        "{snaps:?}"
+    );
+    assert!(
+        snaps.error.as_deref().unwrap().contains("vacuum"),
+        "{snaps:?}"
+    );
+
+    let report = lake
+        .maintain(&MaintainOptions {
+            now,
+            wall: now,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(report.errors().is_empty(), "{report:?}");
+    let snaps = report.table(t).unwrap();
+    assert_eq!(snaps.files_compacted, 0, "already compact: {snaps:?}");
+    // The files compaction removed are vacuumed, and the orphan: `now` is 8
+    // days after.
+    assert_eq!(snaps.files_vacuumed, 7, "{snaps:?}");
+    assert!(aside.join("kept.parquet").is_file());
+    let checkpoint = snaps.checkpoint_version.unwrap();
+    let log = dir.path().join("silver/stream_snapshots/_delta_log");
+    assert!(
+        log.join(format!("{checkpoint:020}.checkpoint.parquet"))
+            .is_file(),
+        "{snaps:?}"
+    );
+    assert_eq!(parquet_files(&closed_dir), 1);
+    assert_eq!(parquet_files(&open_dir), 2, "the open day is left alone");
+    assert_eq!(
+        strings(&lake.read_all(t).await.unwrap(), "stream_id"),
+        before
+    );
+    assert_eq!(report.table(bronze).unwrap().files_vacuumed, 3);
+    assert_eq!(lake.count(bronze, None).await.unwrap(), 6);
 }
