@@ -3,12 +3,20 @@
 //! serves live cycles, crash repair and `rebuild`, so all three agree.
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use url::form_urlencoded;
 
 use super::sessions::{Observation, Session, SessionUpdate, Sessionizer};
 use crate::twitch::RawResponse;
 use crate::twitch::models::{Envelope, Follower, Game, Stream, User, parse_page};
+
+/// The longest time a follower delta spans: a total read longer than this
+/// after the previous one — a channel the poller forgot while it was offline
+/// and read again when it came back, or reads deferred for a day — gets a
+/// null delta (unknown, as for the first read), so that weeks of gains do
+/// not land on the day it comes back (daily gains and the leaderboards and
+/// rising stars built on them sum the deltas).
+pub const MAX_DELTA_SPAN: TimeDelta = TimeDelta::hours(24);
 
 /// One row of `silver.stream_snapshots`.
 #[derive(Debug, Clone, PartialEq)]
@@ -189,7 +197,9 @@ pub fn derive(
                     state
                         .followers
                         .insert(user_id.clone(), (total, r.fetched_at));
-                    let delta = previous.map(|(p, _)| total - p);
+                    let delta = previous
+                        .filter(|&(_, at)| r.fetched_at - at <= MAX_DELTA_SPAN)
+                        .map(|(p, _)| total - p);
                     rows.followers.push(FollowerRow {
                         observed_at: r.fetched_at,
                         cycle_id,
@@ -436,6 +446,25 @@ mod tests {
         );
         assert_eq!(r3.followers[0].followers_delta, Some(30));
         assert_eq!(r3.followers[0].followers_total, 130);
+        // A day after the previous read: still a delta; later: unknown.
+        let day = MAX_DELTA_SPAN.num_minutes();
+        for (cycle, minute, total, delta) in
+            [(4, 3 + day, 150, Some(20)), (5, 4 + 2 * day, 900, None)]
+        {
+            let r = derive(
+                cycle,
+                &[resp(
+                    "channels/followers",
+                    q,
+                    200,
+                    minute,
+                    &f(&format!("\"total\":{total},")),
+                )],
+                at(minute),
+                &mut state,
+            );
+            assert_eq!(r.followers[0].followers_delta, delta, "cycle {cycle}");
+        }
     }
 
     #[test]
