@@ -130,8 +130,7 @@ fn main() {
                 profile_interval: Duration::from_secs(365 * 24 * 3600),
                 ..Default::default()
             },
-            HashMap::new(),
-            Vec::new(),
+            Default::default(),
         );
         pipeline.on_stage(record_stage);
         let cycles = cycles();

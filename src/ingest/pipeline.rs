@@ -138,6 +138,21 @@ impl Pipeline {
         &self.lake
     }
 
+    /// When each channel seen live since `since` was last seen live (from
+    /// `silver.stream_sessions`), for the poller after a restart.
+    pub async fn last_seen_live(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<String, DateTime<Utc>>> {
+        let since = since.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let sql = format!(
+            "SELECT user_id, last_observed_at FROM silver.stream_sessions \
+             WHERE last_observed_at >= TIMESTAMP '{since}'"
+        );
+        let batches = run(&self.lake.session().await?, &sql).await?;
+        Ok(state::last_seen(&batches)?)
+    }
+
     /// The running silver state (open sessions, latest follower totals…).
     pub fn state(&self) -> &SilverState {
         &self.state

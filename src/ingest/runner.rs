@@ -27,7 +27,7 @@ use super::chat::ChatFeed;
 use super::inputs::CycleInputs;
 use super::observe::{CycleObserver, FinishedCycle};
 use super::pipeline::{CommitReport, Pipeline};
-use super::poll::{PollSettings, Polled, Poller};
+use super::poll::{FORGET_AFTER, PollSettings, Polled, Poller, PollerSeed};
 use super::source::Connect;
 use super::summary::CycleSummary;
 use super::{Error, Result};
@@ -125,22 +125,31 @@ impl CycleRunner {
     }
 
     /// A poller over a new connection, seeded from the running state so a
-    /// restart does not fetch everything again at once.
+    /// restart does not fetch everything again at once: the channels seen
+    /// live in the last [`FORGET_AFTER`] (from the lake, so a restart does
+    /// not make the channels it still reads count as seen), when their
+    /// follower totals were last read, and the known categories.
     async fn new_poller(&self) -> Result<Poller> {
         let helix = self.args.connect.connect().await.map_err(Error::Connect)?;
-        let (followers, games): (HashMap<_, _>, Vec<_>) = match &self.pipeline {
-            Some(p) => (
-                p.state()
-                    .followers
-                    .iter()
-                    .map(|(k, (_, at))| (k.clone(), *at))
-                    .collect(),
-                p.state().games.keys().cloned().collect(),
-            ),
-            None => Default::default(),
-        };
+        let mut seed = PollerSeed::default();
+        if let Some(p) = &self.pipeline {
+            let since = self.args.clock.now() - FORGET_AFTER;
+            seed.last_seen = p.last_seen_live(since).await.unwrap_or_else(|e| {
+                tracing::warn!(
+                    "reading when channels were last live failed ({e}); polling starts afresh"
+                );
+                HashMap::new()
+            });
+            let read = &p.state().followers;
+            seed.followers_checked = seed
+                .last_seen
+                .keys()
+                .filter_map(|id| read.get(id).map(|&(_, at)| (id.clone(), at)))
+                .collect();
+            seed.games = p.state().games.keys().cloned().collect();
+        }
         let (poll, clock) = (self.args.poll.clone(), self.args.clock.clone());
-        Ok(Poller::new(helix, clock, poll, followers, games))
+        Ok(Poller::new(helix, clock, poll, seed))
     }
 
     /// The pipeline (lake and running state), unless a failed commit left

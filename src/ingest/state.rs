@@ -246,6 +246,25 @@ pub fn responses(batches: &[RecordBatch]) -> Result<Vec<crate::twitch::RawRespon
     Ok(out)
 }
 
+/// The latest `last_observed_at` per `user_id` of `silver.stream_sessions`
+/// rows: when each channel was last seen live.
+pub fn last_seen(
+    batches: &[RecordBatch],
+) -> Result<std::collections::HashMap<String, DateTime<Utc>>, ArrowError> {
+    let mut out = std::collections::HashMap::new();
+    for b in batches {
+        let c = Cols(b);
+        let (user, at) = (c.str("user_id")?, c.ts("last_observed_at")?);
+        for i in 0..b.num_rows() {
+            let at = time(at, i).unwrap_or_else(epoch);
+            out.entry(user.value(i).to_owned())
+                .and_modify(|t: &mut DateTime<Utc>| *t = (*t).max(at))
+                .or_insert(at);
+        }
+    }
+    Ok(out)
+}
+
 /// `(user_id, followers_total, observed_at)` rows of a follower query.
 pub fn follower_rows(
     batches: &[RecordBatch],

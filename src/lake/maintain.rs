@@ -201,9 +201,11 @@ impl MaintainReport {
 }
 
 /// Vacuums a table that cycles rewrite by its own
-/// `delta.deletedFileRetentionDuration` (listing its files: a tombstone a
-/// checkpoint has dropped no longer names its file). Returns the table's
-/// state after it and that retention.
+/// `delta.deletedFileRetentionDuration`, from its tombstones alone (lite
+/// mode: no listing of a table that gains a partition a day, every hour).
+/// A tombstone a checkpoint dropped before this ran no longer names its
+/// file; the daily maintenance lists the table and deletes those. Returns
+/// the table's state after it and that retention.
 async fn vacuum_rewritten(
     table: Table,
     delta: &DeltaTable,
@@ -214,7 +216,7 @@ async fn vacuum_rewritten(
         .deleted_file_retention_duration();
     let (vacuumed, metrics) = DeltaTable::clone(delta)
         .vacuum()
-        .with_mode(VacuumMode::Full)
+        .with_mode(VacuumMode::Lite)
         .await?;
     if !metrics.files_deleted.is_empty() {
         tracing::debug!(%table, files = metrics.files_deleted.len(), "vacuumed replaced files");

@@ -53,6 +53,17 @@ impl Default for PollSettings {
 /// would grow with every channel Twitch ever showed.
 pub const FORGET_AFTER: TimeDelta = TimeDelta::hours(24);
 
+/// What a poller starts from after a restart (all empty for a first start).
+#[derive(Debug, Clone, Default)]
+pub struct PollerSeed {
+    /// When each channel was last seen live (see [`FORGET_AFTER`]).
+    pub last_seen: HashMap<String, DateTime<Utc>>,
+    /// When the follower totals of those channels were last read.
+    pub followers_checked: HashMap<String, DateTime<Utc>>,
+    /// Category ids already known.
+    pub games: Vec<String>,
+}
+
 /// What one poll brought back.
 #[derive(Debug, Clone, Default)]
 pub struct Polled {
@@ -89,8 +100,7 @@ pub struct Poller {
     settings: PollSettings,
     profile_checked: HashMap<String, Option<DateTime<Utc>>>,
     followers_checked: HashMap<String, Option<DateTime<Utc>>>,
-    /// When each monitored channel was last seen live (after a restart: its
-    /// follower total last read); see [`FORGET_AFTER`].
+    /// When each monitored channel was last seen live; see [`FORGET_AFTER`].
     last_seen: HashMap<String, DateTime<Utc>>,
     /// Channels watched by name: monitored while offline, never forgotten.
     watched: HashSet<String>,
@@ -102,14 +112,18 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// A poller; `followers_checked` seeds follower check times after a restart.
+    /// A poller, starting from `seed` (what a restart remembers).
     pub fn new(
         helix: Arc<dyn Helix>,
         clock: SharedClock,
         settings: PollSettings,
-        followers_checked: HashMap<String, DateTime<Utc>>,
-        known_games: impl IntoIterator<Item = String>,
+        seed: PollerSeed,
     ) -> Self {
+        let PollerSeed {
+            last_seen,
+            followers_checked,
+            games: known_games,
+        } = seed;
         let mut settings = settings;
         // Helix sweeps categories by id; names are looked up on the first poll.
         let (ids, names) = std::mem::take(&mut settings.targets.categories)
@@ -122,12 +136,13 @@ impl Poller {
             settings,
             category_names: names,
             profile_checked: HashMap::new(),
-            last_seen: followers_checked.clone(),
             watched: HashSet::new(),
-            followers_checked: followers_checked
-                .into_iter()
-                .map(|(k, v)| (k, Some(v)))
+            // Every monitored channel has an entry; those never read are due.
+            followers_checked: last_seen
+                .keys()
+                .map(|id| (id.clone(), followers_checked.get(id).copied()))
                 .collect(),
+            last_seen,
             known_games: known_games.into_iter().collect(),
             channels_resolved: false,
             followers_refused_until: None,
