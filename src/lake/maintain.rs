@@ -60,6 +60,16 @@ pub fn rewritten_by_cycles(table: Table) -> bool {
     table.layer() == Layer::Gold && table.origin() == Origin::Derived
 }
 
+/// How long `table` keeps the files it removed: `gold` for the tables
+/// cycles rewrite, `files` for the others.
+fn file_retention(table: Table, files: Duration, gold: Duration) -> Duration {
+    if rewritten_by_cycles(table) {
+        gold
+    } else {
+        files
+    }
+}
+
 /// What [`Lake::maintain`] does and when "now" is.
 #[derive(Debug, Clone)]
 pub struct MaintainOptions {
@@ -113,11 +123,7 @@ pub struct Retention {
 impl Retention {
     /// How long `table` keeps the files it removed.
     pub fn files_of(&self, table: Table) -> Duration {
-        if rewritten_by_cycles(table) {
-            self.gold_files
-        } else {
-            self.files
-        }
+        file_retention(table, self.files, self.gold_files)
     }
 }
 
@@ -428,15 +434,18 @@ impl Lake {
             .await
             .map_err(slot.delta_err("checkpoint"))?;
         report.checkpoint_version = delta.version();
-        report.logs_removed = cleanup_logs(&delta, opts.log_retention)
+        // As the hourly run: a gold version whose files vacuum may delete
+        // cannot be read anyway.
+        let retention = file_retention(table, opts.retention, opts.gold_retention);
+        let keep_logs = if rewritten_by_cycles(table) {
+            opts.log_retention.min(retention)
+        } else {
+            opts.log_retention
+        };
+        report.logs_removed = cleanup_logs(&delta, keep_logs)
             .await
             .map_err(slot.delta_err("log cleanup"))?;
 
-        let retention = if rewritten_by_cycles(table) {
-            opts.gold_retention
-        } else {
-            opts.retention
-        };
         let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
         let (vacuumed, metrics) = DeltaTable::clone(&delta)
             .vacuum()
