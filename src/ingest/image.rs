@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 
 use super::gold::OpenDays;
 use super::plan::{Op, Rows, Scope, Write};
-use super::silver::StreamerRow;
+use super::profiles::Profiles;
 use super::spill::{Spill, discard};
 use super::{Error, Result};
 use crate::schema::{Origin, Table, scd2};
@@ -132,7 +132,7 @@ impl Image {
     pub(super) fn finish(
         mut self,
         days: &OpenDays,
-        streamers: &BTreeMap<String, Vec<StreamerRow>>,
+        streamers: &Profiles,
         poll_secs: f64,
     ) -> Result<Spilled> {
         let mut daily = days.tables(streamers, poll_secs);

@@ -31,6 +31,7 @@ pub mod observe;
 pub mod pipeline;
 pub mod plan;
 pub mod poll;
+pub mod profiles;
 pub mod rebuild;
 pub mod rows;
 pub mod runner;

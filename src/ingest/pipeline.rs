@@ -322,11 +322,10 @@ async fn load_state(lake: &Lake, session_gap: Duration) -> Result<SilverState> {
         sessions: super::sessions::Sessionizer::new(session_gap, open),
         ..Default::default()
     };
-    for row in state::streamers(&lake.read_all(Table::Streamers).await?)? {
-        st.streamers
-            .entry(row.user.id.clone())
-            .or_default()
-            .push(row);
+    for (user_id, version) in state::streamers(&lake.read_all(Table::Streamers).await?)? {
+        let history = st.streamers.entry(user_id).or_default();
+        history.reserve_exact(1);
+        history.push(version);
     }
     for history in st.streamers.values_mut() {
         history.sort_by_key(|r| r.valid_from);

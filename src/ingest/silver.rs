@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use url::form_urlencoded;
 
+use super::profiles::{self, Profiles};
 use super::sessions::{Observation, Session, SessionUpdate, Sessionizer};
 use crate::twitch::RawResponse;
 use crate::twitch::models::{Envelope, Follower, Game, Stream, User, parse_page};
@@ -67,19 +68,6 @@ pub struct StreamerRow {
     pub cycle_id: i64,
 }
 
-impl StreamerRow {
-    fn same_profile(&self, u: &User) -> bool {
-        let a = &self.user;
-        a.login == u.login
-            && a.display_name == u.display_name
-            && a.broadcaster_type == u.broadcaster_type
-            && a.user_type == u.user_type
-            && a.description == u.description
-            && a.profile_image_url == u.profile_image_url
-            && self.created_at == parse_time(&u.created_at)
-    }
-}
-
 /// State carried from cycle to cycle, rebuilt from silver at start-up.
 #[derive(Debug, Clone, Default)]
 pub struct SilverState {
@@ -87,8 +75,8 @@ pub struct SilverState {
     pub sessions: Sessionizer,
     /// Latest follower total per user, with when it was observed.
     pub followers: HashMap<String, (i64, DateTime<Utc>)>,
-    /// Every streamer row (history and current), by user id then valid_from.
-    pub streamers: BTreeMap<String, Vec<StreamerRow>>,
+    /// Every user's profile versions (history and current).
+    pub streamers: Profiles,
     /// Known categories.
     pub games: BTreeMap<String, Game>,
     /// Chat of the days recent cycles touched, folded so far.
@@ -174,7 +162,13 @@ pub fn derive(
             }),
             "users" => parse_page::<User>(body).map(|page| {
                 for u in page.data {
-                    upsert_streamer(state, &mut rows.new_streamers, u, r.fetched_at, cycle_id);
+                    profiles::upsert(
+                        &mut state.streamers,
+                        &mut rows.new_streamers,
+                        u,
+                        r.fetched_at,
+                        cycle_id,
+                    );
                 }
             }),
             "channels/followers" => parse_page::<Follower>(body).map(|page| {
@@ -253,51 +247,6 @@ pub fn derive(
         )
         .collect();
     rows
-}
-
-/// Records `u` as observed at `at`; a new or changed profile becomes the
-/// current version (the previous one is closed at `at`) and goes to `new`.
-fn upsert_streamer(
-    state: &mut SilverState,
-    new: &mut Vec<StreamerRow>,
-    u: User,
-    at: DateTime<Utc>,
-    cycle_id: i64,
-) {
-    let history = state.streamers.entry(u.id.clone()).or_default();
-    // The lake's SCD2 merge keeps one version per key and commit: a second
-    // change within one cycle replaces this cycle's version, as it will.
-    let this_cycle = |r: &StreamerRow| r.is_current && r.cycle_id == cycle_id && r.valid_from < at;
-    if history.last().is_some_and(this_cycle)
-        && let Some(undone) = history.pop()
-    {
-        new.retain(|r| r.user.id != undone.user.id);
-        if let Some(previous) = history
-            .last_mut()
-            .filter(|p| p.valid_to == Some(undone.valid_from))
-        {
-            previous.is_current = true;
-            previous.valid_to = None;
-        }
-    }
-    if let Some(current) = history.iter_mut().rev().find(|r| r.is_current) {
-        // Unchanged, or already applied by a replayed cycle.
-        if current.same_profile(&u) || current.valid_from >= at {
-            return;
-        }
-        current.is_current = false;
-        current.valid_to = Some(at);
-    }
-    let row = StreamerRow {
-        created_at: parse_time(&u.created_at),
-        user: u,
-        valid_from: at,
-        valid_to: None,
-        is_current: true,
-        cycle_id,
-    };
-    history.push(row.clone());
-    new.push(row);
 }
 
 /// Parses an RFC 3339 timestamp into UTC.
@@ -423,7 +372,16 @@ mod tests {
         let q = "broadcaster_id=u1";
         let r1 = derive(
             1,
-            &[resp("channels/followers", q, 200, 1, &f("\"total\":100,"))],
+            &[
+                resp("channels/followers", q, 200, 1, &f("\"total\":100,")),
+                resp(
+                    "channels/followers",
+                    "broadcaster_id=u2",
+                    200,
+                    1,
+                    &f("\"total\":5,"),
+                ),
+            ],
             at(1),
             &mut state,
         );
@@ -496,7 +454,7 @@ mod tests {
             (false, Some(at(3)))
         );
         assert_eq!(
-            (history[1].user.login.as_str(), history[1].is_current),
+            (&*history[1].login, history[1].is_current),
             ("alicia", true)
         );
     }
@@ -519,14 +477,7 @@ mod tests {
         assert!(r3.new_streamers.is_empty() && !r3.streamers_changed);
         let history: Vec<_> = state.streamers["u1"]
             .iter()
-            .map(|r| {
-                (
-                    r.user.login.as_str(),
-                    r.valid_from,
-                    r.valid_to,
-                    r.is_current,
-                )
-            })
+            .map(|r| (&*r.login, r.valid_from, r.valid_to, r.is_current))
             .collect();
         assert_eq!(
             history,

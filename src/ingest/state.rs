@@ -10,6 +10,7 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Utc};
 
+use super::profiles::Version;
 use super::sessions::Session;
 use super::silver::StreamerRow;
 use crate::twitch::models::{Game, User};
@@ -133,8 +134,9 @@ pub fn sessions(batches: &[RecordBatch]) -> Result<Vec<Session>, ArrowError> {
     Ok(out)
 }
 
-/// Every row of `silver.streamers`.
-pub fn streamers(batches: &[RecordBatch]) -> Result<Vec<StreamerRow>, ArrowError> {
+/// Every row of `silver.streamers`, as the running state keeps it: by user
+/// id, one row at a time (the profile text is not kept).
+pub fn streamers(batches: &[RecordBatch]) -> Result<Vec<(String, Version)>, ArrowError> {
     let mut out = Vec::new();
     for b in batches {
         let c = Cols(b);
@@ -157,7 +159,7 @@ pub fn streamers(batches: &[RecordBatch]) -> Result<Vec<StreamerRow>, ArrowError
         );
         for i in 0..b.num_rows() {
             let created_at = time(created, i);
-            out.push(StreamerRow {
+            let row = StreamerRow {
                 user: User {
                     id: id.value(i).to_owned(),
                     login: login.value(i).to_owned(),
@@ -177,7 +179,8 @@ pub fn streamers(batches: &[RecordBatch]) -> Result<Vec<StreamerRow>, ArrowError
                 valid_to: time(to, i),
                 is_current: cur.value(i),
                 cycle_id: cyc.value(i),
-            });
+            };
+            out.push((row.user.id.clone(), Version::of(&row)));
         }
     }
     Ok(out)

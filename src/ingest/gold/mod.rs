@@ -18,7 +18,8 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use chrono::{DateTime, Datelike, Duration as Days, NaiveDate, Utc};
 
-use super::silver::{SilverRows, StreamerRow};
+use super::profiles::{Profiles, login_before};
+use super::silver::SilverRows;
 use super::tables;
 use crate::schema::Table;
 
@@ -123,20 +124,6 @@ pub(crate) fn rank<'a>(
             login: login.to_owned(),
             value,
         })
-}
-
-/// The login of `user_id`'s profile version valid just before `at`.
-pub fn login_before<'a>(
-    streamers: &'a BTreeMap<String, Vec<StreamerRow>>,
-    user_id: &str,
-    at: DateTime<Utc>,
-) -> Option<&'a str> {
-    streamers
-        .get(user_id)?
-        .iter()
-        .filter(|r| r.valid_from < at)
-        .max_by_key(|r| r.valid_from)
-        .map(|r| r.user.login.as_str())
 }
 
 /// Folds cycle `cycle_id`'s rows of `day` into it, unless it has them already.
@@ -260,11 +247,7 @@ impl OpenDays {
     }
 
     /// The [`DAILY_TABLES`] rows of the open days, for writing.
-    pub fn tables<'a>(
-        &'a self,
-        streamers: &'a BTreeMap<String, Vec<StreamerRow>>,
-        poll_secs: f64,
-    ) -> DayTables<'a> {
+    pub fn tables<'a>(&'a self, streamers: &'a Profiles, poll_secs: f64) -> DayTables<'a> {
         DayTables {
             days: self,
             streamers,
@@ -284,7 +267,7 @@ type OpenSpan = Vec<(NaiveDate, Vec<SpanRow>)>;
 #[derive(Debug)]
 pub struct DayTables<'a> {
     days: &'a OpenDays,
-    streamers: &'a BTreeMap<String, Vec<StreamerRow>>,
+    streamers: &'a Profiles,
     poll_secs: f64,
     daily: Option<(NaiveDate, Vec<DailyRow>)>,
     /// For the figures spanning days around a day: the open days' rows.

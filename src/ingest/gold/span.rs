@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{Duration as Days, NaiveDate};
 
 use super::{DailyRow, LEADERBOARD_SIZE, RISING_STAR_MAX_AGE_DAYS, RankRow, day_start, rank};
-use crate::ingest::silver::StreamerRow;
+use crate::ingest::profiles::Profiles;
 
 /// What the multi-day figures need of one streamer's day.
 #[derive(Debug, Clone, PartialEq)]
@@ -287,7 +287,7 @@ pub fn rising_stars(
     day: NaiveDate,
     closed: &ClosedSpans,
     rows: &SpanDays<'_>,
-    streamers: &BTreeMap<String, Vec<StreamerRow>>,
+    streamers: &Profiles,
 ) -> Vec<StarRow> {
     let week = fold(&closed.last7, rows, day - Days::days(6), day);
     let before = fold(

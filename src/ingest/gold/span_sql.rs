@@ -117,6 +117,7 @@ mod agree {
 
     use super::super::span::{self, ClosedSpans, SpanDays, SpanRow};
     use super::super::{DailyRow, week_start};
+    use crate::ingest::profiles::{Profiles, Version};
     use crate::ingest::silver::StreamerRow;
     use crate::ingest::tables;
     use crate::schema::Table;
@@ -286,6 +287,10 @@ mod agree {
         register(&ctx, Table::StreamerDaily, daily);
         let all = tables::streamers(&Table::Streamers.schema(), streamers.values().flatten());
         register(&ctx, Table::Streamers, vec![all.unwrap()]);
+        let profiles: Profiles = streamers
+            .iter()
+            .map(|(id, rows)| (id.clone(), rows.iter().map(Version::of).collect()))
+            .collect();
         let spans: BTreeMap<NaiveDate, Vec<SpanRow>> = by_day
             .iter()
             .map(|(d, rows)| (*d, rows.iter().map(SpanRow::from).collect()))
@@ -329,7 +334,7 @@ mod agree {
             let sql = run(super::rising_stars(day)).await;
             let schema = Table::RisingStars.schema();
             for (case, closed, rows) in cases {
-                let stars = span::rising_stars(day, closed, rows, &streamers);
+                let stars = span::rising_stars(day, closed, rows, &profiles);
                 let mem = tables::rising_stars(&schema, day, &stars).unwrap();
                 let what = format!("rising stars {day}, {case}");
                 assert_same(&sorted(&sql, &["rank"]), &mem, &what);
