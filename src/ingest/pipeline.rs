@@ -334,10 +334,29 @@ async fn load_state(lake: &Lake, session_gap: Duration) -> Result<SilverState> {
         st.games.insert(g.id.clone(), g);
     }
     let ctx = lake.session().await?;
+    // Only totals read within MAX_DELTA_SPAN of the newest can still give a
+    // delta (`derive` forgets the others as cycles go by): the newest read's
+    // day and the day before hold them, so start-up reads those partitions,
+    // not the table's whole history.
+    let newest = run(
+        &ctx,
+        "SELECT CAST(MAX(observed_date) - INTERVAL '1 day' AS VARCHAR) \
+         FROM silver.follower_snapshots",
+    )
+    .await?;
+    let since = newest
+        .iter()
+        .filter_map(|b| b.column(0).as_string_opt::<i32>())
+        .find_map(|a| a.iter().flatten().next())
+        .map_or_else(String::new, |d| {
+            format!("WHERE observed_date >= DATE '{d}'")
+        });
     let latest = run(
         &ctx,
-        "SELECT user_id, last_value(followers_total ORDER BY observed_at) AS followers_total, \
-         MAX(observed_at) AS observed_at FROM silver.follower_snapshots GROUP BY user_id",
+        &format!(
+            "SELECT user_id, last_value(followers_total ORDER BY observed_at) AS followers_total, \
+             MAX(observed_at) AS observed_at FROM silver.follower_snapshots {since} GROUP BY user_id"
+        ),
     )
     .await?;
     st.followers = state::latest_followers(&latest)?;

@@ -230,6 +230,12 @@ pub fn derive(
         })
         .collect();
     rows.streamers_changed = !rows.new_streamers.is_empty();
+    // A total read longer than MAX_DELTA_SPAN before this cycle can give no
+    // later read a delta: forget it, so the map holds the channels read in
+    // the last day, not every channel ever read.
+    state
+        .followers
+        .retain(|_, &mut (_, at)| now - at <= MAX_DELTA_SPAN);
     let SessionUpdate { samples, ended } = state.sessions.apply(&observations, now);
     rows.ended_sessions = ended;
     rows.snapshots = streams
@@ -423,6 +429,9 @@ mod tests {
             );
             assert_eq!(r.followers[0].followers_delta, delta, "cycle {cycle}");
         }
+        // u2's total, read once more than a day ago, can give no delta: gone.
+        let held: Vec<_> = state.followers.keys().collect();
+        assert_eq!(held, ["u1"]);
     }
 
     #[test]
