@@ -118,7 +118,8 @@ pub struct Observation {
     /// The live set. Streams missing here are offline now, if `complete`.
     pub streams: Vec<LiveStream>,
     /// False when the stream listing failed in part: then a missing channel
-    /// is not taken as offline.
+    /// is taken as offline only once it has been missing for
+    /// [`super::ENDED_WHEN_UNLISTED_FOR`].
     pub complete: bool,
     /// Follower totals observed this cycle.
     pub followers: Vec<FollowerSample>,

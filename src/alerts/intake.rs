@@ -106,6 +106,7 @@ impl Intake<'_> {
             rows.inexact(); // listed twice
         }
         c.seen = self.tick;
+        c.seen_at = now;
         if !same_text || c.scope_epoch != self.epoch {
             c.scope_bits = scope_bits(self.scopes, c);
             c.scope_epoch = self.epoch;

@@ -46,7 +46,7 @@ pub use record::{Alert, Delivery, DeliveryStatus, from_batches, schema, to_batch
 pub use rules::{Change, Condition, Direction, Rule, RuleKind, RuleSet, Scope};
 pub use service::{AlertService, AlertServiceArgs};
 pub use sql::{MAX_SQL_ROWS, SqlRun, run_sql, validate_sql};
-pub use state::AlertState;
+pub use state::{AlertState, ENDED_WHEN_UNLISTED_FOR};
 
 use crate::config::AlertSources;
 

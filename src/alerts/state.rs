@@ -26,6 +26,14 @@ pub(crate) fn micros_of(d: std::time::Duration) -> Micros {
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
+/// How long a live channel may be missing from listings that were not
+/// complete (a `/streams` page failed) before it is taken as ended anyway:
+/// the default session gap, after which silver ends its session too. A
+/// complete listing ends a missing channel at once; without this, Helix
+/// failing a page in every cycle would keep every channel that ever went
+/// live on air here — no offline alert, and a record per channel for good.
+pub const ENDED_WHEN_UNLISTED_FOR: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// The stream a channel has on air.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OnAir {
@@ -60,6 +68,8 @@ pub(crate) struct Chan {
     pub(crate) scope_epoch: u32,
     /// The `AlertState::tick` of the last observation that listed it.
     pub(crate) seen: u64,
+    /// When that observation was made.
+    pub(crate) seen_at: Micros,
     /// When the newest follower sample was observed.
     pub(crate) newest_follower: Micros,
 }
@@ -213,12 +223,14 @@ impl AlertState {
         // One pass over every channel, touching only what it holds inline
         // (not its sample buffers: those were pruned as samples came in).
         let complete = obs.complete;
+        let unlisted_for = micros_of(ENDED_WHEN_UNLISTED_FOR);
         self.channels.retain(|slot, c| {
-            if complete
-                && c.seen != tick
+            if c.seen != tick
+                && (complete || now - c.seen_at > unlisted_for)
                 && let Some(on_air) = c.live.take()
             {
-                // Missing from a complete listing: it just ended.
+                // Missing from a complete listing, or from every listing
+                // for longer than a session gap: it has ended.
                 c.last = Some(on_air);
                 c.offline_since = Some(now);
             }

@@ -2,7 +2,8 @@ use chrono::TimeDelta;
 
 use super::harness::{Run, rules, wobble};
 use crate::alerts::{
-    AlertState, ChatActivity, Observation, RisingStar, RuleKind, SqlRow, alert_id, evaluate,
+    AlertState, ChatActivity, ENDED_WHEN_UNLISTED_FOR, Observation, RisingStar, RuleKind, SqlRow,
+    alert_id, evaluate,
 };
 
 fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -378,6 +379,21 @@ fn an_incomplete_live_set_does_not_take_missing_channels_offline() {
     run.extra = Box::new(|_| {});
     run.tick();
     assert_eq!(run.fired.len(), 1);
+}
+
+#[test]
+fn a_channel_missing_from_incomplete_listings_for_a_session_gap_has_ended() {
+    let mut run = Run::new(rules("[[rules]]\nname = \"off\"\nkind = \"went_offline\""));
+    run.add("a", Some(100), 30).add("b", Some(50), 30);
+    run.tick();
+    run.go_offline("a");
+    // A page fails in every cycle from now on.
+    run.extra = Box::new(|o: &mut Observation| o.complete = false);
+    let gap = (ENDED_WHEN_UNLISTED_FOR.as_secs() / 60) as usize;
+    run.ticks(gap, |_, _| {});
+    assert!(run.fired.is_empty(), "{:?}", run.fired_pairs());
+    run.tick();
+    assert_eq!(run.fired_pairs(), pairs(&[("off", "a")]));
 }
 
 #[test]
