@@ -202,6 +202,7 @@ fn apply(book: &Mutex<Book>, metrics: &Metrics, o: &Outcome) {
             row.status = ExportStatus::Sent;
             row.sent_at = Some(o.finished_at);
             row.last_error = None;
+            book.retry.remove(&pair);
             tracing::info!(%day, target = %o.target, "daily summary sent");
         }
         OutcomeStatus::Failed => {
