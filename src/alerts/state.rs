@@ -32,6 +32,8 @@ pub(crate) fn micros_of(d: std::time::Duration) -> Micros {
 /// complete listing ends a missing channel at once; without this, Helix
 /// failing a page in every cycle would keep every channel that ever went
 /// live on air here — no offline alert, and a record per channel for good.
+/// A cycle whose listing failed whole (no stream at all) ends no channel:
+/// Twitch being down is not every channel going offline.
 pub const ENDED_WHEN_UNLISTED_FOR: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The stream a channel has on air.
@@ -223,10 +225,12 @@ impl AlertState {
         // One pass over every channel, touching only what it holds inline
         // (not its sample buffers: those were pruned as samples came in).
         let complete = obs.complete;
+        // A listing that failed whole (Twitch down) says nothing of anyone.
+        let listed = !obs.streams.is_empty();
         let unlisted_for = micros_of(ENDED_WHEN_UNLISTED_FOR);
         self.channels.retain(|slot, c| {
             if c.seen != tick
-                && (complete || now - c.seen_at > unlisted_for)
+                && (complete || listed && now - c.seen_at > unlisted_for)
                 && let Some(on_air) = c.live.take()
             {
                 // Missing from a complete listing, or from every listing

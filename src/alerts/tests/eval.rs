@@ -397,6 +397,23 @@ fn a_channel_missing_from_incomplete_listings_for_a_session_gap_has_ended() {
 }
 
 #[test]
+fn a_listing_that_fails_whole_for_long_ends_no_channel() {
+    let mut run = Run::new(rules("[[rules]]\nname = \"off\"\nkind = \"went_offline\""));
+    run.add("a", Some(100), 30).add("b", Some(50), 30);
+    run.tick();
+    // Twitch down: every cycle's listing fails, no stream comes back.
+    run.extra = Box::new(|o: &mut Observation| {
+        o.complete = false;
+        o.streams.clear();
+    });
+    let gap = (ENDED_WHEN_UNLISTED_FOR.as_secs() / 60) as usize;
+    run.ticks(3 * gap, |_, _| {});
+    run.extra = Box::new(|_| {});
+    run.tick();
+    assert!(run.fired.is_empty(), "{:?}", run.fired_pairs());
+}
+
+#[test]
 fn scope_limits_rules_to_channels_categories_and_languages() {
     let mut run = Run::new(rules(
         "[[rules]]\nname = \"de\"\nkind = \"went_live\"\ncategories = [\"just chatting\"]\nlanguages = [\"de\"]
