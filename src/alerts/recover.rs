@@ -95,7 +95,8 @@ async fn history(lake: &Lake, last: i64, window: TimeDelta) -> Result<Vec<Observ
     let since = text(end - window);
     let cycles = run(format!(
         "SELECT cycle_id, max(fetched_at) AS at,
-                sum(CASE WHEN http_status BETWEEN 200 AND 299 THEN 0 ELSE 1 END) AS errors
+                sum(CASE WHEN endpoint <> 'streams' OR http_status BETWEEN 200 AND 299
+                         THEN 0 ELSE 1 END) AS errors
          FROM bronze.helix_responses
          WHERE fetched_at >= TIMESTAMP '{since}' AND cycle_id <= {last}
          GROUP BY cycle_id"
