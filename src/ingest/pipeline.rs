@@ -323,12 +323,12 @@ async fn load_state(lake: &Lake, session_gap: Duration) -> Result<SilverState> {
         ..Default::default()
     };
     for (user_id, version) in state::streamers(&lake.read_all(Table::Streamers).await?)? {
-        let history = st.streamers.entry(user_id).or_default();
-        history.reserve_exact(1);
-        history.push(version);
+        st.streamers.entry(user_id).or_default().push(version);
     }
     for history in st.streamers.values_mut() {
         history.sort_by_key(|r| r.valid_from);
+        // Most users have one version for good: no room for more.
+        history.shrink_to_fit();
     }
     for g in state::games(&lake.read_all(Table::Games).await?)? {
         st.games.insert(g.id.clone(), g);
