@@ -19,7 +19,7 @@ use deltalake::{DeltaTable, FilterLiteral, FilterOp, FilterValue, checkpoints};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Lake, Result, Slot};
+use super::{Lake, Result, Slot, cluster};
 use crate::clock::SharedClock;
 use crate::schema::{Layer, Origin, Table};
 
@@ -419,6 +419,15 @@ impl Lake {
             }
             None => Vec::new(),
         };
+        // Closed days still in small files are clustered first (see
+        // `cluster`); one that cannot be is merged below like the others.
+        let clustered = cluster::closed_days(&mut delta, table, &today).await;
+        if clustered.partitions_optimized > 0 {
+            slot.publish(&delta);
+        }
+        report.files_compacted += clustered.num_files_removed;
+        report.files_written += clustered.num_files_added;
+        report.partitions_compacted += clustered.partitions_optimized;
         let (optimized, metrics) = DeltaTable::clone(&delta)
             .optimize()
             .with_filters(&filters)
@@ -426,9 +435,9 @@ impl Lake {
             .map_err(slot.delta_err("optimize"))?;
         *delta = optimized;
         slot.publish(&delta);
-        report.files_compacted = metrics.num_files_removed;
-        report.files_written = metrics.num_files_added;
-        report.partitions_compacted = metrics.partitions_optimized;
+        report.files_compacted += metrics.num_files_removed;
+        report.files_written += metrics.num_files_added;
+        report.partitions_compacted += metrics.partitions_optimized;
 
         checkpoints::create_checkpoint(&delta, None)
             .await

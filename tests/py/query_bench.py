@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 from read_tables import duckdb_connection
 
 
-def queries(day, login):
+def queries(day, login, user_id):
     """(name, SQL, repeats factor): one text for both engines."""
     d = f"DATE '{day}'"
     return [
@@ -56,6 +56,11 @@ def queries(day, login):
             "one streamer's minute series for a day",
             "SELECT observed_at, viewer_count, game_name FROM silver.stream_snapshots "
             f"WHERE user_login = '{login}' AND observed_date = {d} ORDER BY observed_at, game_name",
+        ),
+        (
+            "the same series by user_id",
+            "SELECT observed_at, viewer_count, game_name FROM silver.stream_snapshots "
+            f"WHERE user_id = '{user_id}' AND observed_date = {d} ORDER BY observed_at, game_name",
         ),
         (
             "distinct channels per hour",
@@ -150,8 +155,8 @@ def main():
         "SELECT observed_date, count(*) FROM silver.stream_snapshots "
         "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1"
     ).fetchone()
-    (login,) = duck.execute(
-        "SELECT user_login FROM silver.stream_snapshots WHERE observed_date = ? "
+    (login, user_id) = duck.execute(
+        "SELECT user_login, min(user_id) FROM silver.stream_snapshots WHERE observed_date = ? "
         "GROUP BY user_login ORDER BY sum(viewer_count * interval_seconds) DESC, user_login LIMIT 1",
         [day],
     ).fetchone()
@@ -181,7 +186,7 @@ def main():
 
     engines = (("server", server), ("duckdb", duckdb), ("pinned", duckdb_pinned))
     worst, worst_pinned, unequal = 0.0, 0.0, []
-    for name, sql in queries(day, login):
+    for name, sql in queries(day, login, user_id):
         big = sql.startswith("SELECT * ")
         repeats = max(3, args.repeats // 3) if big else args.repeats
         got = {e: run(sql) for e, run in engines}  # warm-up, and the answers
@@ -208,7 +213,7 @@ def main():
         f"results equal: {'all' if not unequal else 'NOT ' + ', '.join(unequal)}"
     )
     if unequal:
-        for name, sql in queries(day, login):
+        for name, sql in queries(day, login, user_id):
             if name in unequal:
                 print(f"  differs: {sql}", file=sys.stderr)
         sys.exit(1)

@@ -2,14 +2,17 @@
 //! compression per layer, maintenance (compaction, checkpoints, vacuum),
 //! the gold retention.
 use chrono::{Duration as TimeDelta, Utc};
+use std::sync::Arc;
 use std::time::Duration;
 
+use arrow::array::StringArray;
+use arrow::datatypes::DataType;
 use deltalake::parquet::file::reader::{FileReader, SerializedFileReader};
 use twitch_monitor::lake::maintain::DEFAULT_LOG_RETENTION;
 use twitch_monitor::lake::{MaintainOptions, Retention, in_list};
 use twitch_monitor::schema::Table;
 
-use super::data::{day, parquet_files, rows, strings};
+use super::data::{day, parquet_files, rows, strings, with_column};
 use super::temp_lake;
 
 #[tokio::test]
@@ -166,10 +169,12 @@ async fn maintain_compacts_closed_days_and_vacuums() {
     let now = Utc::now() + TimeDelta::days(8);
     let closed = day("2026-01-05");
     let open = now.date_naive();
+    // Each cycle's channels sort before the previous cycle's: the closed
+    // day is clustered by user_id when maintained.
     for cycle in 1..=6 {
-        lake.append(t, vec![rows(t, 3, cycle, closed)], cycle)
-            .await
-            .unwrap();
+        let ids = StringArray::from_iter_values((0..3).map(|i| format!("u{}{}", 9 - cycle, 9 - i)));
+        let batch = with_column(&rows(t, 3, cycle, closed), "user_id", Arc::new(ids));
+        lake.append(t, vec![batch], cycle).await.unwrap();
     }
     for cycle in 7..=8 {
         lake.append(t, vec![rows(t, 3, cycle, open)], cycle)
@@ -255,6 +260,22 @@ async fn maintain_compacts_closed_days_and_vacuums() {
         strings(&lake.read_all(t).await.unwrap(), "stream_id"),
         before
     );
+    let day = lake
+        .scan(t, Some("observed_date = '2026-01-05'"))
+        .await
+        .unwrap();
+    // In file order (`strings` sorts).
+    let users: Vec<String> = day
+        .iter()
+        .flat_map(|b| {
+            let a = arrow::compute::cast(b.column_by_name("user_id").unwrap(), &DataType::Utf8);
+            let a = a.unwrap();
+            let a = a.as_any().downcast_ref::<StringArray>().unwrap().clone();
+            a.iter().flatten().map(str::to_owned).collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(users.is_sorted(), "clustered by user_id: {users:?}");
+    assert_eq!(users.len(), 18);
     assert_eq!(report.table(bronze).unwrap().files_vacuumed, 3);
     assert_eq!(lake.count(bronze, None).await.unwrap(), 6);
 }
