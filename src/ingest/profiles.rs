@@ -38,34 +38,66 @@ pub struct Version {
 impl Version {
     /// The state's version of lake row `r`.
     pub fn of(r: &StreamerRow) -> Self {
+        Self::new(
+            profile_text(&r.user),
+            r.created_at,
+            r.valid_from,
+            r.cycle_id,
+        )
+        .ended(r.valid_to, r.is_current)
+    }
+
+    /// A current version of the profile made of `text` and `created_at`,
+    /// valid from `valid_from`, written by cycle `cycle_id`.
+    pub fn new(
+        text: ProfileText<'_>,
+        created_at: Option<DateTime<Utc>>,
+        valid_from: DateTime<Utc>,
+        cycle_id: i64,
+    ) -> Self {
         Self {
-            login: r.user.login.as_str().into(),
-            created_at: r.created_at,
-            valid_from: r.valid_from,
-            valid_to: r.valid_to,
-            is_current: r.is_current,
-            cycle_id: r.cycle_id,
-            profile: fingerprint(&r.user, r.created_at),
+            login: text[0].into(),
+            created_at,
+            valid_from,
+            valid_to: None,
+            is_current: true,
+            cycle_id,
+            profile: fingerprint(text, created_at),
+        }
+    }
+
+    /// This version with its end as the lake has it.
+    pub fn ended(self, valid_to: Option<DateTime<Utc>>, is_current: bool) -> Self {
+        Self {
+            valid_to,
+            is_current,
+            ..self
         }
     }
 }
 
-/// A hash of the profile fields a version is made of — login, display name,
-/// broadcaster and user type, description, profile image, creation time —
-/// equal for equal profiles (as stored in the lake or as Helix sent them).
-/// `offline_image_url` and `view_count` are not stored, so never a change.
-pub fn fingerprint(u: &User, created_at: Option<DateTime<Utc>>) -> u64 {
-    let mut h = DefaultHasher::new();
-    (
+/// The stored text fields of a profile, in this order: login, display name,
+/// broadcaster type, user type, description, profile image URL.
+/// (`offline_image_url` and `view_count` are not stored, so never a change.)
+pub type ProfileText<'a> = [&'a str; 6];
+
+/// The [`ProfileText`] of a Helix user.
+pub fn profile_text(u: &User) -> ProfileText<'_> {
+    [
         &u.login,
         &u.display_name,
         &u.broadcaster_type,
         &u.user_type,
         &u.description,
         &u.profile_image_url,
-        created_at,
-    )
-        .hash(&mut h);
+    ]
+}
+
+/// A hash of a profile's stored fields — its text and creation time — equal
+/// for equal profiles, as stored in the lake or as Helix sent them.
+fn fingerprint(text: ProfileText<'_>, created_at: Option<DateTime<Utc>>) -> u64 {
+    let mut h = DefaultHasher::new();
+    (text, created_at).hash(&mut h);
     h.finish()
 }
 
@@ -96,10 +128,10 @@ pub fn upsert(
         }
     }
     let created_at = parse_time(&u.created_at);
-    let profile = fingerprint(&u, created_at);
+    let version = Version::new(profile_text(&u), created_at, at, cycle_id);
     if let Some(current) = history.iter_mut().rev().find(|r| r.is_current) {
         // Unchanged, or already applied by a replayed cycle.
-        if current.profile == profile || current.valid_from >= at {
+        if current.profile == version.profile || current.valid_from >= at {
             return;
         }
         current.is_current = false;
@@ -107,15 +139,7 @@ pub fn upsert(
     }
     // Most users have one version for good: no room for more.
     history.reserve_exact(1);
-    history.push(Version {
-        login: u.login.as_str().into(),
-        created_at,
-        valid_from: at,
-        valid_to: None,
-        is_current: true,
-        cycle_id,
-        profile,
-    });
+    history.push(version);
     new.push(StreamerRow {
         created_at,
         user: u,

@@ -12,8 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::profiles::Version;
 use super::sessions::Session;
-use super::silver::StreamerRow;
-use crate::twitch::models::{Game, User};
+use crate::twitch::models::Game;
 
 /// Typed access to a batch's columns by name.
 #[derive(Debug, Clone, Copy)]
@@ -158,29 +157,18 @@ pub fn streamers(batches: &[RecordBatch]) -> Result<Vec<(String, Version)>, Arro
             c.i64("cycle_id")?,
         );
         for i in 0..b.num_rows() {
-            let created_at = time(created, i);
-            let row = StreamerRow {
-                user: User {
-                    id: id.value(i).to_owned(),
-                    login: login.value(i).to_owned(),
-                    display_name: dn.value(i).to_owned(),
-                    user_type: ut.value(i).to_owned(),
-                    broadcaster_type: bt.value(i).to_owned(),
-                    description: desc.value(i).to_owned(),
-                    profile_image_url: img.value(i).to_owned(),
-                    offline_image_url: String::new(),
-                    view_count: 0,
-                    created_at: created_at
-                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-                        .unwrap_or_default(),
-                },
-                created_at,
-                valid_from: time(from, i).unwrap_or_else(epoch),
-                valid_to: time(to, i),
-                is_current: cur.value(i),
-                cycle_id: cyc.value(i),
-            };
-            out.push((row.user.id.clone(), Version::of(&row)));
+            let text = [
+                login.value(i),
+                dn.value(i),
+                bt.value(i),
+                ut.value(i),
+                desc.value(i),
+                img.value(i),
+            ];
+            let from = time(from, i).unwrap_or_else(epoch);
+            let version = Version::new(text, time(created, i), from, cyc.value(i))
+                .ended(time(to, i), cur.value(i));
+            out.push((id.value(i).to_owned(), version));
         }
     }
     Ok(out)
