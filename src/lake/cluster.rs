@@ -23,15 +23,15 @@ use deltalake::{DeltaTable, DeltaTableError, FilterLiteral, FilterOp, FilterValu
 use crate::schema::Table;
 
 /// Days with more rows than this are only merged.
-pub const MAX_ROWS: usize = 20_000_000;
+const MAX_ROWS: usize = 20_000_000;
 /// Memory the sort may hold before it spills.
-pub const SORT_MEMORY: usize = 256 << 20;
+const SORT_MEMORY: usize = 256 << 20;
 /// Files under this size are ones cycles or today's compaction wrote: a day
 /// with two or more of them has not been clustered yet.
 const SMALL_FILE: i64 = 16 << 20;
 
 /// The columns `table`'s closed days are z-ordered by, if any.
-pub fn columns(table: Table) -> Option<&'static [&'static str]> {
+fn columns(table: Table) -> Option<&'static [&'static str]> {
     match table {
         Table::StreamSnapshots => Some(&["user_id"]),
         _ => None,
@@ -40,7 +40,7 @@ pub fn columns(table: Table) -> Option<&'static [&'static str]> {
 
 /// The days (values of partition column `day_column`) before `today` that
 /// hold two or more small files and at most [`MAX_ROWS`] rows.
-pub fn days_to_cluster(
+fn days_to_cluster(
     delta: &DeltaTable,
     day_column: &str,
     today: &str,
@@ -69,7 +69,7 @@ pub fn days_to_cluster(
 /// Clusters the closed days of `table` (before `today`) that need it
 /// ([`days_to_cluster`]), each in its own commit, advancing `delta`; what
 /// fails is logged and left to the merge. Returns the summed metrics.
-pub async fn closed_days(delta: &mut DeltaTable, table: Table, today: &str) -> Metrics {
+pub(super) async fn closed_days(delta: &mut DeltaTable, table: Table, today: &str) -> Metrics {
     let mut sum = Metrics::default();
     let (Some(columns), Some(day)) = (columns(table), table.def().day_partition()) else {
         return sum;
@@ -102,7 +102,7 @@ pub async fn closed_days(delta: &mut DeltaTable, table: Table, today: &str) -> M
 }
 
 /// Rewrites partition `day_column = day` of `delta` z-ordered by `columns`.
-pub async fn cluster_day(
+async fn cluster_day(
     delta: &DeltaTable,
     columns: &[&str],
     day_column: &str,

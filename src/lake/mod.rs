@@ -25,7 +25,7 @@ use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError, TableProperty};
 use url::Url;
 
 mod checkpoint;
-pub mod cluster;
+mod cluster;
 mod error;
 mod local_log;
 mod location;
