@@ -51,6 +51,7 @@ struct RawAlerts {
     max_attempts: Option<u32>,
     request_timeout: Option<String>,
     max_backoff: Option<String>,
+    max_queued: Option<usize>,
 }
 
 /// Rules, targets and delivery settings, validated together.
@@ -122,6 +123,12 @@ impl AlertsConfig {
         if let Some(t) = &raw.max_backoff {
             delivery.max_backoff =
                 duration(t).map_err(|m| Error::Invalid(format!("max_backoff: {m}")))?;
+        }
+        if let Some(n) = raw.max_queued {
+            if n == 0 {
+                return Err(Error::Invalid("max_queued must be at least 1".into()));
+            }
+            delivery.max_queued = n;
         }
         let targets = raw
             .targets

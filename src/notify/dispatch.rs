@@ -2,11 +2,15 @@
 //! Submitting never waits (the ingest cycle hands messages over and moves
 //! on); each worker sends its queue in order, so messages about one channel
 //! reach a target in the order they were fired, and a target that is down
-//! holds only its own queue.
-use std::collections::HashMap;
-use std::sync::Arc;
+//! holds only its own queue — at most [`DeliveryOptions::max_queued`]
+//! messages, the oldest waiting one reported failed when a new one arrives
+//! at a full queue.
+//!
+//! [`DeliveryOptions::max_queued`]: super::DeliveryOptions::max_queued
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
 use super::{Error, Message, Outcome, Result, Sender, Target};
@@ -17,8 +21,51 @@ use super::{Error, Message, Outcome, Result, Sender, Target};
 /// caller's outbox keeps it); [`Dispatcher::drain`] finishes the queues first.
 #[derive(Debug)]
 pub struct Dispatcher {
-    queues: HashMap<String, mpsc::UnboundedSender<Arc<Message>>>,
+    queues: HashMap<String, Arc<Queue>>,
     workers: Vec<JoinHandle<()>>,
+    sender: Sender,
+    outcomes: mpsc::UnboundedSender<Outcome>,
+}
+
+/// One target's waiting messages, shared by the dispatcher and the worker.
+#[derive(Debug, Default)]
+struct Queue {
+    waiting: Mutex<Waiting>,
+    /// Wakes the worker: a message arrived or the queue closed.
+    changed: Notify,
+}
+
+#[derive(Debug, Default)]
+struct Waiting {
+    messages: VecDeque<Arc<Message>>,
+    closed: bool,
+    /// Messages dropped from the front since the process started.
+    dropped: u64,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, Waiting> {
+        // Every update is a push or a pop: never torn by a panic.
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The next message, or `None` once the queue is closed and empty.
+    async fn next(&self) -> Option<Arc<Message>> {
+        loop {
+            {
+                let mut waiting = self.lock();
+                if let Some(m) = waiting.messages.pop_front() {
+                    return Some(m);
+                }
+                if waiting.closed {
+                    return None;
+                }
+            }
+            // A notification sent between the unlock and here is kept as
+            // a permit (one worker per queue), so none is missed.
+            self.changed.notified().await;
+        }
+    }
 }
 
 impl Dispatcher {
@@ -38,25 +85,62 @@ impl Dispatcher {
                     message: "two targets have this name".into(),
                 });
             }
-            let (tx, rx) = mpsc::unbounded_channel();
-            queues.insert(target.name().to_owned(), tx);
+            let queue = Arc::new(Queue::default());
+            queues.insert(target.name().to_owned(), Arc::clone(&queue));
             workers.push(tokio::spawn(work(
                 target,
                 sender.clone(),
-                rx,
+                queue,
                 outcomes.clone(),
             )));
         }
-        Ok((Self { queues, workers }, receiver))
+        let dispatcher = Self {
+            queues,
+            workers,
+            sender,
+            outcomes,
+        };
+        Ok((dispatcher, receiver))
     }
 
-    /// Queues `message` for `target`; returns at once.
+    /// Queues `message` for `target`; returns at once. If the target's
+    /// queue is full, its oldest waiting message is reported failed.
     pub fn submit(&self, target: &str, message: Arc<Message>) -> Result<()> {
         let queue = self
             .queues
             .get(target)
             .ok_or_else(|| Error::UnknownTarget(target.to_owned()))?;
-        queue.send(message).map_err(|_| Error::Closed)
+        let max = self.sender.options().max_queued.max(1);
+        let (dropped, total) = {
+            let mut waiting = queue.lock();
+            if waiting.closed {
+                return Err(Error::Closed);
+            }
+            waiting.messages.push_back(message);
+            let dropped = if waiting.messages.len() > max {
+                waiting.dropped += 1;
+                waiting.messages.pop_front()
+            } else {
+                None
+            };
+            (dropped, waiting.dropped)
+        };
+        queue.changed.notify_one();
+        if let Some(old) = dropped {
+            // Once per thousand: a target down for days would fill the log.
+            if total % 1000 == 1 {
+                tracing::warn!(
+                    target_name = target,
+                    waiting = max,
+                    dropped_so_far = total,
+                    "a notification target is not keeping up: the oldest waiting messages are dropped"
+                );
+            }
+            let why = format!("not sent: {max} newer messages were waiting for this target");
+            // Nobody listening any more is no reason to fail the submit.
+            let _ = self.outcomes.send(self.sender.unsent(target, &old, why));
+        }
+        Ok(())
     }
 
     /// The names of the targets, sorted.
@@ -69,7 +153,10 @@ impl Dispatcher {
     /// Stops taking messages and waits until every queued one is delivered
     /// or has failed.
     pub async fn drain(mut self) {
-        self.queues.clear();
+        for queue in self.queues.values() {
+            queue.lock().closed = true;
+            queue.changed.notify_one();
+        }
         for worker in std::mem::take(&mut self.workers) {
             // A worker only ends by its queue closing; a panic is a bug
             // already reported by the runtime.
@@ -89,10 +176,10 @@ impl Drop for Dispatcher {
 async fn work(
     target: Target,
     sender: Sender,
-    mut queue: mpsc::UnboundedReceiver<Arc<Message>>,
+    queue: Arc<Queue>,
     outcomes: mpsc::UnboundedSender<Outcome>,
 ) {
-    while let Some(message) = queue.recv().await {
+    while let Some(message) = queue.next().await {
         let outcome = sender.deliver(&target, &message).await;
         // Nobody listening any more is no reason to stop delivering.
         let _ = outcomes.send(outcome);

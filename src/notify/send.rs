@@ -34,6 +34,11 @@ pub struct DeliveryOptions {
     pub max_backoff: Duration,
     /// The longest `Retry-After` honoured (a longer one is cut to this).
     pub max_retry_after: Duration,
+    /// Messages waiting per target behind the one being sent. A target that
+    /// stays down holds no more: the oldest waiting one is reported failed
+    /// to make room, so memory stays bounded and what is sent when the
+    /// target is back is the newest.
+    pub max_queued: usize,
 }
 
 impl Default for DeliveryOptions {
@@ -44,6 +49,7 @@ impl Default for DeliveryOptions {
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
             max_retry_after: Duration::from_secs(900),
+            max_queued: 10_000,
         }
     }
 }
@@ -120,6 +126,18 @@ impl Sender {
     /// The options in force.
     pub fn options(&self) -> &DeliveryOptions {
         &self.options
+    }
+
+    /// The outcome of `message`, never sent to `target`, for `why`.
+    pub(crate) fn unsent(&self, target: &str, message: &Message, why: String) -> Outcome {
+        Outcome {
+            key: message.key.clone(),
+            target: target.to_owned(),
+            status: OutcomeStatus::Failed,
+            attempts: 0,
+            finished_at: self.clock.now(),
+            error: Some(why),
+        }
     }
 
     /// Delivers `message` to `target`, retrying as configured. Never fails:

@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
@@ -149,4 +150,47 @@ fn webhook_body_carries_key_type_and_data() {
     assert_eq!(body["type"], "alert");
     assert_eq!(body["data"], json!({"x": 1}));
     assert_eq!(body["timestamp"], "2026-01-05T10:00:00.000000Z");
+}
+
+#[tokio::test]
+async fn a_target_that_does_not_answer_holds_at_most_max_queued_messages() {
+    // A receiver that takes the connection and never answers: the first
+    // message stays in flight for the whole test.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Secret::from(format!("http://{}/hook", silent.local_addr().unwrap()).as_str());
+    let target = Target::new("down", TargetKind::Slack, &url, None).unwrap();
+    let options = DeliveryOptions {
+        request_timeout: Duration::from_secs(600),
+        max_queued: 2,
+        ..DeliveryOptions::default()
+    };
+    let sender = Sender::new(options, Arc::new(crate::clock::SystemClock)).unwrap();
+    let (dispatcher, mut outcomes) = Dispatcher::start(vec![target], sender).unwrap();
+    let keyed = |i: u32| {
+        let mut m = message("t", "x", 0);
+        m.key = format!("k{i}");
+        Arc::new(m)
+    };
+    dispatcher.submit("down", keyed(1)).unwrap();
+    let (_in_flight, _) = silent.accept().await.unwrap();
+    for i in 2..=5 {
+        dispatcher.submit("down", keyed(i)).unwrap();
+    }
+    // k4 and k5 wait behind k1; k2 and k3 made room, oldest first.
+    for key in ["k2", "k3"] {
+        // Bounded, so a regression fails instead of hanging.
+        let next = tokio::time::timeout(Duration::from_secs(30), outcomes.recv());
+        let o = next
+            .await
+            .expect("a full queue reports its oldest")
+            .unwrap();
+        assert_eq!(
+            (o.key.as_str(), o.status, o.attempts, o.target.as_str()),
+            (key, OutcomeStatus::Failed, 0, "down")
+        );
+        let why = o.error.unwrap();
+        assert!(why.contains("2 newer messages"), "{why}");
+    }
+    assert!(outcomes.try_recv().is_err(), "only two made room");
+    assert!(dispatcher.submit("nobody", keyed(6)).is_err());
 }

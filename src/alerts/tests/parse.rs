@@ -221,8 +221,13 @@ fn delivery_settings_are_checked() {
         error("max_attempts = 0"),
         "alerts: max_attempts must be at least 1"
     );
-    let cfg = parse("max_attempts = 3\nrequest_timeout = \"2s\"").unwrap();
+    assert_eq!(
+        error("max_queued = 0"),
+        "alerts: max_queued must be at least 1"
+    );
+    let cfg = parse("max_attempts = 3\nrequest_timeout = \"2s\"\nmax_queued = 50").unwrap();
     assert_eq!(cfg.delivery.max_attempts, 3);
+    assert_eq!(cfg.delivery.max_queued, 50);
     assert_eq!(cfg.delivery.request_timeout, Duration::from_secs(2));
     assert!(error("request_timeout = \"0s\"").contains("request_timeout"));
     assert!(error("retries = 3").contains("unknown field `retries`"));
