@@ -241,6 +241,7 @@ impl App {
             metrics: metrics.clone(),
             clock: source.clock.clone(),
             recent,
+            session_gap: config.session_gap,
         })
         .await?;
 

@@ -33,10 +33,12 @@ const PRIMING: TimeDelta = TimeDelta::minutes(10);
 /// The alerts the last committed cycle fires over `rules` that are not in
 /// `recorded` (what `gold.alerts` holds), with that cycle's id; `None` when
 /// `gold.alerts` already has that cycle's marker (or there is no cycle).
+/// The replay starts from `fresh`, a new state with the service's settings.
 pub(crate) async fn lost_alerts(
     lake: &Lake,
     rules: &RuleSet,
     recorded: &[Alert],
+    fresh: AlertState,
 ) -> Result<Option<(i64, Vec<Alert>)>> {
     let lake_err = |e: crate::lake::Error| Error::Record(e.to_string());
     let Some(last) = lake.max_committed_cycle().await.map_err(lake_err)? else {
@@ -52,7 +54,7 @@ pub(crate) async fn lost_alerts(
     let window = TimeDelta::microseconds(lookback(rules)) + PRIMING;
     let observations = history(lake, last, window).await?;
     let known: HashSet<&str> = recorded.iter().map(|a| a.alert_id.as_str()).collect();
-    let mut state = AlertState::default();
+    let mut state = fresh;
     state.restore(rules, recorded);
     let mut lost = Vec::new();
     for obs in &observations {

@@ -7,6 +7,7 @@
 //! read back: cooldowns resume and undelivered alerts are sent again.
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::task::JoinHandle;
@@ -44,6 +45,9 @@ pub struct AlertServiceArgs {
     pub clock: SharedClock,
     /// The `live.alerts` view, already in the catalog.
     pub recent: RecentAlerts,
+    /// The configured session gap: how long a channel missing from
+    /// incomplete listings is still taken as on air.
+    pub session_gap: Duration,
 }
 
 /// Evaluates rules after each committed cycle and delivers what fires
@@ -102,10 +106,11 @@ impl AlertService {
             .await
             .map_err(|e| Error::Record(e.to_string()))?;
         let fired = from_batches(&rows)?;
-        let mut state = AlertState::default();
+        let fresh = AlertState::default().with_session_gap(args.session_gap);
+        let mut state = fresh.clone();
         state.restore(&rules, &fired);
         // A crash between the last cycle's gold commit and its alerts append.
-        let lost = match lost_alerts(&args.lake, &rules, &fired).await {
+        let lost = match lost_alerts(&args.lake, &rules, &fired, fresh).await {
             Ok(lost) => lost.filter(|(_, alerts)| !alerts.is_empty()),
             Err(e) => {
                 tracing::warn!("the last cycle's alerts not checked for a crash: {e}");

@@ -27,13 +27,14 @@ pub(crate) fn micros_of(d: std::time::Duration) -> Micros {
 }
 
 /// How long a live channel may be missing from listings that were not
-/// complete (a `/streams` page failed) before it is taken as ended anyway:
-/// the default session gap, after which silver ends its session too. A
-/// complete listing ends a missing channel at once; without this, Helix
-/// failing a page in every cycle would keep every channel that ever went
-/// live on air here — no offline alert, and a record per channel for good.
-/// A cycle whose listing failed whole (no stream at all) ends no channel:
-/// Twitch being down is not every channel going offline.
+/// complete (a `/streams` page failed) before it is taken as ended anyway,
+/// unless [`AlertState::with_session_gap`] says otherwise: the default
+/// session gap, after which silver ends its session too. A complete
+/// listing ends a missing channel at once; without this, Helix failing a
+/// page in every cycle would keep every channel that ever went live on air
+/// here — no offline alert, and a record per channel for good. A cycle
+/// whose listing failed whole (no stream at all) ends no channel: Twitch
+/// being down is not every channel going offline.
 pub const ENDED_WHEN_UNLISTED_FOR: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The stream a channel has on air.
@@ -121,9 +122,20 @@ pub struct AlertState {
     pub(crate) scope_epoch: u32,
     /// Counts observations taken in.
     pub(crate) tick: u64,
+    /// How long a channel missing from incomplete listings stays on air;
+    /// `None`: [`ENDED_WHEN_UNLISTED_FOR`].
+    pub(crate) session_gap: Option<Micros>,
 }
 
 impl AlertState {
+    /// The same state ending channels missing from incomplete listings
+    /// after `gap` (the configured `--session-gap`, as silver does) instead
+    /// of [`ENDED_WHEN_UNLISTED_FOR`].
+    pub fn with_session_gap(mut self, gap: std::time::Duration) -> Self {
+        self.session_gap = Some(micros_of(gap));
+        self
+    }
+
     /// The cycle last evaluated.
     pub fn last_cycle(&self) -> Option<i64> {
         self.last_cycle
@@ -227,7 +239,9 @@ impl AlertState {
         let complete = obs.complete;
         // A listing that failed whole (Twitch down) says nothing of anyone.
         let listed = !obs.streams.is_empty();
-        let unlisted_for = micros_of(ENDED_WHEN_UNLISTED_FOR);
+        let unlisted_for = self
+            .session_gap
+            .unwrap_or_else(|| micros_of(ENDED_WHEN_UNLISTED_FOR));
         self.channels.retain(|slot, c| {
             if c.seen != tick
                 && (complete || listed && now - c.seen_at > unlisted_for)

@@ -54,6 +54,7 @@ async fn start_alerts(rig: &Rig, rx: &Receiver) -> AlertService {
         metrics: Metrics::new("test"),
         clock,
         recent: RecentAlerts::default(),
+        session_gap: Duration::from_secs(600),
     })
     .await
     .unwrap()

@@ -104,6 +104,7 @@ impl Service {
             metrics: metrics.clone(),
             clock: Arc::new(rig.clock.clone()),
             recent,
+            session_gap: std::time::Duration::from_secs(600),
         })
         .await
         .unwrap();

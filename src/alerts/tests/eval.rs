@@ -397,6 +397,21 @@ fn a_channel_missing_from_incomplete_listings_for_a_session_gap_has_ended() {
 }
 
 #[test]
+fn the_configured_session_gap_decides_when_an_unlisted_channel_has_ended() {
+    let mut run = Run::new(rules("[[rules]]\nname = \"off\"\nkind = \"went_offline\""));
+    run.state = AlertState::default().with_session_gap(std::time::Duration::from_secs(30 * 60));
+    run.add("a", Some(100), 30).add("b", Some(50), 30);
+    run.tick();
+    run.go_offline("a");
+    run.extra = Box::new(|o: &mut Observation| o.complete = false);
+    // Past the default gap, within the configured one: still on air.
+    run.ticks(30, |_, _| {});
+    assert!(run.fired.is_empty(), "{:?}", run.fired_pairs());
+    run.tick();
+    assert_eq!(run.fired_pairs(), pairs(&[("off", "a")]));
+}
+
+#[test]
 fn a_listing_that_fails_whole_for_long_ends_no_channel() {
     let mut run = Run::new(rules("[[rules]]\nname = \"off\"\nkind = \"went_offline\""));
     run.add("a", Some(100), 30).add("b", Some(50), 30);
