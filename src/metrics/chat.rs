@@ -176,5 +176,25 @@ mod tests {
             out.contains("twitch_monitor_chat_joined_channels 3"),
             "{out}"
         );
+        // Every chat series the README's metrics table names, with its type.
+        let rows = include_str!("../../README.md")
+            .lines()
+            .filter(|l| l.starts_with("| `twitch_monitor_chat_"));
+        let mut documented = 0;
+        for row in rows {
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let (name, kind) = (cells[1].trim_matches('`'), cells[2]);
+            let family = name.strip_suffix("_total").unwrap_or(name);
+            assert!(
+                out.contains(&format!("# TYPE {family} {kind}\n")),
+                "{name}: {out}"
+            );
+            assert!(
+                out.lines().any(|l| l.starts_with(&format!("{name} "))),
+                "{name}: {out}"
+            );
+            documented += 1;
+        }
+        assert_eq!(documented, 9, "the README's table names every chat series");
     }
 }
