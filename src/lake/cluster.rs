@@ -10,9 +10,9 @@
 //! delta-rs z-orders every file of each partition it is given, sorting the
 //! day through DataFusion, so only days that still hold the small files
 //! cycles wrote are clustered (a clustered day is not redone every night),
-//! and only up to [`MAX_ROWS`] rows (a sort of that many holds the writer
-//! lock for tens of seconds; larger days are merged as before). The sort
-//! runs in a [`SORT_MEMORY`] pool and spills to disk beyond it.
+//! and only up to [`MAX_ROWS`] rows (a sort of that many takes a core for
+//! tens of seconds, beside the cycles; larger days are merged as before).
+//! The sort runs in a [`SORT_MEMORY`] pool and spills to disk beyond it.
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

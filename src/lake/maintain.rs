@@ -19,7 +19,7 @@ use deltalake::{DeltaTable, FilterLiteral, FilterOp, FilterValue, checkpoints};
 
 use tokio_util::sync::CancellationToken;
 
-use super::{Lake, Result, Slot, cluster};
+use super::{Lake, Result, Slot};
 use crate::clock::SharedClock;
 use crate::schema::{Layer, Origin, Table};
 
@@ -248,7 +248,8 @@ impl Lake {
     /// `today_every` in between ([`Lake::compact_today`]), until `stop`;
     /// `None` turns either off. A failed run is logged and the next one
     /// still comes. Runs beside the ingest cycles: both take each table's
-    /// writer lock in turn. After each run the memory it freed goes back to
+    /// writer lock in turn, and the closed days of the tables cycles only
+    /// append to are compacted without it (see `closed`). After each run the memory it freed goes back to
     /// the OS ([`crate::heap::release_freed`]).
     pub async fn maintain_every(
         self,
@@ -403,14 +404,6 @@ impl Lake {
         report: &mut TableMaintenance,
     ) -> Result<()> {
         let table = slot.table;
-        // Holding the writer lock keeps this handle's own writes out of the
-        // way; other processes are handled by Delta's conflict checks.
-        let mut delta = slot.writer.lock().await;
-        delta
-            .update_state()
-            .await
-            .map_err(slot.delta_err("refresh"))?;
-
         let today = opts.now.date_naive().format("%Y-%m-%d").to_string();
         let filters: Vec<FilterLiteral<'_>> = match table.def().day_partition() {
             Some(day) => vec![(day, FilterOp::Lt, FilterValue::Scalar(today.as_str()))],
@@ -419,25 +412,10 @@ impl Lake {
             }
             None => Vec::new(),
         };
-        // Closed days still in small files are clustered first (see
-        // `cluster`); one that cannot be is merged below like the others.
-        let clustered = cluster::closed_days(&mut delta, table, &today).await;
-        if clustered.partitions_optimized > 0 {
-            slot.publish(&delta);
-        }
-        report.files_compacted += clustered.num_files_removed;
-        report.files_written += clustered.num_files_added;
-        report.partitions_compacted += clustered.partitions_optimized;
-        let (optimized, metrics) = DeltaTable::clone(&delta)
-            .optimize()
-            .with_filters(&filters)
-            .await
-            .map_err(slot.delta_err("optimize"))?;
-        *delta = optimized;
-        slot.publish(&delta);
-        report.files_compacted += metrics.num_files_removed;
-        report.files_written += metrics.num_files_added;
-        report.partitions_compacted += metrics.partitions_optimized;
+        // The rest holds the writer lock, keeping this handle's own writes
+        // out of the way; other processes are handled by Delta's conflict
+        // checks.
+        let mut delta = self.compact_closed(slot, &filters, &today, report).await?;
 
         checkpoints::create_checkpoint(&delta, None)
             .await

@@ -25,6 +25,7 @@ use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError, TableProperty};
 use url::Url;
 
 mod checkpoint;
+mod closed;
 mod cluster;
 mod error;
 mod local_log;
@@ -38,6 +39,8 @@ pub mod rewrite;
 pub mod scd2;
 pub mod write;
 
+#[doc(hidden)]
+pub use closed::Pause;
 pub use error::{Error, Result};
 pub use location::object_store_at;
 pub use maintain::{MaintainOptions, MaintainReport, Retention, TableMaintenance};
@@ -61,6 +64,9 @@ struct Inner {
     root: Root,
     slots: Vec<Slot>,
     read: read::ReadSession,
+    /// A pause the next compaction beside cycles waits in (tests only:
+    /// [`Lake::pause_next_compaction`]).
+    pause: std::sync::Mutex<Option<Arc<closed::Pause>>>,
 }
 
 /// Commits of one table through this handle after which its state is
@@ -194,6 +200,7 @@ impl Lake {
                 root,
                 slots,
                 read: read::ReadSession::new(),
+                pause: Default::default(),
             }),
         })
     }

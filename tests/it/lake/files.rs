@@ -279,3 +279,80 @@ async fn maintain_compacts_closed_days_and_vacuums() {
     assert_eq!(report.table(bronze).unwrap().files_vacuumed, 3);
     assert_eq!(lake.count(bronze, None).await.unwrap(), 6);
 }
+
+#[tokio::test]
+async fn cycles_commit_while_closed_days_are_compacted() {
+    let (dir, lake) = temp_lake().await;
+    let t = Table::StreamSnapshots;
+    // As `serve` keeps them: removed files for a day.
+    let day_long = Duration::from_secs(24 * 3600);
+    let retention = Retention {
+        files: day_long,
+        logs: day_long,
+        gold_files: day_long,
+    };
+    lake.keep_removed_files_for(&retention).await;
+    let now = Utc::now() + TimeDelta::days(8);
+    let (closed, open) = (day("2026-01-05"), now.date_naive());
+    for cycle in 1..=3 {
+        lake.append(t, vec![rows(t, 3, cycle, closed)], cycle)
+            .await
+            .unwrap();
+    }
+    let pause = lake.pause_next_compaction();
+    let maintaining = tokio::spawn({
+        let lake = lake.clone();
+        async move {
+            let opts = MaintainOptions {
+                retention: day_long,
+                gold_retention: day_long,
+                now,
+                wall: now,
+                ..Default::default()
+            };
+            lake.maintain(&opts).await
+        }
+    });
+    // Bounded, so a regression fails instead of hanging.
+    let bound = Duration::from_secs(60);
+    tokio::time::timeout(bound, pause.arrived())
+        .await
+        .expect("the bronze compaction reaches the pause");
+    // Paused in the first table compacted beside cycles, bronze's responses:
+    // a cycle commits meanwhile, to that table too.
+    for table in [Table::HelixResponses, t] {
+        let cycle =
+            tokio::time::timeout(bound, lake.append(table, vec![rows(table, 2, 4, open)], 4));
+        let outcome = cycle.await.expect("a cycle does not wait for compaction");
+        assert!(outcome.unwrap().is_committed());
+    }
+    pause.resume();
+    let report = maintaining.await.unwrap().unwrap();
+    assert!(report.errors().is_empty(), "{report:?}");
+    let snaps = report.table(t).unwrap();
+    assert_eq!(
+        (snaps.files_compacted, snaps.files_written),
+        (3, 1),
+        "{snaps:?}"
+    );
+    let closed_dir = dir
+        .path()
+        .join("silver/stream_snapshots/observed_date=2026-01-05");
+    assert_eq!(lake.count(t, None).await.unwrap(), 11);
+    assert_eq!(
+        lake.count(t, Some("observed_date = '2026-01-05'"))
+            .await
+            .unwrap(),
+        9
+    );
+    // Exactly once still: cycle 4 is known to both tables.
+    for table in [Table::HelixResponses, t] {
+        let again = lake.append(table, vec![rows(table, 2, 4, open)], 4);
+        assert!(!again.await.unwrap().is_committed(), "{table}");
+    }
+    // The handle's own state has the compaction's commits: reads after it
+    // see the merged file, and the three it replaced are tombstones.
+    let files = lake.delta_table(t).get_file_uris().unwrap().count();
+    assert_eq!(files, 2, "the merged closed day and the open day's file");
+    assert_eq!(parquet_files(&closed_dir), 1, "the replaced files vacuumed");
+}
