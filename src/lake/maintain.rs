@@ -432,6 +432,11 @@ impl Lake {
         report.logs_removed = cleanup_logs(&delta, keep_logs)
             .await
             .map_err(slot.delta_err("log cleanup"))?;
+        if report.logs_removed > 0 {
+            // The state in hand was read from log entries just removed;
+            // vacuum replays it, so it is read again from the checkpoint.
+            slot.renew(&mut delta, true).await;
+        }
 
         let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
         let (vacuumed, metrics) = DeltaTable::clone(&delta)
