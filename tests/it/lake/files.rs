@@ -285,13 +285,7 @@ async fn cycles_commit_while_closed_days_are_compacted() {
     let (dir, lake) = temp_lake().await;
     let t = Table::StreamSnapshots;
     // As `serve` keeps them: removed files for a day.
-    let day_long = Duration::from_secs(24 * 3600);
-    let retention = Retention {
-        files: day_long,
-        logs: day_long,
-        gold_files: day_long,
-    };
-    lake.keep_removed_files_for(&retention).await;
+    let day_long = keep_removed_files_a_day(&lake).await;
     let now = Utc::now() + TimeDelta::days(8);
     let (closed, open) = (day("2026-01-05"), now.date_naive());
     for cycle in 1..=3 {
@@ -363,14 +357,8 @@ async fn maintain_vacuums_tables_whose_old_log_entries_it_removed() {
     // tables, `silver.games`): the run's checkpoint lets it remove their
     // old log entries, and vacuum must then read from that checkpoint.
     let (_dir, lake) = temp_lake().await;
-    let day_long = Duration::from_secs(24 * 3600);
-    let retention = Retention {
-        files: day_long,
-        logs: day_long,
-        gold_files: day_long,
-    };
     // A second version (a metadata commit) to make the first one old.
-    lake.keep_removed_files_for(&retention).await;
+    let day_long = keep_removed_files_a_day(&lake).await;
     let now = Utc::now() + TimeDelta::days(8);
     let opts = MaintainOptions {
         retention: day_long,
@@ -392,4 +380,17 @@ async fn maintain_vacuums_tables_whose_old_log_entries_it_removed() {
         .await
         .unwrap();
     assert_eq!(lake.count(t, None).await.unwrap(), 2);
+}
+
+/// Sets every table's removed-file retention to a day (a metadata commit
+/// each), as `serve` does; returns the day.
+async fn keep_removed_files_a_day(lake: &twitch_monitor::lake::Lake) -> Duration {
+    let day = Duration::from_secs(24 * 3600);
+    let retention = Retention {
+        files: day,
+        logs: day,
+        gold_files: day,
+    };
+    lake.keep_removed_files_for(&retention).await;
+    day
 }
