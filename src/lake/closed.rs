@@ -1,25 +1,35 @@
 //! Compacting closed partitions, the first step of the daily maintenance
 //! ([`super::Lake::maintain`]): closed days clustered where that pays
-//! ([`super::cluster`]), then every closed partition's small files merged.
+//! ([`super::cluster`]), then every closed partition's small files merged;
+//! and where the whole of a table's maintenance runs.
 //!
 //! The tables cycles only append to — the bronze tables and the snapshot
-//! tables of silver, also the largest — are compacted beside the cycles,
+//! tables of silver, also the largest — are maintained beside the cycles,
 //! without their writer lock: at 20,000 live streams a day's bronze and
 //! snapshots are gigabytes, and merging them under the lock made the cycle
-//! at midnight wait 44 s. That is safe by Delta's own conflict checks: a
+//! at midnight wait 44 s; at 12,000 channels the checkpoint, log cleanup,
+//! vacuum and reload that followed under the lock still made it wait 7 s. That is safe by Delta's own conflict checks: a
 //! compaction rewrites closed files without changing data, a cycle blindly
 //! appends new files, so whichever commits second is rebased over the other
 //! (delta-rs reads the winning commits, finds no conflict, commits at the
-//! next version and brings its snapshot up to date). The other tables are
+//! next version and brings its snapshot up to date). The steps after it are
+//! safe beside cycles too: a checkpoint describes a version already
+//! written; the log entries removed are older than the log retention; and
+//! vacuum deletes only files older than the file retention that the state
+//! in hand does not name, which a cycle's files, written seconds before
+//! their commit, never are once that retention is an hour or more
+//! ([`VACUUM_BESIDE_CYCLES`]). The writer lock is then taken only to bring
+//! the result up to the cycles' commits since. The other tables are
 //! rewritten by cycles (merges, replaced partitions) and are small: they are
-//! compacted under the lock, as before.
+//! maintained under the lock.
 use std::sync::{Arc, PoisonError};
+use std::time::{Duration, Instant};
 
 use deltalake::{DeltaTable, FilterLiteral};
 use tokio::sync::Notify;
 
-use super::maintain::TableMaintenance;
-use super::{Lake, Result, Slot, cluster};
+use super::maintain::{self, MaintainOptions, TableMaintenance};
+use super::{Lake, Result, Slot, cluster, retention};
 use crate::schema::Table;
 
 /// Whether cycles only append to `table` (see `ingest::plan`), so its
@@ -34,34 +44,57 @@ pub(super) fn beside_cycles(table: Table) -> bool {
     )
 }
 
-/// A pause in the next compaction beside cycles, for tests that commit
-/// while one is under way: [`Lake::pause_next_compaction`].
+/// The shortest file retention at which a table is vacuumed beside cycles.
+/// Vacuum deletes files that the state it has in hand does not name and
+/// that are older than the retention; a cycle writes its files before it
+/// commits them, so a vacuum beside it must not take files of a few seconds
+/// for garbage. Shorter retentions (tests, deliberate settings) vacuum under
+/// the writer lock.
+pub(super) const VACUUM_BESIDE_CYCLES: Duration = Duration::from_secs(3600);
+
+/// Where the next maintenance beside cycles pauses, for tests that commit
+/// meanwhile: [`Lake::pause_maintenance`].
 #[doc(hidden)]
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PauseAt {
+    /// Before the closed days are compacted.
+    Compaction,
+    /// After the vacuum, before the writer's state catches up.
+    CatchUp,
+}
+
+/// A pause in the next maintenance beside cycles: [`Lake::pause_maintenance`].
+#[doc(hidden)]
+#[derive(Debug)]
 pub struct Pause {
+    at: PauseAt,
     arrived: Notify,
     resume: Notify,
 }
 
 impl Pause {
-    /// Waits until a compaction beside cycles has reached the pause (it
+    /// Waits until a maintenance beside cycles has reached the pause (it
     /// holds no writer lock there).
     pub async fn arrived(&self) {
         self.arrived.notified().await;
     }
 
-    /// Lets the paused compaction go on.
+    /// Lets the paused maintenance go on.
     pub fn resume(&self) {
         self.resume.notify_one();
     }
 }
 
 impl Lake {
-    /// Makes the next compaction beside cycles wait in the returned pause
-    /// until it is resumed. For tests; nothing else sets it.
+    /// Makes the next maintenance beside cycles wait at `at` until the
+    /// returned pause is resumed. For tests; nothing else sets it.
     #[doc(hidden)]
-    pub fn pause_next_compaction(&self) -> Arc<Pause> {
-        let pause = Arc::new(Pause::default());
+    pub fn pause_maintenance(&self, at: PauseAt) -> Arc<Pause> {
+        let pause = Arc::new(Pause {
+            at,
+            arrived: Notify::new(),
+            resume: Notify::new(),
+        });
         *self
             .inner
             .pause
@@ -70,47 +103,84 @@ impl Lake {
         pause
     }
 
-    /// Compacts the partitions of `slot`'s table matching `filters` (the
-    /// closed ones), clustering closed days first, and returns the writer
-    /// lock with the table brought up to date: beside cycles for the tables
-    /// [`beside_cycles`] names, under the lock for the others.
-    pub(super) async fn compact_closed<'a>(
-        &self,
-        slot: &'a Slot,
-        filters: &[FilterLiteral<'_>],
-        today: &str,
-        report: &mut TableMaintenance,
-    ) -> Result<tokio::sync::MutexGuard<'a, DeltaTable>> {
-        let mut delta = slot.writer.lock().await;
-        delta
-            .update_state()
-            .await
-            .map_err(slot.delta_err("refresh"))?;
-        if !beside_cycles(slot.table) {
-            *delta = compact(slot, DeltaTable::clone(&delta), filters, today, report).await?;
-            return Ok(delta);
-        }
-        let copy = DeltaTable::clone(&delta);
-        drop(delta);
-        let pause = self
-            .inner
-            .pause
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+    /// Waits in the pause set for `at`, if any.
+    async fn pause_at(&self, at: PauseAt) {
+        let pause = {
+            let mut set = self
+                .inner
+                .pause
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            set.take_if(|p| p.at == at)
+        };
         if let Some(pause) = pause {
             pause.arrived.notify_one();
             pause.resume.notified().await;
         }
-        compact(slot, copy, filters, today, report).await?;
+    }
+
+    /// Maintains `slot`'s table: compacts the partitions matching
+    /// `filters` (the closed ones), clustering closed days first, writes a
+    /// checkpoint, removes expired log entries and vacuums, then leaves the
+    /// writer's state loaded afresh. Beside cycles for the tables
+    /// [`beside_cycles`] names — all of it, vacuum too when its retention
+    /// is at least [`VACUUM_BESIDE_CYCLES`] — under the writer lock for the
+    /// others. Returns how long it held the lock.
+    pub(super) async fn maintain_closed(
+        &self,
+        slot: &Slot,
+        filters: &[FilterLiteral<'_>],
+        today: &str,
+        opts: &MaintainOptions,
+        report: &mut TableMaintenance,
+    ) -> Result<Duration> {
         let mut delta = slot.writer.lock().await;
-        // The compaction's commits, and any cycle's since the copy.
+        let mut locked = Instant::now();
         delta
             .update_state()
             .await
             .map_err(slot.delta_err("refresh"))?;
+        let mut copy = DeltaTable::clone(&delta);
+        if !beside_cycles(slot.table) {
+            copy = compact(slot, copy, filters, today, report).await?;
+            maintain::checkpoint_and_clean(slot, &mut copy, opts, report).await?;
+            retention::vacuum(slot, &mut copy, opts, report).await?;
+            *delta = copy;
+            slot.renewed();
+            return Ok(locked.elapsed());
+        }
+        drop(delta);
+        let mut held = locked.elapsed();
+        self.pause_at(PauseAt::Compaction).await;
+        copy = compact(slot, copy, filters, today, report).await?;
+        maintain::checkpoint_and_clean(slot, &mut copy, opts, report).await?;
+        let vacuum_beside = maintain::vacuum_retention(slot.table, opts) >= VACUUM_BESIDE_CYCLES;
+        if vacuum_beside {
+            retention::vacuum(slot, &mut copy, opts, report).await?;
+        }
+        self.pause_at(PauseAt::CatchUp).await;
+        let mut delta = slot.writer.lock().await;
+        locked = Instant::now();
+        // The cycles' commits since the copy was taken.
+        copy.update_state()
+            .await
+            .map_err(slot.delta_err("refresh"))?;
+        if copy.version() >= delta.version() {
+            *delta = copy;
+            slot.renewed();
+        } else {
+            delta
+                .update_state()
+                .await
+                .map_err(slot.delta_err("refresh"))?;
+        }
         slot.publish(&delta);
-        Ok(delta)
+        if !vacuum_beside {
+            retention::vacuum(slot, &mut delta, opts, report).await?;
+            slot.renewed();
+        }
+        held += locked.elapsed();
+        Ok(held)
     }
 }
 
@@ -128,17 +198,13 @@ async fn compact(
     if clustered.partitions_optimized > 0 {
         slot.publish(&delta);
     }
-    report.files_compacted += clustered.num_files_removed;
-    report.files_written += clustered.num_files_added;
-    report.partitions_compacted += clustered.partitions_optimized;
+    report.count(&clustered);
     let (optimized, metrics) = delta
         .optimize()
         .with_filters(filters)
         .await
         .map_err(slot.delta_err("optimize"))?;
     slot.publish(&optimized);
-    report.files_compacted += metrics.num_files_removed;
-    report.files_written += metrics.num_files_added;
-    report.partitions_compacted += metrics.partitions_optimized;
+    report.count(&metrics);
     Ok(optimized)
 }

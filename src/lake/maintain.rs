@@ -9,16 +9,14 @@
 //! local disk object_store walks the whole directory), so with 30 days of
 //! entries each commit would cost more every day for a month.
 use std::num::NonZeroU64;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use deltalake::operations::vacuum::{Clock as VacuumClock, VacuumMode};
-use deltalake::table::config::TablePropertiesExt as _;
 use deltalake::{DeltaTable, FilterLiteral, FilterOp, FilterValue, checkpoints};
 
 use tokio_util::sync::CancellationToken;
 
+use super::retention::vacuum_rewritten;
 use super::{Lake, Result, Slot};
 use crate::clock::SharedClock;
 use crate::schema::{Layer, Origin, Table};
@@ -150,6 +148,13 @@ pub struct TableMaintenance {
 }
 
 impl TableMaintenance {
+    /// Adds what one compaction did.
+    pub(super) fn count(&mut self, metrics: &deltalake::operations::optimize::Metrics) {
+        self.files_compacted += metrics.num_files_removed;
+        self.files_written += metrics.num_files_added;
+        self.partitions_compacted += metrics.partitions_optimized;
+    }
+
     fn new(table: Table) -> Self {
         Self {
             table,
@@ -206,51 +211,15 @@ impl MaintainReport {
     }
 }
 
-/// Vacuums a table that cycles rewrite by its own
-/// `delta.deletedFileRetentionDuration`, listing its files (full mode).
-/// Not from the tombstones alone (lite mode): a checkpoint, every ten
-/// commits, drops the tombstones older than that retention, so by the next
-/// hourly run most of the hour's removed files are no longer named by any
-/// — measured, lite mode left 4–6 times the gold on disk in the soak bench
-/// until the daily maintenance. The listing costs a LIST per day partition.
-/// Returns the table's state after it and that retention.
-async fn vacuum_rewritten(
-    table: Table,
-    delta: &DeltaTable,
-) -> Result<(DeltaTable, Duration), deltalake::DeltaTableError> {
-    let kept_for = delta
-        .snapshot()?
-        .table_config()
-        .deleted_file_retention_duration();
-    let (vacuumed, metrics) = DeltaTable::clone(delta)
-        .vacuum()
-        .with_mode(VacuumMode::Full)
-        .await?;
-    if !metrics.files_deleted.is_empty() {
-        tracing::debug!(%table, files = metrics.files_deleted.len(), "vacuumed replaced files");
-    }
-    Ok((vacuumed, kept_for))
-}
-
-/// Vacuum's notion of "now", from [`MaintainOptions::wall`].
-#[derive(Debug)]
-struct FixedClock(i64);
-
-impl VacuumClock for FixedClock {
-    fn current_timestamp_millis(&self) -> i64 {
-        self.0
-    }
-}
-
 impl Lake {
     /// Maintains the lake every `every` on `clock` (the first run one
     /// interval from now), and compacts today's small files every
     /// `today_every` in between ([`Lake::compact_today`]), until `stop`;
     /// `None` turns either off. A failed run is logged and the next one
     /// still comes. Runs beside the ingest cycles: both take each table's
-    /// writer lock in turn, and the closed days of the tables cycles only
-    /// append to are compacted without it (see `closed`). After each run the memory it freed goes back to
-    /// the OS ([`crate::heap::release_freed`]).
+    /// writer lock in turn, and the tables cycles only append to are
+    /// maintained without it (see `closed`). After each run the memory it
+    /// freed goes back to the OS ([`crate::heap::release_freed`]).
     pub async fn maintain_every(
         self,
         every: Option<Duration>,
@@ -412,48 +381,10 @@ impl Lake {
             }
             None => Vec::new(),
         };
-        // The rest holds the writer lock, keeping this handle's own writes
-        // out of the way; other processes are handled by Delta's conflict
-        // checks.
-        let mut delta = self.compact_closed(slot, &filters, &today, report).await?;
-
-        checkpoints::create_checkpoint(&delta, None)
-            .await
-            .map_err(slot.delta_err("checkpoint"))?;
-        report.checkpoint_version = delta.version();
-        // As the hourly run: a gold version whose files vacuum may delete
-        // cannot be read anyway.
-        let retention = file_retention(table, opts.retention, opts.gold_retention);
-        let keep_logs = if rewritten_by_cycles(table) {
-            opts.log_retention.min(retention)
-        } else {
-            opts.log_retention
-        };
-        report.logs_removed = cleanup_logs(&delta, keep_logs)
-            .await
-            .map_err(slot.delta_err("log cleanup"))?;
-        if report.logs_removed > 0 {
-            // The state in hand was read from log entries just removed;
-            // vacuum replays it, so it is read again from the checkpoint.
-            slot.renew(&mut delta, true).await;
-        }
-
-        let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-        let (vacuumed, metrics) = DeltaTable::clone(&delta)
-            .vacuum()
-            // Lists the table's files rather than trusting the tombstones
-            // alone: see `retention` (checkpoints drop expired tombstones).
-            .with_mode(VacuumMode::Full)
-            .with_retention_period(retention)
-            .with_enforce_retention_duration(opts.enforce_retention)
-            .with_clock(Arc::new(FixedClock(opts.wall.timestamp_millis())))
-            .await
-            .map_err(slot.delta_err("vacuum"))?;
-        *delta = vacuumed;
-        slot.publish(&delta);
-        report.files_vacuumed = metrics.files_deleted.len();
-        // From the checkpoint just written, in a few large batches.
-        slot.renew(&mut delta, true).await;
+        let started = std::time::Instant::now();
+        let locked = self
+            .maintain_closed(slot, &filters, &today, opts, report)
+            .await?;
         tracing::info!(
             %table,
             compacted = report.files_compacted,
@@ -461,8 +392,48 @@ impl Lake {
             checkpoint = ?report.checkpoint_version,
             logs_removed = report.logs_removed,
             vacuumed = report.files_vacuumed,
+            seconds = format_args!("{:.1}", started.elapsed().as_secs_f64()),
+            locked = format_args!("{:.1}", locked.as_secs_f64()),
             "maintained"
         );
         Ok(())
     }
+}
+
+/// After compaction: writes a checkpoint of `delta` and removes the expired
+/// log entries before it. Safe beside cycles: a checkpoint describes a
+/// version already written, and the entries removed are older than any a
+/// writer reads.
+pub(super) async fn checkpoint_and_clean(
+    slot: &Slot,
+    delta: &mut DeltaTable,
+    opts: &MaintainOptions,
+    report: &mut TableMaintenance,
+) -> Result<()> {
+    let table = slot.table;
+    checkpoints::create_checkpoint(delta, None)
+        .await
+        .map_err(slot.delta_err("checkpoint"))?;
+    report.checkpoint_version = delta.version();
+    // As the hourly run: a gold version whose files vacuum may delete
+    // cannot be read anyway.
+    let keep_logs = if rewritten_by_cycles(table) {
+        opts.log_retention.min(vacuum_retention(table, opts))
+    } else {
+        opts.log_retention
+    };
+    report.logs_removed = cleanup_logs(delta, keep_logs)
+        .await
+        .map_err(slot.delta_err("log cleanup"))?;
+    if report.logs_removed > 0 {
+        // The state in hand was read from log entries just removed;
+        // vacuum replays it, so it is read again from the checkpoint.
+        slot.reload(delta).await;
+    }
+    Ok(())
+}
+
+/// How long `table` keeps the files it removed under `opts`.
+pub(super) fn vacuum_retention(table: Table, opts: &MaintainOptions) -> Duration {
+    file_retention(table, opts.retention, opts.gold_retention)
 }

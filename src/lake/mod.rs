@@ -40,7 +40,7 @@ pub mod scd2;
 pub mod write;
 
 #[doc(hidden)]
-pub use closed::Pause;
+pub use closed::{Pause, PauseAt};
 pub use error::{Error, Result};
 pub use location::object_store_at;
 pub use maintain::{MaintainOptions, MaintainReport, Retention, TableMaintenance};
@@ -64,8 +64,8 @@ struct Inner {
     root: Root,
     slots: Vec<Slot>,
     read: read::ReadSession,
-    /// A pause the next compaction beside cycles waits in (tests only:
-    /// [`Lake::pause_next_compaction`]).
+    /// A pause the next maintenance beside cycles waits in (tests only:
+    /// [`Lake::pause_maintenance`]).
     pause: std::sync::Mutex<Option<Arc<closed::Pause>>>,
 }
 
@@ -133,15 +133,35 @@ impl Slot {
         if self.commits.fetch_add(1, Ordering::Relaxed) + 1 < RENEW_EVERY && !now {
             return;
         }
+        if self.reload(delta).await {
+            self.commits.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Records that the writer's state was just loaded afresh (maintenance
+    /// did it on a copy), so the count towards [`RENEW_EVERY`] starts over.
+    fn renewed(&self) {
+        self.commits.store(0, Ordering::Relaxed);
+    }
+
+    /// Loads the table afresh from its newest checkpoint into `delta` (this
+    /// handle's writer state or a copy of it) unless that would go back to
+    /// an older version, and publishes it; whether it did. A failed load is
+    /// logged and keeps `delta` as it is.
+    async fn reload(&self, delta: &mut DeltaTable) -> bool {
         match load(&self.url, &self.options).await {
             Ok(fresh) if fresh.version() >= delta.version() => {
                 *delta = fresh;
-                self.commits.store(0, Ordering::Relaxed);
-                // The same version, in fewer batches: readers take it too.
+                // The same version or newer, in fewer batches: readers take
+                // it too.
                 self.publish_if(delta, |cur, new| cur <= new);
+                true
             }
-            Ok(_) => {}
-            Err(e) => tracing::warn!(table = %self.table, error = %e, "reloading the table failed"),
+            Ok(_) => false,
+            Err(e) => {
+                tracing::warn!(table = %self.table, error = %e, "reloading the table failed");
+                false
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use arrow::array::StringArray;
 use arrow::datatypes::DataType;
 use deltalake::parquet::file::reader::{FileReader, SerializedFileReader};
 use twitch_monitor::lake::maintain::DEFAULT_LOG_RETENTION;
-use twitch_monitor::lake::{MaintainOptions, Retention, in_list};
+use twitch_monitor::lake::{MaintainOptions, PauseAt, Retention, in_list};
 use twitch_monitor::schema::Table;
 
 use super::data::{day, parquet_files, rows, strings, with_column};
@@ -282,18 +282,47 @@ async fn maintain_compacts_closed_days_and_vacuums() {
 
 #[tokio::test]
 async fn cycles_commit_while_closed_days_are_compacted() {
+    cycles_commit_during_maintenance(PauseAt::Compaction).await;
+}
+
+#[tokio::test]
+async fn cycles_commit_while_the_big_tables_are_vacuumed() {
+    // Paused after the compaction, checkpoint, log cleanup and vacuum, all
+    // done without the writer lock.
+    cycles_commit_during_maintenance(PauseAt::CatchUp).await;
+}
+
+/// Commits a cycle to two tables maintained beside cycles while the
+/// maintenance of the first is paused at `at`, then checks nothing waited,
+/// nothing was lost or doubled, and the closed day was merged and vacuumed.
+async fn cycles_commit_during_maintenance(at: PauseAt) {
     let (dir, lake) = temp_lake().await;
-    let t = Table::StreamSnapshots;
+    // The first table maintained beside cycles, where the pause is, and one
+    // maintained after it; with their day partitions.
+    let tables = [
+        (
+            Table::HelixResponses,
+            "bronze/helix_responses",
+            "ingest_date",
+        ),
+        (
+            Table::StreamSnapshots,
+            "silver/stream_snapshots",
+            "observed_date",
+        ),
+    ];
     // As `serve` keeps them: removed files for a day.
     let day_long = keep_removed_files_a_day(&lake).await;
     let now = Utc::now() + TimeDelta::days(8);
     let (closed, open) = (day("2026-01-05"), now.date_naive());
-    for cycle in 1..=3 {
-        lake.append(t, vec![rows(t, 3, cycle, closed)], cycle)
-            .await
-            .unwrap();
+    for (t, _, _) in tables {
+        for cycle in 1..=3 {
+            lake.append(t, vec![rows(t, 3, cycle, closed)], cycle)
+                .await
+                .unwrap();
+        }
     }
-    let pause = lake.pause_next_compaction();
+    let pause = lake.pause_maintenance(at);
     let maintaining = tokio::spawn({
         let lake = lake.clone();
         async move {
@@ -311,44 +340,39 @@ async fn cycles_commit_while_closed_days_are_compacted() {
     let bound = Duration::from_secs(60);
     tokio::time::timeout(bound, pause.arrived())
         .await
-        .expect("the bronze compaction reaches the pause");
-    // Paused in the first table compacted beside cycles, bronze's responses:
-    // a cycle commits meanwhile, to that table too.
-    for table in [Table::HelixResponses, t] {
-        let cycle =
-            tokio::time::timeout(bound, lake.append(table, vec![rows(table, 2, 4, open)], 4));
-        let outcome = cycle.await.expect("a cycle does not wait for compaction");
+        .expect("the bronze maintenance reaches the pause");
+    for (t, _, _) in tables {
+        let cycle = tokio::time::timeout(bound, lake.append(t, vec![rows(t, 2, 4, open)], 4));
+        let outcome = cycle.await.expect("a cycle does not wait for maintenance");
         assert!(outcome.unwrap().is_committed());
     }
     pause.resume();
     let report = maintaining.await.unwrap().unwrap();
     assert!(report.errors().is_empty(), "{report:?}");
-    let snaps = report.table(t).unwrap();
-    assert_eq!(
-        (snaps.files_compacted, snaps.files_written),
-        (3, 1),
-        "{snaps:?}"
-    );
-    let closed_dir = dir
-        .path()
-        .join("silver/stream_snapshots/observed_date=2026-01-05");
-    assert_eq!(lake.count(t, None).await.unwrap(), 11);
-    assert_eq!(
-        lake.count(t, Some("observed_date = '2026-01-05'"))
-            .await
-            .unwrap(),
-        9
-    );
-    // Exactly once still: cycle 4 is known to both tables.
-    for table in [Table::HelixResponses, t] {
-        let again = lake.append(table, vec![rows(table, 2, 4, open)], 4);
-        assert!(!again.await.unwrap().is_committed(), "{table}");
+    for (t, path, day_column) in tables {
+        let done = report.table(t).unwrap();
+        assert_eq!(
+            (done.files_compacted, done.files_written),
+            (3, 1),
+            "{done:?}"
+        );
+        assert_eq!(lake.count(t, None).await.unwrap(), 11, "{t}");
+        let closed_rows = format!("{day_column} = '2026-01-05'");
+        assert_eq!(lake.count(t, Some(&closed_rows)).await.unwrap(), 9, "{t}");
+        // Exactly once still: cycle 4 is known to the table.
+        let again = lake.append(t, vec![rows(t, 2, 4, open)], 4);
+        assert!(!again.await.unwrap().is_committed(), "{t}");
+        // The handle's own state has the maintenance's commits and the
+        // cycle's: the merged closed day and the open day's file.
+        let files = lake.delta_table(t).get_file_uris().unwrap().count();
+        assert_eq!(files, 2, "{t}");
+        let closed_dir = dir.path().join(format!("{path}/{day_column}=2026-01-05"));
+        assert_eq!(
+            parquet_files(&closed_dir),
+            1,
+            "{t}: the replaced files vacuumed"
+        );
     }
-    // The handle's own state has the compaction's commits: reads after it
-    // see the merged file, and the three it replaced are tombstones.
-    let files = lake.delta_table(t).get_file_uris().unwrap().count();
-    assert_eq!(files, 2, "the merged closed day and the open day's file");
-    assert_eq!(parquet_files(&closed_dir), 1, "the replaced files vacuumed");
 }
 
 #[tokio::test]
