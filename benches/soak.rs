@@ -23,6 +23,7 @@
 //! seconds per real second, default 120: a cycle is due every 0.5 s, so
 //! cycles run back to back once they take longer), `BENCH_ALL_LIVE=true` for
 //! every channel live (100,000 streams with `BENCH_CHANNELS=100000`),
+//! `BENCH_SERVER_LOG=FILE` to keep the server's log in FILE,
 //! `BENCH_LAKE=DIR` to write the lake in DIR (a new directory) and keep it (e.g. for
 //! `QUERY_BENCH_LAKE=DIR scripts/query-bench`), `BENCH_CHECK=true` for the
 //! check at the end. `scripts/soak` is the reliability suite's full day:
@@ -37,7 +38,7 @@
 //! 120×). `BENCH_LOG_RETENTION` overrides the first two,
 //! `BENCH_VACUUM_RETENTION` the second alone, `BENCH_GOLD_RETENTION` the
 //! third.
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -189,9 +190,16 @@ fn main() {
     let pid = child.id();
     let (tx, rx) = mpsc::channel();
     let stderr = child.stderr.take().expect("stderr");
+    let mut keep = std::env::var_os("BENCH_SERVER_LOG").map(|path| {
+        std::io::BufWriter::new(std::fs::File::create(path).expect("create BENCH_SERVER_LOG"))
+    });
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
+            if let Some(keep) = keep.as_mut() {
+                // A diagnostic copy: a failed write only loses that copy.
+                let _ = writeln!(keep, "{}", plain(&line)).and_then(|()| keep.flush());
+            }
             if tx.send(plain(&line)).is_err() {
                 break;
             }
