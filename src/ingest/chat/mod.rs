@@ -163,7 +163,14 @@ impl ChatDays {
             .collect();
         for day in missing {
             let mut fold = DayFold::default();
-            for line in bronze_messages(lake, cycle_id, day, "").await? {
+            // Only that day's messages: bronze parses each line again, and
+            // the first cycle of a day would otherwise parse all of the day
+            // before (7 s at the close of a day of 12,000 channels).
+            let sent_that_day = format!(
+                "AND sent_at >= TIMESTAMP '{day}T00:00:00Z' AND sent_at < TIMESTAMP '{}T00:00:00Z'",
+                day + TimeDelta::days(1)
+            );
+            for line in bronze_messages(lake, cycle_id, day, &sent_that_day).await? {
                 if let (Some(d), Some(channel), Some(m)) =
                     (message_day(&line), &line.channel, line.message())
                     && d == day
