@@ -65,19 +65,19 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Runs `task` on a runtime of its own, one thread, rather than on the
-/// service's: lake maintenance merges, sorts and compresses gigabytes, and
-/// delta-rs runs that as ordinary tasks (one per CPU), which on the
-/// service's runtime took every worker thread — the cycle at midnight then
-/// waited 8 s for its turn to commit (12,000 channels, 2 cores) although no
-/// lock stood in its way. On its own thread the operating system shares the
-/// cores instead, and cycles and queries keep theirs.
+/// Runs `task` on a runtime of its own rather than on the service's: lake
+/// maintenance merges, sorts and compresses gigabytes, and delta-rs runs
+/// that as ordinary tasks, one per CPU, each busy for long stretches
+/// between awaits; on the service's runtime they would hold every worker
+/// thread that cycles, queries and the HTTP server wait for. On threads of
+/// their own the operating system shares the cores instead.
 fn spawn_apart<F>(name: &'static str, task: F) -> tokio::task::JoinHandle<()>
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
     tokio::task::spawn_blocking(move || {
-        match tokio::runtime::Builder::new_current_thread()
+        match tokio::runtime::Builder::new_multi_thread()
+            .thread_name(name)
             .enable_all()
             .build()
         {
