@@ -311,9 +311,12 @@ fn main() {
         );
     }
     if !rss_later.is_empty() {
-        let highest = rss_later.iter().map(|(_, m)| *m).fold(f64::MIN, f64::max);
+        let (at, highest) = rss_later
+            .iter()
+            .copied()
+            .fold((0.0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
         println!(
-            "RSS over the {} cycles after the first hour: highest {highest:.0} MiB, trend {:+.1} MiB per 100 cycles (least squares)",
+            "RSS over the {} cycles after the first hour: highest {highest:.0} MiB (cycle {at:.0}), trend {:+.1} MiB per 100 cycles (least squares)",
             rss_later.len(),
             100.0 * slope(&rss_later)
         );
