@@ -142,24 +142,17 @@ impl Lake {
             .update_state()
             .await
             .map_err(slot.delta_err("refresh"))?;
-        let mut copy = DeltaTable::clone(&delta);
+        let copy = DeltaTable::clone(&delta);
         if !beside_cycles(slot.table) {
-            copy = compact(slot, copy, filters, today, report).await?;
-            maintain::checkpoint_and_clean(slot, &mut copy, opts, report).await?;
-            retention::vacuum(slot, &mut copy, opts, report).await?;
-            *delta = copy;
+            *delta = tidy(slot, copy, filters, today, opts, report, true).await?;
             slot.renewed();
             return Ok(locked.elapsed());
         }
         drop(delta);
         let mut held = locked.elapsed();
         self.pause_at(PauseAt::Compaction).await;
-        copy = compact(slot, copy, filters, today, report).await?;
-        maintain::checkpoint_and_clean(slot, &mut copy, opts, report).await?;
         let vacuum_beside = maintain::vacuum_retention(slot.table, opts) >= VACUUM_BESIDE_CYCLES;
-        if vacuum_beside {
-            retention::vacuum(slot, &mut copy, opts, report).await?;
-        }
+        let mut copy = tidy(slot, copy, filters, today, opts, report, vacuum_beside).await?;
         self.pause_at(PauseAt::CatchUp).await;
         let mut delta = slot.writer.lock().await;
         locked = Instant::now();
@@ -184,6 +177,25 @@ impl Lake {
         held += locked.elapsed();
         Ok(held)
     }
+}
+
+/// Compacts `delta`'s closed partitions, writes a checkpoint, removes the
+/// expired log entries and, if `vacuum`, vacuums; returns the table after.
+async fn tidy(
+    slot: &Slot,
+    delta: DeltaTable,
+    filters: &[FilterLiteral<'_>],
+    today: &str,
+    opts: &MaintainOptions,
+    report: &mut TableMaintenance,
+    vacuum: bool,
+) -> Result<DeltaTable> {
+    let mut delta = compact(slot, delta, filters, today, report).await?;
+    maintain::checkpoint_and_clean(slot, &mut delta, opts, report).await?;
+    if vacuum {
+        retention::vacuum(slot, &mut delta, opts, report).await?;
+    }
+    Ok(delta)
 }
 
 /// Clusters and merges `delta`'s closed partitions; returns the table after.

@@ -105,26 +105,6 @@ impl Lake {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn intervals_use_the_largest_whole_unit() {
-        let h = 3600;
-        assert_eq!(interval(Duration::from_secs(24 * h)), "interval 1 days");
-        assert_eq!(interval(Duration::from_secs(7 * 24 * h)), "interval 7 days");
-        assert_eq!(interval(Duration::from_secs(36 * h)), "interval 36 hours");
-        assert_eq!(interval(Duration::from_secs(720)), "interval 12 minutes");
-        assert_eq!(interval(Duration::from_secs(90)), "interval 90 seconds");
-        assert_eq!(
-            interval(Duration::from_millis(1500)),
-            "interval 1500 milliseconds"
-        );
-        assert_eq!(interval(Duration::ZERO), "interval 0 days");
-    }
-}
-
 /// Vacuums a table that cycles rewrite by its own
 /// `delta.deletedFileRetentionDuration`, listing its files (full mode).
 /// Not from the tombstones alone (lite mode): a checkpoint, every ten
@@ -175,7 +155,7 @@ pub(super) async fn vacuum(
     let (vacuumed, metrics) = DeltaTable::clone(delta)
         .vacuum()
         // Lists the table's files rather than trusting the tombstones
-        // alone: see `retention` (checkpoints drop expired tombstones).
+        // alone: see the module's doc (checkpoints drop expired tombstones).
         .with_mode(VacuumMode::Full)
         .with_retention_period(retention)
         .with_enforce_retention_duration(opts.enforce_retention)
@@ -187,4 +167,24 @@ pub(super) async fn vacuum(
     report.files_vacuumed = metrics.files_deleted.len();
     slot.reload(delta).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_use_the_largest_whole_unit() {
+        let h = 3600;
+        assert_eq!(interval(Duration::from_secs(24 * h)), "interval 1 days");
+        assert_eq!(interval(Duration::from_secs(7 * 24 * h)), "interval 7 days");
+        assert_eq!(interval(Duration::from_secs(36 * h)), "interval 36 hours");
+        assert_eq!(interval(Duration::from_secs(720)), "interval 12 minutes");
+        assert_eq!(interval(Duration::from_secs(90)), "interval 90 seconds");
+        assert_eq!(
+            interval(Duration::from_millis(1500)),
+            "interval 1500 milliseconds"
+        );
+        assert_eq!(interval(Duration::ZERO), "interval 0 days");
+    }
 }
