@@ -134,7 +134,7 @@ impl Slot {
             return;
         }
         if self.reload(delta).await {
-            self.commits.store(0, Ordering::Relaxed);
+            self.renewed();
         }
     }
 
