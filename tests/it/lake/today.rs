@@ -122,3 +122,73 @@ async fn compaction_removes_log_entries_older_than_the_log_retention() {
     assert!(!again.is_committed(), "{again:?}");
     drop(dir);
 }
+
+/// Rows per row group of every Parquet file under `dir`.
+fn row_groups(dir: &std::path::Path) -> Vec<usize> {
+    use deltalake::parquet::file::reader::{FileReader, SerializedFileReader};
+    let mut groups = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "parquet") {
+            let file = std::fs::File::open(path).unwrap();
+            let meta = SerializedFileReader::new(file).unwrap().metadata().clone();
+            groups.extend(meta.row_groups().iter().map(|g| g.num_rows() as usize));
+        }
+    }
+    groups
+}
+
+#[tokio::test]
+async fn merged_files_are_written_in_row_groups_of_at_most_128ki_rows() {
+    let (dir, lake) = temp_lake().await;
+    let now = Utc::now();
+    let (today, closed) = (now.date_naive(), day("2026-01-05"));
+    // Two cycles of 70,000 rows a day: more than a row group's worth, in
+    // today's partition (`compact_today`) and in a closed day of a table
+    // that is clustered (silver.stream_snapshots) and of one merged as is
+    // (bronze.chat_messages) when maintained.
+    let (snaps, chat) = (Table::StreamSnapshots, Table::ChatMessages);
+    // (A table takes one commit per cycle.)
+    for cycle in 1..=4 {
+        let d = if cycle <= 2 { today } else { closed };
+        lake.append(snaps, vec![rows(snaps, 70_000, cycle, d)], cycle)
+            .await
+            .unwrap();
+    }
+    for cycle in 1..=2 {
+        lake.append(chat, vec![rows(chat, 70_000, cycle, closed)], cycle)
+            .await
+            .unwrap();
+    }
+    let dir_of = |t: Table, column: &str, d: chrono::NaiveDate| {
+        dir.path()
+            .join(t.layer().as_str())
+            .join(t.name())
+            .join(format!("{column}={d}"))
+    };
+    let today_dir = dir_of(snaps, "observed_date", today);
+    assert_eq!(row_groups(&today_dir), vec![70_000, 70_000]);
+    assert_eq!(lake.compact_today(now, DEFAULT_LOG_RETENTION).await, (2, 0));
+
+    let report = lake
+        .maintain(&twitch_monitor::lake::MaintainOptions {
+            now,
+            wall: now,
+            enforce_retention: false,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(report.errors().is_empty(), "{report:?}");
+    let most = twitch_monitor::lake::write::ROW_GROUP_ROWS;
+    for (t, d) in [(snaps, today), (snaps, closed), (chat, closed)] {
+        let column = t.def().day_partition().unwrap();
+        let mut groups = row_groups(&dir_of(t, column, d));
+        // The two cycles' files, vacuumed or not, and the merged one.
+        groups.retain(|&n| n != 70_000);
+        assert_eq!(groups.iter().sum::<usize>(), 140_000, "{t} {d}: {groups:?}");
+        assert!(groups.iter().all(|&n| n <= most), "{t} {d}: {groups:?}");
+    }
+    assert_eq!(lake.count(snaps, None).await.unwrap(), 280_000);
+    drop(dir);
+}
