@@ -29,7 +29,6 @@ use deltalake::{DeltaTable, FilterLiteral};
 use tokio::sync::Notify;
 
 use super::maintain::{self, MaintainOptions, TableMaintenance};
-use super::write::compaction_properties;
 use super::{Lake, Result, Slot, cluster, retention};
 use crate::schema::Table;
 
@@ -217,7 +216,6 @@ async fn compact(
     let (optimized, metrics) = delta
         .optimize()
         .with_filters(filters)
-        .with_writer_properties(compaction_properties())
         .await
         .map_err(slot.delta_err("optimize"))?;
     slot.publish(&optimized);

@@ -20,7 +20,6 @@ use deltalake::delta_datafusion::create_session_state_with_spill_config;
 use deltalake::operations::optimize::{Metrics, OptimizeType};
 use deltalake::{DeltaTable, DeltaTableError, FilterLiteral, FilterOp, FilterValue};
 
-use super::write::compaction_properties;
 use crate::schema::Table;
 
 /// Days with more rows than this are only merged.
@@ -117,7 +116,6 @@ async fn cluster_day(
             columns.iter().map(|c| (*c).to_owned()).collect(),
         ))
         .with_filters(&filters)
-        .with_writer_properties(compaction_properties())
         .with_session_state(Arc::new(session))
         .await
 }

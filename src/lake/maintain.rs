@@ -17,7 +17,6 @@ use deltalake::{DeltaTable, FilterLiteral, FilterOp, FilterValue, checkpoints};
 use tokio_util::sync::CancellationToken;
 
 use super::retention::vacuum_rewritten;
-use super::write::compaction_properties;
 use super::{Lake, Result, Slot};
 use crate::clock::SharedClock;
 use crate::schema::{Layer, Origin, Table};
@@ -304,7 +303,6 @@ impl Lake {
                 .optimize()
                 .with_filters(&filters)
                 .with_target_size(TODAY_TARGET_SIZE)
-                .with_writer_properties(compaction_properties())
                 .await
             {
                 Ok((optimized, metrics)) => {

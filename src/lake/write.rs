@@ -160,32 +160,6 @@ fn commit_properties(app_id: &str, cycle_id: i64) -> CommitProperties {
         .with_cleanup_expired_logs(Some(false))
 }
 
-/// The most rows in a row group of a merged file: as DuckDB writes them
-/// (122,880), rounded to a power of two.
-pub const ROW_GROUP_ROWS: usize = 128 << 10;
-/// The most bytes (as the writer estimates them encoded) in a row group of a
-/// merged file.
-pub(crate) const ROW_GROUP_BYTES: usize = 16 << 20;
-
-/// How compaction and clustering write their files: zstd at level 4, as
-/// delta-rs's optimize does by default, in row groups of at most
-/// [`ROW_GROUP_ROWS`] rows and [`ROW_GROUP_BYTES`]. delta-rs leaves the
-/// Parquet default of 1,048,576 rows, so a merged day was one or two row
-/// groups: the writer holds a row group in memory until it closes it (a
-/// day of `bronze.chat_messages`, 85 MiB, and one such merge per CPU at the
-/// day's close was the highest memory of the day), a query engine splits a
-/// file between its threads only at row group boundaries, and the row
-/// groups' statistics, which let a reader skip data (one streamer, one
-/// hour), covered the whole day.
-pub(crate) fn compaction_properties() -> WriterProperties {
-    WriterProperties::builder()
-        .set_created_by(format!("delta-rs version {}", deltalake::crate_version()))
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(4).unwrap_or_default()))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_max_row_group_bytes(Some(ROW_GROUP_BYTES))
-        .build()
-}
-
 /// The write a [`Lake::commit_once`] call performs: gets the table at its
 /// newest version and the commit properties to use; returns the new table
 /// state and rows written, or `None` when there was nothing to commit.
