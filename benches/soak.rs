@@ -7,7 +7,10 @@
 //! summary line from the server's log and samples the server's RSS at every
 //! cycle; prints, per 100 cycles, the mean and worst cycle time, the mean
 //! seconds of each stage (poll, then the bronze, silver and gold commits), live
-//! streams, RSS and the lake's size per layer, then the goal ratios: the
+//! streams, RSS, the median and longest query a dashboard user waited for
+//! (`common/probe.rs`: one channel's viewers of the day over HTTP, once a
+//! second, beside the cycles) and the lake's size per layer, then the goal
+//! ratios: the
 //! last 100 cycles against the second 100 (goal ≤ 1.2×) and RSS growth
 //! after the first 60 cycles (goal: flat): the change, the highest sample and
 //! a least-squares trend over every cycle after the first hour. At the end it
@@ -59,6 +62,9 @@ mod lake_check;
 #[path = "common/rss.rs"]
 mod rss;
 use rss::rss_mib;
+#[path = "common/probe.rs"]
+mod probe;
+use probe::{Probe, quantile};
 
 /// Bytes under `dir`.
 fn size(dir: &Path) -> u64 {
@@ -210,13 +216,14 @@ fn main() {
         if all_live { " all live" } else { "" }
     );
     println!(
-        "{:>11} {:>10} {:>10} {:>27} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "{:>11} {:>10} {:>10} {:>27} {:>9} {:>9} {:>15} {:>9} {:>9} {:>9}",
         "cycles",
         "mean s",
         "worst s",
         "poll/bronze/silver/gold s",
         "streams",
         "RSS MiB",
+        "query p50/max",
         "bronze",
         "silver",
         "gold"
@@ -230,6 +237,9 @@ fn main() {
     let mut last = 0;
     // Cycles whose chat had lines for minutes already sealed.
     let mut late_chat = 0;
+    // Started once the server's HTTP address is in its log.
+    let mut probe: Option<Probe> = None;
+    let (mut probed, mut probe_errors) = (Vec::new(), 0);
     // Borrowed, not consumed: the channel stays open (and the server's
     // stderr drained) until the server has stopped.
     for line in rx.iter() {
@@ -238,6 +248,13 @@ fn main() {
         }
         if line.contains("read again from bronze") {
             late_chat += 1;
+        }
+        if probe.is_none()
+            && line.contains("HTTP server listening")
+            && let Some(addr) = line.split("addr=").nth(1)
+        {
+            let addr = addr.split_whitespace().next().unwrap_or_default();
+            probe = Some(Probe::start(addr.to_owned()));
         }
         let Some((id, streams, seconds)) = parse(&line) else {
             continue;
@@ -257,8 +274,10 @@ fn main() {
         last = id;
         if id % 100 == 0 || id == cycles {
             let mib = |layer: &str| size(&lake.join(layer)) as f64 / (1 << 20) as f64;
+            let (millis, errors) = probe.as_ref().map(Probe::take).unwrap_or_default();
+            probe_errors += errors;
             println!(
-                "{:>5}-{:<5} {:>10.2} {:>10.2} {:>27} {:>9} {:>9.0} {:>7.0}MB {:>7.0}MB {:>7.0}MB",
+                "{:>5}-{:<5} {:>10.2} {:>10.2} {:>27} {:>9} {:>9.0} {:>15} {:>7.0}MB {:>7.0}MB {:>7.0}MB",
                 id + 1 - block.times.len() as u64,
                 id,
                 block.mean(),
@@ -272,10 +291,16 @@ fn main() {
                 ),
                 block.streams.iter().sum::<u64>() / block.streams.len().max(1) as u64,
                 rss,
+                format!(
+                    "{:.0}/{:.0} ms",
+                    quantile(&millis, 0.5),
+                    quantile(&millis, 1.0)
+                ),
                 mib("bronze"),
                 mib("silver"),
                 mib("gold"),
             );
+            probed.extend(millis);
             blocks.push(std::mem::take(&mut block));
         }
         if id >= cycles {
@@ -293,6 +318,14 @@ fn main() {
     }
     println!(
         "{last} cycles in {elapsed:.0} s of real time; {late_chat} read sealed chat minutes again from bronze (late lines)"
+    );
+    println!(
+        "queries beside the cycles (one channel's viewers of the day over HTTP, one a second): \
+         {} answered, {probe_errors} failed; p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        probed.len(),
+        quantile(&probed, 0.5),
+        quantile(&probed, 0.99),
+        quantile(&probed, 1.0)
     );
     if blocks.len() >= 3 {
         let (second, final_) = (&blocks[1], &blocks[blocks.len() - 1]);
