@@ -11,6 +11,7 @@ mod data;
 mod evolve;
 mod files;
 pub(crate) mod moto;
+mod reads;
 mod s3;
 mod today;
 
