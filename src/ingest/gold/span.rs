@@ -1,9 +1,11 @@
 //! The gold figures that span several days — the weekly leaderboard and the
 //! rising stars — from the days' `gold.streamer_daily` rows: the open days'
 //! as folded so far, the closed days' loaded once from the lake and kept as
-//! totals per streamer and window ([`ClosedSpans`]). A cycle costs a pass
-//! over those totals and the open days' rows, where it used to plan and run
-//! two SQL queries over up to 14 days of the lake.
+//! totals per streamer and window ([`ClosedSpans`]), ranked once. A cycle
+//! costs a pass over the open days' rows and a look at the best few of the
+//! streamers seen on closed days only — not every streamer of up to two
+//! weeks (`cargo bench --bench gold`), nor, as at first, two SQL queries
+//! over 14 days of the lake.
 //!
 //! The figures are those of the SQL in `span_sql.rs` (kept as the
 //! specification; its tests check that both agree): float
@@ -11,8 +13,10 @@
 //! of the order of the rows — so live cycles and `rebuild`, which meet the
 //! days in different orders, write the same figures.
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 use chrono::{Duration as Days, NaiveDate};
+use indexmap::IndexMap;
 
 use super::{DailyRow, LEADERBOARD_SIZE, RISING_STAR_MAX_AGE_DAYS, RankRow, day_start, rank};
 use crate::ingest::profiles::Profiles;
@@ -153,8 +157,16 @@ impl<L> Totals<L> {
 
 type Acc<'a> = Totals<&'a str>;
 
-/// Closed days' totals per streamer over one window of days.
-pub type Window = HashMap<Box<str>, Totals<Box<str>>>;
+/// Closed days' totals per streamer over one window of days, by user id
+/// (an index map: [`Ranked`] keeps positions in it).
+pub type Window = IndexMap<Box<str>, Closed, Hasher>;
+
+/// One streamer's totals over closed days.
+pub type Closed = Totals<Box<str>>;
+
+/// A faster hash than the standard library's (no defence against chosen
+/// keys needed: the keys are Twitch's user ids).
+type Hasher = foldhash::fast::RandomState;
 
 /// The closed days that the figures of one day read, folded once into the
 /// windows those figures sum over (so memory is a few totals per streamer,
@@ -168,6 +180,25 @@ pub struct ClosedSpans {
     last7: Window,
     /// `day - 13 ..= day - 7`: the 7 days before.
     prev7: Window,
+    /// The windows' streamers ranked, built on the first cycle that needs
+    /// them after the last [`ClosedSpans::add_day`].
+    ranked: OnceLock<Ranked>,
+}
+
+/// Positions in the windows of [`ClosedSpans`], best first. A streamer with
+/// no row in an open day keeps the figures of its closed days all day, so
+/// its rank among those streamers is found once; a cycle then computes only
+/// the streamers of the open days and takes the best of the others from
+/// here (at most [`LEADERBOARD_SIZE`] of them can rank), where it used to
+/// fold every streamer of up to two weeks again on every cycle.
+#[derive(Debug, Default)]
+struct Ranked {
+    /// `week` by each of [`super::METRICS`]: the positions whose value
+    /// would rank (above zero).
+    weekly: [Vec<u32>; 4],
+    /// `last7` by rising-star score (above zero), before the account age is
+    /// checked: profiles change during a day.
+    stars: Vec<u32>,
 }
 
 impl ClosedSpans {
@@ -182,6 +213,7 @@ impl ClosedSpans {
     /// Folds closed day `d`'s rows into the windows that hold it.
     pub fn add_day(&mut self, d: NaiveDate, rows: &[SpanRow]) {
         let Some(day) = self.day else { return };
+        self.ranked = OnceLock::new();
         let week = super::week_start(day);
         let windows = [
             (&mut self.week, week, week + Days::days(6)),
@@ -197,28 +229,77 @@ impl ClosedSpans {
             }
         }
     }
+
+    fn ranked(&self) -> &Ranked {
+        self.ranked.get_or_init(|| {
+            let prev_avg = |id: &str| self.prev7.get(id).and_then(Totals::avg_viewers);
+            Ranked {
+                weekly: std::array::from_fn(|m| by_value(&self.week, |_, t| metric_value(m, t))),
+                stars: by_value(&self.last7, |id, t| Some(growth(t, prev_avg(id)).2)),
+            }
+        })
+    }
 }
 
-/// Every streamer of the days `first..=last`: the closed days' totals, plus
-/// the open days' rows in `rows`.
+/// The positions in `window` whose `value` is above zero, highest first,
+/// ties by user id (the order of [`rank`]).
+fn by_value(window: &Window, value: impl Fn(&str, &Closed) -> Option<f64>) -> Vec<u32> {
+    let mut order: Vec<(f64, &str, u32)> = (0..)
+        .zip(window)
+        .filter_map(|(i, (id, t))| Some((value(id, t)?, &**id, i)))
+        .filter(|c| c.0 > 0.0)
+        .collect();
+    order.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    order.into_iter().map(|c| c.2).collect()
+}
+
+/// The value of [`super::METRICS`]`[metric]` over a run of days.
+fn metric_value<L>(metric: usize, t: &Totals<L>) -> Option<f64> {
+    match metric {
+        0 => Some(t.avg_viewers().unwrap_or(0.0)),
+        1 => Some(t.hours.value()),
+        2 => t.gained.map(|g| g as f64),
+        _ => Some(t.minutes.value()),
+    }
+}
+
+/// The streamers with a row in the open days `first..=last`, each with its
+/// closed days' totals from `closed` added.
 fn fold<'a>(
     closed: &'a Window,
     rows: &SpanDays<'a>,
     first: NaiveDate,
     last: NaiveDate,
-) -> HashMap<&'a str, Acc<'a>> {
-    let mut out: HashMap<&str, Acc> = HashMap::with_capacity(closed.len());
-    for (id, t) in closed {
-        out.entry(id.as_ref()).or_default().merge(t, |l| l.as_ref());
-    }
+) -> HashMap<&'a str, Acc<'a>, Hasher> {
+    let n = rows.range(first..=last).map(|(_, r)| r.len()).max();
+    let mut out = HashMap::with_capacity_and_hasher(n.unwrap_or(0), Hasher::default());
     for (&day, day_rows) in rows.range(first..=last) {
         for r in day_rows.iter() {
-            out.entry(r.user_id.as_str())
-                .or_default()
-                .add(day, r, r.login.as_str());
+            let acc = out.entry(r.user_id.as_str()).or_insert_with(|| {
+                let mut acc = Acc::default();
+                if let Some(t) = closed.get(r.user_id.as_str()) {
+                    acc.merge(t, |l| l.as_ref());
+                }
+                acc
+            });
+            acc.add(day, r, r.login.as_str());
         }
     }
     out
+}
+
+/// The entries of `window` in `order` (positions in it), without those
+/// `skip` names.
+fn best_of<'a>(
+    window: &'a Window,
+    order: &'a [u32],
+    mut skip: impl FnMut(&str) -> bool,
+) -> impl Iterator<Item = (&'a str, &'a Closed)> {
+    order
+        .iter()
+        .filter_map(|&i| window.get_index(i as usize))
+        .map(|(id, t)| (&**id, t))
+        .filter(move |(id, _)| !skip(id))
 }
 
 fn login<'a>(a: &Acc<'a>) -> &'a str {
@@ -229,31 +310,21 @@ fn login<'a>(a: &Acc<'a>) -> &'a str {
 /// [`LEADERBOARD_SIZE`] of each metric over the week's days, from the
 /// closed days' totals of the week and the open days' rows.
 pub fn weekly(week: NaiveDate, closed: &ClosedSpans, rows: &SpanDays<'_>) -> Vec<RankRow> {
-    let accs = fold(&closed.week, rows, week, week + Days::days(6));
-    let mut accs: Vec<(&str, Acc)> = accs.into_iter().collect();
-    accs.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let candidates = |value: &dyn Fn(&Acc) -> Option<f64>| {
-        accs.iter()
-            .filter_map(|(id, a)| value(a).map(|v| (v, *id, login(a))))
-            .collect::<Vec<_>>()
-    };
+    let open = fold(&closed.week, rows, week, week + Days::days(6));
+    let ranked = closed.ranked();
     let mut out = Vec::new();
-    out.extend(rank(
-        "avg_viewers",
-        candidates(&|a| Some(a.avg_viewers().unwrap_or(0.0))),
-    ));
-    out.extend(rank(
-        "hours_watched",
-        candidates(&|a| Some(a.hours.value())),
-    ));
-    out.extend(rank(
-        "followers_gained",
-        candidates(&|a| a.gained.map(|g| g as f64)),
-    ));
-    out.extend(rank(
-        "minutes_streamed",
-        candidates(&|a| Some(a.minutes.value())),
-    ));
+    for (m, metric) in super::METRICS.into_iter().enumerate() {
+        let mut candidates: Vec<(f64, &str, &str)> = open
+            .iter()
+            .filter_map(|(&id, a)| metric_value(m, a).map(|v| (v, id, login(a))))
+            .collect();
+        let others = best_of(&closed.week, &ranked.weekly[m], |id| open.contains_key(id));
+        candidates.extend(others.take(LEADERBOARD_SIZE).filter_map(|(id, t)| {
+            let login = t.login.as_ref().map_or("", |(_, l)| &**l);
+            Some((metric_value(m, t)?, id, login))
+        }));
+        out.extend(rank(metric, candidates));
+    }
     out
 }
 
@@ -280,6 +351,22 @@ pub struct StarRow {
     pub rank: i64,
 }
 
+/// A streamer's 7-day follower growth and viewer growth (in %) and its
+/// rising-star score from them, given its average viewers over the 7 days
+/// before.
+fn growth<L>(a: &Totals<L>, prev: Option<f64>) -> (Option<f64>, Option<f64>, f64) {
+    let followers = match (a.gained, a.first) {
+        (Some(g), Some((_, first))) if first > 0 => Some(100.0 * g as f64 / first as f64),
+        _ => None,
+    };
+    let viewers = match (a.avg_viewers(), prev) {
+        (Some(avg), Some(prev)) if prev > 0.0 => Some(100.0 * (avg - prev) / prev),
+        _ => None,
+    };
+    let score = 0.6 * followers.unwrap_or(0.0) + 0.4 * viewers.unwrap_or(0.0);
+    (followers, viewers, score)
+}
+
 /// `gold.rising_stars` of `day`: accounts at most
 /// [`RISING_STAR_MAX_AGE_DAYS`] old, scored by their 7-day follower and
 /// viewer growth against the 7 days before; the top [`LEADERBOARD_SIZE`].
@@ -296,52 +383,69 @@ pub fn rising_stars(
         day - Days::days(13),
         day - Days::days(7),
     );
+    let prev_avg = |id: &str| match before.get(id) {
+        Some(a) => a.avg_viewers(),
+        None => closed.prev7.get(id).and_then(Totals::avg_viewers),
+    };
     let next = day_start(day + Days::days(1));
-    let mut scored: Vec<StarRow> = week
+    let age = |id: &str| {
+        let age = streamers
+            .get(id)?
+            .iter()
+            .filter(|v| v.valid_from < next)
+            .filter_map(|v| v.created_at)
+            .map(|c| (day - c.date_naive()).num_days())
+            .max()?;
+        (age <= RISING_STAR_MAX_AGE_DAYS).then_some(age)
+    };
+    // The streamers of the open days with their closed days' totals, those
+    // whose open rows fall only in the 7 days before, and the best of the
+    // streamers of closed days only: scored first, their account's age
+    // looked up in score order until the board is full.
+    let mut extra: Vec<(&str, Acc)> = Vec::new();
+    for &id in before.keys().filter(|id| !week.contains_key(*id)) {
+        if let Some((id, t)) = closed.last7.get_key_value(id) {
+            let mut a = Acc::default();
+            a.merge(t, |l| l.as_ref());
+            extra.push((id, a));
+        }
+    }
+    let open = |id: &str| week.contains_key(id) || before.contains_key(id);
+    let others = best_of(&closed.last7, &closed.ranked().stars, open)
+        .filter(|(id, _)| age(id).is_some())
+        .take(LEADERBOARD_SIZE);
+    for (id, t) in others {
+        let mut a = Acc::default();
+        a.merge(t, |l| l.as_ref());
+        extra.push((id, a));
+    }
+    let mut scored: Vec<(f64, &str, &Acc)> = week
         .iter()
-        .filter_map(|(&id, a)| {
-            let age = streamers
-                .get(id)?
-                .iter()
-                .filter(|v| v.valid_from < next)
-                .filter_map(|v| v.created_at)
-                .map(|c| (day - c.date_naive()).num_days())
-                .max()?;
-            if age > RISING_STAR_MAX_AGE_DAYS {
-                return None;
-            }
-            let followers = match (a.gained, a.first) {
-                (Some(g), Some((_, first))) if first > 0 => Some(100.0 * g as f64 / first as f64),
-                _ => None,
-            };
-            let avg = a.avg_viewers();
-            let prev = before.get(id).and_then(Acc::avg_viewers);
-            let viewers = match (avg, prev) {
-                (Some(avg), Some(prev)) if prev > 0.0 => Some(100.0 * (avg - prev) / prev),
-                _ => None,
-            };
-            let score = 0.6 * followers.unwrap_or(0.0) + 0.4 * viewers.unwrap_or(0.0);
-            (score > 0.0).then(|| StarRow {
+        .map(|(id, a)| (*id, a))
+        .chain(extra.iter().map(|(id, a)| (*id, a)))
+        .map(|(id, a)| (growth(a, prev_avg(id)).2, id, a))
+        .filter(|c| c.0 > 0.0)
+        .collect();
+    scored.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    let aged = scored
+        .into_iter()
+        .filter_map(|(score, id, a)| Some((score, id, a, age(id)?)));
+    let stars = aged
+        .take(LEADERBOARD_SIZE)
+        .zip(1..)
+        .map(|((score, id, a, age), rank)| {
+            let (followers, viewers, _) = growth(a, prev_avg(id));
+            StarRow {
                 user_id: id.to_owned(),
                 login: login(a).to_owned(),
                 account_age_days: age,
                 followers_gained_7d: a.gained,
                 follower_growth_pct_7d: followers,
-                avg_viewers_7d: avg,
+                avg_viewers_7d: a.avg_viewers(),
                 viewer_growth_pct_7d: viewers,
                 score,
-                rank: 0,
-            })
-        })
-        .collect();
-    scored.sort_unstable_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.user_id.cmp(&b.user_id))
-    });
-    scored.truncate(LEADERBOARD_SIZE);
-    for (i, s) in scored.iter_mut().enumerate() {
-        s.rank = i as i64 + 1;
-    }
-    scored
+                rank,
+            }
+        });
+    stars.collect()
 }

@@ -116,7 +116,7 @@ mod agree {
     use datafusion::prelude::SessionContext;
 
     use super::super::span::{self, ClosedSpans, SpanDays, SpanRow};
-    use super::super::{DailyRow, week_start};
+    use super::super::{DailyRow, LEADERBOARD_SIZE, week_start};
     use crate::ingest::profiles::{Profiles, Version};
     use crate::ingest::silver::StreamerRow;
     use crate::ingest::tables;
@@ -251,18 +251,23 @@ mod agree {
         let mut g = Lcg(16);
         let last = NaiveDate::from_ymd_opt(2026, 3, 22).unwrap(); // a Sunday
         let first = last - Days::days(24);
+        // More streamers than a board holds, and few of them in the last two
+        // days: the figures of `last` then rank hundreds of streamers with
+        // closed days only, of whom at most a board's worth are looked at.
+        const USERS: u64 = 6 * LEADERBOARD_SIZE as u64;
         let mut by_day: BTreeMap<NaiveDate, Vec<DailyRow>> = BTreeMap::new();
         for day in span::days(first, last) {
             let mut rows = Vec::new();
-            for u in 0..80 {
-                if g.next(4) != 0 {
+            for u in 0..USERS {
+                let active = day < last - Days::days(1) || u % 8 == 0;
+                if active && g.next(4) != 0 {
                     rows.push(daily(u, day, &mut g));
                 }
             }
             by_day.insert(day, rows);
         }
         let mut streamers: BTreeMap<String, Vec<StreamerRow>> = BTreeMap::new();
-        for u in 0..80 {
+        for u in 0..USERS {
             // Young and old accounts, some without a creation time, and a
             // version that starts after the days ranked.
             let created = match g.next(6) {
@@ -315,13 +320,25 @@ mod agree {
                 .range(day - Days::days(1)..)
                 .map(|(d, r)| (*d, *r))
                 .collect();
+            // A day of the week before open as well (its rows reach the
+            // figures through the open side).
+            let gap = day - Days::days(8);
+            let mut gapped = ClosedSpans::new(day);
+            for d in span::inputs(day).filter(|d| *d < day - Days::days(1) && *d != gap) {
+                gapped.add_day(d, &spans[&d]);
+            }
+            let mut open_gap = open.clone();
+            open_gap.insert(gap, rows[&gap]);
             let cases = [
                 ("all open", &ClosedSpans::default(), &rows),
                 ("closed", &closed, &open),
+                ("a day before open", &gapped, &open_gap),
             ];
 
             let week = week_start(day);
             let sql = run(super::leaderboard_weekly(day)).await;
+            // Every board full: the cut at its size is what is compared.
+            assert_eq!(sql.num_rows(), 4 * LEADERBOARD_SIZE, "weekly {day}");
             let schema = Table::LeaderboardWeekly.schema();
             let keys = ["metric", "rank"];
             for (case, closed, rows) in cases {
@@ -332,6 +349,7 @@ mod agree {
             }
 
             let sql = run(super::rising_stars(day)).await;
+            assert_eq!(sql.num_rows(), LEADERBOARD_SIZE, "rising stars {day}");
             let schema = Table::RisingStars.schema();
             for (case, closed, rows) in cases {
                 let stars = span::rising_stars(day, closed, rows, &profiles);
