@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Days, NaiveDate, TimeZone, Utc};
+use rand::{Rng, SeedableRng};
 use twitch_monitor::ingest::gold::span::{self, ClosedSpans, SpanDays, SpanRow};
 use twitch_monitor::ingest::profiles::{Profiles, Version};
 
@@ -23,37 +24,31 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// A small deterministic generator.
-struct Lcg(u64);
+/// A seeded generator: the same days every run.
+type Gen = rand_chacha::ChaCha8Rng;
 
-impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
+fn below(g: &mut Gen, n: u64) -> u64 {
+    g.random_range(0..n)
 }
 
 /// `n` distinct streamers' rows of one day.
-fn day_rows(g: &mut Lcg, n: usize) -> Vec<SpanRow> {
+fn day_rows(g: &mut Gen, n: usize) -> Vec<SpanRow> {
     let mut ids: Vec<u64> = (0..CHANNELS).collect();
     for i in 0..n {
-        let j = i + g.next(CHANNELS - i as u64) as usize;
+        let j = i + below(g, CHANNELS - i as u64) as usize;
         ids.swap(i, j);
     }
     ids[..n]
         .iter()
         .map(|&u| {
-            let minutes = (g.next(600) + 10) as f64;
+            let minutes = (below(g, 600) + 10) as f64;
             SpanRow {
                 user_id: (100_000_000 + u).to_string(),
                 login: format!("channel{u}"),
-                hours_watched: minutes / 60.0 * g.next(5_000) as f64,
+                hours_watched: minutes / 60.0 * below(g, 5_000) as f64,
                 minutes_streamed: minutes,
-                followers_gained: (g.next(4) != 0).then(|| g.next(300) as i64),
-                followers_start: Some(g.next(1_000_000) as i64),
+                followers_gained: (below(g, 4) != 0).then(|| below(g, 300) as i64),
+                followers_start: Some(below(g, 1_000_000) as i64),
             }
         })
         .collect()
@@ -67,10 +62,10 @@ fn median(mut v: Vec<Duration>) -> Duration {
 fn main() {
     let (daily, open_n) = (env("BENCH_DAILY", 145_000), env("BENCH_OPEN", 130_000));
     let day = NaiveDate::from_ymd_opt(2026, 3, 22).unwrap_or_default(); // a Sunday
-    let mut g = Lcg(7);
+    let mut g = Gen::seed_from_u64(7);
     let mut profiles = Profiles::new();
     for u in 0..CHANNELS {
-        let created = Utc.timestamp_opt(1_500_000_000 + g.next(280_000_000) as i64, 0);
+        let created = Utc.timestamp_opt(1_500_000_000 + below(&mut g, 280_000_000) as i64, 0);
         let text = ["login", "", "", "", "", ""];
         let version = Version::new(
             text,
