@@ -22,7 +22,7 @@ use twitch_monitor::twitch::{ClientArgs, HelixClient};
 
 /// The ingest runs in this process: with the allocator of `twitch-monitor`
 /// itself. Its options in `src/main.rs` are the binary's; for the same here,
-/// `_RJEM_MALLOC_CONF=background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0`.
+/// `_RJEM_MALLOC_CONF=background_thread:true,dirty_decay_ms:250,muzzy_decay_ms:0`.
 #[global_allocator]
 static HEAP: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
