@@ -99,6 +99,11 @@ pub fn leaderboard(rows: &[DailyRow]) -> Vec<RankRow> {
     out
 }
 
+/// The order of every board: highest value first, ties by user id.
+pub(crate) fn best_first(a: (f64, &str), b: (f64, &str)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
+}
+
 /// The top [`LEADERBOARD_SIZE`] of `(value, user id, login)` candidates for
 /// `metric`: values above zero, highest first, ties by user id.
 pub(crate) fn rank<'a>(
@@ -106,9 +111,7 @@ pub(crate) fn rank<'a>(
     candidates: Vec<(f64, &'a str, &'a str)>,
 ) -> impl Iterator<Item = RankRow> + 'a {
     let mut ranked: Vec<_> = candidates.into_iter().filter(|c| c.0 > 0.0).collect();
-    let by_rank = |a: &(f64, &str, &str), b: &(f64, &str, &str)| {
-        b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1))
-    };
+    let by_rank = |a: &(f64, &str, &str), b: &(f64, &str, &str)| best_first((a.0, a.1), (b.0, b.1));
     if ranked.len() > LEADERBOARD_SIZE {
         ranked.select_nth_unstable_by(LEADERBOARD_SIZE - 1, by_rank);
         ranked.truncate(LEADERBOARD_SIZE);

@@ -18,7 +18,9 @@ use std::sync::OnceLock;
 use chrono::{Duration as Days, NaiveDate};
 use indexmap::IndexMap;
 
-use super::{DailyRow, LEADERBOARD_SIZE, RISING_STAR_MAX_AGE_DAYS, RankRow, day_start, rank};
+use super::{
+    DailyRow, LEADERBOARD_SIZE, RISING_STAR_MAX_AGE_DAYS, RankRow, best_first, day_start, rank,
+};
 use crate::ingest::profiles::Profiles;
 
 /// What the multi-day figures need of one streamer's day.
@@ -249,7 +251,7 @@ fn by_value(window: &Window, value: impl Fn(&str, &Closed) -> Option<f64>) -> Ve
         .filter_map(|(i, (id, t))| Some((value(id, t)?, &**id, i)))
         .filter(|c| c.0 > 0.0)
         .collect();
-    order.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    order.sort_unstable_by(|a, b| best_first((a.0, a.1), (b.0, b.1)));
     order.into_iter().map(|c| c.2).collect()
 }
 
@@ -276,11 +278,9 @@ fn fold<'a>(
     for (&day, day_rows) in rows.range(first..=last) {
         for r in day_rows.iter() {
             let acc = out.entry(r.user_id.as_str()).or_insert_with(|| {
-                let mut acc = Acc::default();
-                if let Some(t) = closed.get(r.user_id.as_str()) {
-                    acc.merge(t, |l| l.as_ref());
-                }
-                acc
+                closed
+                    .get(r.user_id.as_str())
+                    .map_or_else(Acc::default, of_closed)
             });
             acc.add(day, r, r.login.as_str());
         }
@@ -306,6 +306,13 @@ fn login<'a>(a: &Acc<'a>) -> &'a str {
     a.login.map_or("", |(_, l)| l)
 }
 
+/// A closed streamer's totals as a cycle's figures start from them.
+fn of_closed(t: &Closed) -> Acc<'_> {
+    let mut acc = Acc::default();
+    acc.merge(t, |l| l.as_ref());
+    acc
+}
+
 /// `gold.leaderboard_weekly` of the ISO week starting `week`: the top
 /// [`LEADERBOARD_SIZE`] of each metric over the week's days, from the
 /// closed days' totals of the week and the open days' rows.
@@ -319,10 +326,11 @@ pub fn weekly(week: NaiveDate, closed: &ClosedSpans, rows: &SpanDays<'_>) -> Vec
             .filter_map(|(&id, a)| metric_value(m, a).map(|v| (v, id, login(a))))
             .collect();
         let others = best_of(&closed.week, &ranked.weekly[m], |id| open.contains_key(id));
-        candidates.extend(others.take(LEADERBOARD_SIZE).filter_map(|(id, t)| {
-            let login = t.login.as_ref().map_or("", |(_, l)| &**l);
-            Some((metric_value(m, t)?, id, login))
-        }));
+        candidates.extend(
+            others
+                .take(LEADERBOARD_SIZE)
+                .filter_map(|(id, t)| Some((metric_value(m, t)?, id, login(&of_closed(t))))),
+        );
         out.extend(rank(metric, candidates));
     }
     out
@@ -402,23 +410,17 @@ pub fn rising_stars(
     // whose open rows fall only in the 7 days before, and the best of the
     // streamers of closed days only: scored first, their account's age
     // looked up in score order until the board is full.
-    let mut extra: Vec<(&str, Acc)> = Vec::new();
-    for &id in before.keys().filter(|id| !week.contains_key(*id)) {
-        if let Some((id, t)) = closed.last7.get_key_value(id) {
-            let mut a = Acc::default();
-            a.merge(t, |l| l.as_ref());
-            extra.push((id, a));
-        }
-    }
+    let before_only = before.keys().filter(|id| !week.contains_key(*id));
+    let before_only = before_only.filter_map(|id| closed.last7.get_key_value(*id));
     let open = |id: &str| week.contains_key(id) || before.contains_key(id);
     let others = best_of(&closed.last7, &closed.ranked().stars, open)
         .filter(|(id, _)| age(id).is_some())
         .take(LEADERBOARD_SIZE);
-    for (id, t) in others {
-        let mut a = Acc::default();
-        a.merge(t, |l| l.as_ref());
-        extra.push((id, a));
-    }
+    let extra: Vec<(&str, Acc)> = before_only
+        .map(|(id, t)| (&**id, t))
+        .chain(others)
+        .map(|(id, t)| (id, of_closed(t)))
+        .collect();
     let mut scored: Vec<(f64, &str, &Acc)> = week
         .iter()
         .map(|(id, a)| (*id, a))
@@ -426,7 +428,7 @@ pub fn rising_stars(
         .map(|(id, a)| (growth(a, prev_avg(id)).2, id, a))
         .filter(|c| c.0 > 0.0)
         .collect();
-    scored.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    scored.sort_unstable_by(|a, b| best_first((a.0, a.1), (b.0, b.1)));
     let aged = scored
         .into_iter()
         .filter_map(|(score, id, a)| Some((score, id, a, age(id)?)));
