@@ -63,6 +63,9 @@ pub enum PauseAt {
     Compaction,
     /// After the vacuum, before the writer's state catches up.
     CatchUp,
+    /// Before today's files are merged ([`Lake::compact_today`]), after
+    /// the table's state was copied.
+    Today,
 }
 
 /// A pause in the next maintenance beside cycles: [`Lake::pause_maintenance`].
@@ -106,7 +109,7 @@ impl Lake {
     }
 
     /// Waits in the pause set for `at`, if any.
-    async fn pause_at(&self, at: PauseAt) {
+    pub(super) async fn pause_at(&self, at: PauseAt) {
         let pause = {
             let mut set = self
                 .inner
@@ -152,24 +155,13 @@ impl Lake {
         let mut held = locked.elapsed();
         self.pause_at(PauseAt::Compaction).await;
         let vacuum_beside = maintain::vacuum_retention(slot.table, opts) >= VACUUM_BESIDE_CYCLES;
-        let mut copy = tidy(slot, copy, filters, today, opts, report, vacuum_beside).await?;
+        let copy = tidy(slot, copy, filters, today, opts, report, vacuum_beside).await?;
         self.pause_at(PauseAt::CatchUp).await;
         let mut delta = slot.writer.lock().await;
         locked = Instant::now();
-        // The cycles' commits since the copy was taken.
-        copy.update_state()
-            .await
-            .map_err(slot.delta_err("refresh"))?;
-        if copy.version() >= delta.version() {
-            *delta = copy;
+        if catch_up(slot, &mut delta, copy).await? {
             slot.renewed();
-        } else {
-            delta
-                .update_state()
-                .await
-                .map_err(slot.delta_err("refresh"))?;
         }
-        slot.publish(&delta);
         if !vacuum_beside {
             retention::vacuum(slot, &mut delta, opts, report).await?;
             slot.renewed();
@@ -177,6 +169,31 @@ impl Lake {
         held += locked.elapsed();
         Ok(held)
     }
+}
+
+/// Under the writer lock (`delta`, the writer's state): brings `copy` — a
+/// copy of that state taken earlier and maintained beside the cycles — up to
+/// the cycles' commits since, makes it the writer's state and publishes it;
+/// whether it did (otherwise the writer's state is brought up to date).
+pub(super) async fn catch_up(
+    slot: &Slot,
+    delta: &mut DeltaTable,
+    mut copy: DeltaTable,
+) -> Result<bool> {
+    copy.update_state()
+        .await
+        .map_err(slot.delta_err("refresh"))?;
+    let took = copy.version() >= delta.version();
+    if took {
+        *delta = copy;
+    } else {
+        delta
+            .update_state()
+            .await
+            .map_err(slot.delta_err("refresh"))?;
+    }
+    slot.publish(delta);
+    Ok(took)
 }
 
 /// Compacts `delta`'s closed partitions, writes a checkpoint, removes the

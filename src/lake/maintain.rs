@@ -8,7 +8,6 @@
 //! ~1,440 entries per table a day, and every commit lists `_delta_log` (on a
 //! local disk object_store walks the whole directory), so with 30 days of
 //! entries each commit would cost more every day for a month.
-use std::num::NonZeroU64;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -16,14 +15,9 @@ use deltalake::{DeltaTable, FilterLiteral, FilterOp, FilterValue, checkpoints};
 
 use tokio_util::sync::CancellationToken;
 
-use super::retention::vacuum_rewritten;
 use super::{Lake, Result, Slot};
 use crate::clock::SharedClock;
 use crate::schema::{Layer, Origin, Table};
-
-/// Files of today's partitions smaller than this are merged during the day
-/// ([`Lake::compact_today`]); larger ones are left alone.
-pub const TODAY_TARGET_SIZE: NonZeroU64 = NonZeroU64::new(32 << 20).unwrap();
 
 /// How long log entries, and files removed from tables, are kept by
 /// default: a day of time travel.
@@ -218,7 +212,7 @@ impl Lake {
     /// `None` turns either off. A failed run is logged and the next one
     /// still comes. Runs beside the ingest cycles: both take each table's
     /// writer lock in turn, and the tables cycles only append to are
-    /// maintained without it (see `closed`). After each run the memory it
+    /// maintained and merged without it (see `closed` and `today`). After each run the memory it
     /// freed goes back to the OS ([`crate::heap::release_freed`]).
     pub async fn maintain_every(
         self,
@@ -271,78 +265,6 @@ impl Lake {
             // What the run read and wrote was freed, but malloc keeps it.
             crate::heap::release_freed("maintenance");
         }
-    }
-
-    /// Merges the small files that cycles write (one per table and cycle)
-    /// into files of up to [`TODAY_TARGET_SIZE`], so that reads, merges and
-    /// checkpoints during the day handle tens of files rather than one per
-    /// cycle so far: today's partition of every day-partitioned table, and
-    /// the tables that are not partitioned by day (streamers, sessions,
-    /// games, alerts, exports) whole. Files that reached the target are left
-    /// alone, so a row is rewritten only a few times. The tables cycles
-    /// rewrite ([`rewritten_by_cycles`]) are vacuumed too, by their own
-    /// `delta.deletedFileRetentionDuration` (`serve` sets it to the gold
-    /// retention, see [`Lake::keep_removed_files_for`]), so the day's
-    /// replaced partitions do not pile up until the daily maintenance. Then
-    /// removes the log entries older than `log_retention`, or than that
-    /// retention for those tables ([`cleanup_logs`]: a version whose files
-    /// are gone cannot be read anyway), so the log a commit lists stays that
-    /// long. Returns the files merged and the tables that failed (each
-    /// logged); the next run tries again.
-    pub async fn compact_today(&self, now: DateTime<Utc>, log_retention: Duration) -> (u64, usize) {
-        let today = now.date_naive().format("%Y-%m-%d").to_string();
-        let (mut files, mut failed) = (0, 0);
-        for table in Table::ALL {
-            let filters: Vec<FilterLiteral<'_>> = match table.def().day_partition() {
-                Some(day) => vec![(day, FilterOp::Eq, FilterValue::Scalar(today.as_str()))],
-                None => Vec::new(),
-            };
-            let slot = self.slot(table);
-            let mut delta = slot.writer.lock().await;
-            match DeltaTable::clone(&delta)
-                .optimize()
-                .with_filters(&filters)
-                .with_target_size(TODAY_TARGET_SIZE)
-                .await
-            {
-                Ok((optimized, metrics)) => {
-                    files += metrics.num_files_removed;
-                    if metrics.num_files_removed > 0 {
-                        *delta = optimized;
-                        slot.publish(&delta);
-                        slot.renew(&mut delta, false).await;
-                    }
-                }
-                Err(e) => {
-                    failed += 1;
-                    tracing::warn!(%table, error = %e, "compacting today's files failed");
-                    continue;
-                }
-            }
-            let mut keep_logs = log_retention;
-            if rewritten_by_cycles(table) {
-                match vacuum_rewritten(table, &delta).await {
-                    Ok((vacuumed, kept_for)) => {
-                        keep_logs = keep_logs.min(kept_for);
-                        // Vacuum commits (its start and end) when it deletes.
-                        if vacuumed.version() != delta.version() {
-                            *delta = vacuumed;
-                            slot.publish(&delta);
-                        }
-                    }
-                    Err(e) => {
-                        failed += 1;
-                        tracing::warn!(%table, error = %e, "vacuuming replaced files failed");
-                        continue;
-                    }
-                }
-            }
-            if let Err(e) = cleanup_logs(&delta, keep_logs).await {
-                failed += 1;
-                tracing::warn!(%table, error = %e, "removing expired log entries failed");
-            }
-        }
-        (files, failed)
     }
 
     /// Compacts closed partitions (days before `now`'s date; the `ended`

@@ -37,6 +37,7 @@ pub(crate) use provider::cast_columns;
 pub mod read;
 pub mod rewrite;
 pub mod scd2;
+mod today;
 pub mod write;
 
 #[doc(hidden)]
@@ -44,6 +45,7 @@ pub use closed::{Pause, PauseAt};
 pub use error::{Error, Result};
 pub use location::object_store_at;
 pub use maintain::{MaintainOptions, MaintainReport, Retention, TableMaintenance};
+pub use today::TODAY_TARGET_SIZE;
 pub use write::{CommitOutcome, app_id, in_list};
 
 use crate::schema::{Table, TableDef};

@@ -2,6 +2,7 @@
 use chrono::Utc;
 use std::time::Duration;
 
+use twitch_monitor::lake::PauseAt;
 use twitch_monitor::lake::maintain::DEFAULT_LOG_RETENTION;
 use twitch_monitor::schema::Table;
 
@@ -48,6 +49,84 @@ async fn compact_today_merges_todays_files_and_leaves_other_days_and_rows_alone(
     lake.append(t, vec![rows(t, 3, 8, today)], 8).await.unwrap();
     let again = lake.append(t, vec![rows(t, 3, 8, today)], 8).await.unwrap();
     assert!(!again.is_committed(), "{again:?}");
+    drop(dir);
+}
+
+#[tokio::test]
+async fn todays_files_of_append_tables_merge_while_cycles_commit_to_the_same_day() {
+    // Bronze and the snapshot tables are merged without their writer lock:
+    // a cycle appends to today's partition while the merge of it is under
+    // way (paused after the merge copied the table's state), and neither
+    // waits for nor undoes the other.
+    let (dir, lake) = temp_lake().await;
+    let now = Utc::now();
+    let today = now.date_naive();
+    // The first table merged beside cycles (the pause is in its merge) and
+    // one merged after it.
+    let tables = [Table::HelixResponses, Table::StreamSnapshots];
+    for t in tables {
+        for cycle in 1..=4 {
+            lake.append(t, vec![rows(t, 3, cycle, today)], cycle)
+                .await
+                .unwrap();
+        }
+    }
+    let pause = lake.pause_maintenance(PauseAt::Today);
+    let merging = tokio::spawn({
+        let lake = lake.clone();
+        async move { lake.compact_today(now, DEFAULT_LOG_RETENTION).await }
+    });
+    // Bounded, so a regression fails instead of hanging.
+    let bound = Duration::from_secs(60);
+    tokio::time::timeout(bound, pause.arrived())
+        .await
+        .expect("the merge of today's bronze reaches the pause");
+    for t in tables {
+        let cycle = tokio::time::timeout(bound, lake.append(t, vec![rows(t, 2, 5, today)], 5));
+        let outcome = cycle.await.expect("a cycle does not wait for the merge");
+        assert!(outcome.unwrap().is_committed(), "{t}");
+    }
+    pause.resume();
+    let (merged, failed) = merging.await.unwrap();
+    // Bronze merged the 4 files it copied (the cycle's came after); the
+    // snapshots all 5, the cycle's included.
+    assert_eq!((merged, failed), (4 + 5, 0));
+    for t in tables {
+        assert_eq!(lake.count(t, None).await.unwrap(), 4 * 3 + 2, "{t}");
+        // Exactly once still: cycle 5 is known to the table.
+        let again = lake.append(t, vec![rows(t, 2, 5, today)], 5);
+        assert!(!again.await.unwrap().is_committed(), "{t}");
+    }
+    // The handle's own state has the merge and the cycle's file beside it.
+    let files = |t| lake.delta_table(t).get_file_uris().unwrap().count();
+    assert_eq!(
+        (files(Table::HelixResponses), files(Table::StreamSnapshots)),
+        (2, 1)
+    );
+    // And so does the table on disk, read by a fresh process.
+    let path = dir.path().to_str().unwrap();
+    let fresh = twitch_monitor::lake::Lake::open(path, Default::default())
+        .await
+        .unwrap();
+    for t in tables {
+        assert_eq!(fresh.count(t, None).await.unwrap(), 14, "{t}");
+    }
+    assert_eq!(
+        fresh
+            .delta_table(Table::HelixResponses)
+            .get_file_uris()
+            .unwrap()
+            .count(),
+        2
+    );
+    // The next cycle commits through the merged state.
+    let next = lake.append(
+        Table::HelixResponses,
+        vec![rows(Table::HelixResponses, 1, 6, today)],
+        6,
+    );
+    assert!(next.await.unwrap().is_committed());
+    assert_eq!(lake.count(Table::HelixResponses, None).await.unwrap(), 15);
     drop(dir);
 }
 
