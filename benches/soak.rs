@@ -274,8 +274,11 @@ fn main() {
         last = id;
         if id % 100 == 0 || id == cycles {
             let mib = |layer: &str| size(&lake.join(layer)) as f64 / (1 << 20) as f64;
-            let (millis, errors) = probe.as_ref().map(Probe::take).unwrap_or_default();
-            probe_errors += errors;
+            let (millis, failures) = probe.as_ref().map(Probe::take).unwrap_or_default();
+            probe_errors += failures.len();
+            for why in failures {
+                println!("  a probe query failed by cycle {id}, {why}");
+            }
             println!(
                 "{:>5}-{:<5} {:>10.2} {:>10.2} {:>27} {:>9} {:>9.0} {:>15} {:>7.0}MB {:>7.0}MB {:>7.0}MB",
                 id + 1 - block.times.len() as u64,

@@ -1,16 +1,16 @@
 //! A reader beside the soak: one query a second through the HTTP API while
 //! cycles and maintenance run, timed, so the soak shows what a dashboard
 //! user waits for at each hour of the day, the day's close included.
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Latencies (ms) of the queries answered since the last [`Probe::take`],
-/// and the queries that failed.
+/// and why each query that failed did.
 #[derive(Default)]
 struct Seen {
     millis: Mutex<Vec<f64>>,
-    errors: AtomicU64,
+    failures: Mutex<Vec<String>>,
 }
 
 /// The probing thread; stops when dropped.
@@ -38,16 +38,10 @@ impl Probe {
         Self { seen, stop }
     }
 
-    /// The latencies (ms) since the last call, and the failures.
-    pub fn take(&self) -> (Vec<f64>, u64) {
-        let millis = std::mem::take(
-            &mut *self
-                .seen
-                .millis
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        (millis, self.seen.errors.swap(0, Ordering::Relaxed))
+    /// The latencies (ms) since the last call, and why each query that
+    /// failed meanwhile did.
+    pub fn take(&self) -> (Vec<f64>, Vec<String>) {
+        (take(&self.seen.millis), take(&self.seen.failures))
     }
 }
 
@@ -82,23 +76,41 @@ async fn probe(addr: &str, seen: &Seen, stop: &AtomicBool) {
             Some(login) => {
                 let started = Instant::now();
                 let url = format!("{base}/streamer/{login}/viewers");
-                let answered = match client.get(url).send().await {
-                    Ok(r) if r.status().is_success() => r.bytes().await.is_ok(),
-                    _ => false,
-                };
-                if answered {
-                    let ms = started.elapsed().as_secs_f64() * 1e3;
-                    seen.millis
+                let answered = async {
+                    let response = client.get(url).send().await.map_err(|e| e.to_string())?;
+                    let status = response.status();
+                    let body = response.bytes().await.map_err(|e| e.to_string())?;
+                    if status.is_success() {
+                        return Ok(());
+                    }
+                    let body = String::from_utf8_lossy(&body);
+                    Err(format!(
+                        "{status}: {}",
+                        body.chars().take(200).collect::<String>()
+                    ))
+                }
+                .await;
+                let ms = started.elapsed().as_secs_f64() * 1e3;
+                match answered {
+                    Ok(()) => seen
+                        .millis
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .push(ms);
-                } else {
-                    seen.errors.fetch_add(1, Ordering::Relaxed);
+                        .push(ms),
+                    Err(why) => seen
+                        .failures
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(format!("after {ms:.0} ms: {why}")),
                 }
             }
         }
         tokio::time::sleep_until(next.into()).await;
     }
+}
+
+fn take<T>(v: &Mutex<Vec<T>>) -> Vec<T> {
+    std::mem::take(&mut *v.lock().unwrap_or_else(PoisonError::into_inner))
 }
 
 /// The `q` quantile (0–1) of `values` (NaN when empty).
