@@ -30,19 +30,6 @@ use tokio::sync::Notify;
 
 use super::maintain::{self, MaintainOptions, TableMaintenance};
 use super::{Lake, Result, Slot, cluster, retention};
-use crate::schema::Table;
-
-/// Whether cycles only append to `table` (see `ingest::plan`), so its
-/// closed partitions may be compacted while cycles commit.
-pub(super) fn beside_cycles(table: Table) -> bool {
-    matches!(
-        table,
-        Table::HelixResponses
-            | Table::ChatMessages
-            | Table::StreamSnapshots
-            | Table::FollowerSnapshots
-    )
-}
 
 /// The shortest file retention at which a table is vacuumed beside cycles.
 /// Vacuum deletes files that the state it has in hand does not name and
@@ -128,7 +115,7 @@ impl Lake {
     /// `filters` (the closed ones), clustering closed days first, writes a
     /// checkpoint, removes expired log entries and vacuums, then leaves the
     /// writer's state loaded afresh. Beside cycles for the tables
-    /// [`beside_cycles`] names — all of it, vacuum too when its retention
+    /// [`Table::only_appended_by_cycles`] names — all of it, vacuum too when its retention
     /// is at least [`VACUUM_BESIDE_CYCLES`] — under the writer lock for the
     /// others. Returns how long it held the lock.
     pub(super) async fn maintain_closed(
@@ -146,7 +133,7 @@ impl Lake {
             .await
             .map_err(slot.delta_err("refresh"))?;
         let copy = DeltaTable::clone(&delta);
-        if !beside_cycles(slot.table) {
+        if !slot.table.only_appended_by_cycles() {
             *delta = tidy(slot, copy, filters, today, opts, report, true).await?;
             slot.renewed();
             return Ok(locked.elapsed());

@@ -3,7 +3,7 @@
 //! checkpoints during the day would otherwise handle one file per cycle so
 //! far.
 //!
-//! The tables cycles only append to ([`closed::beside_cycles`]: bronze and
+//! The tables cycles only append to ([`Table::only_appended_by_cycles`]: bronze and
 //! the snapshot tables, also the largest) are merged beside the cycles, as
 //! their closed days are (see `closed` for why Delta's conflict checks make
 //! that safe: a merge commits no data change and no read predicate, so a
@@ -55,7 +55,7 @@ impl Lake {
             };
             let slot = self.slot(table);
             let started = std::time::Instant::now();
-            let merged = if closed::beside_cycles(table) {
+            let merged = if table.only_appended_by_cycles() {
                 self.merge_today_beside(slot, &filters, log_retention).await
             } else {
                 merge_today_locked(slot, &filters, log_retention).await

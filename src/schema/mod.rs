@@ -154,6 +154,20 @@ impl Table {
         self.def().origin
     }
 
+    /// Whether ingest cycles only ever append to this table (never replace,
+    /// merge or delete rows), so the lake may compact its files while
+    /// cycles commit (`lake::closed`). Bronze and the two snapshot facts;
+    /// the cycle's plan is checked against this in its tests.
+    pub fn only_appended_by_cycles(self) -> bool {
+        matches!(
+            self,
+            Table::HelixResponses
+                | Table::ChatMessages
+                | Table::StreamSnapshots
+                | Table::FollowerSnapshots
+        )
+    }
+
     /// The Arrow schema (the contract) of this table.
     pub fn schema(self) -> SchemaRef {
         self.def().schema.clone()

@@ -68,6 +68,24 @@ fn chat_line(at: &str, raw: &str) -> crate::chat::ChatLine {
         .unwrap()
 }
 
+/// The lake compacts the tables cycles only append to while cycles commit;
+/// a cycle that replaced rows in one would race that compaction.
+#[test]
+fn a_cycle_only_appends_to_the_tables_compacted_beside_cycles() {
+    let mut state = SilverState::default();
+    let plan = plan(7, &inputs(), &mut state).unwrap();
+    let appended: Vec<Table> = Table::ALL
+        .into_iter()
+        .filter(|t| t.only_appended_by_cycles())
+        .collect();
+    for table in &appended {
+        assert!(plan.writes.iter().any(|w| w.table == *table), "{table}");
+    }
+    for write in plan.writes.iter().filter(|w| appended.contains(&w.table)) {
+        assert_eq!(write.op, Op::Append, "{}", write.describe());
+    }
+}
+
 #[test]
 fn a_cycle_writes_bronze_then_silver_then_the_gold_of_each_day_it_touched() {
     let mut state = SilverState::default();
