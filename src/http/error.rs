@@ -38,8 +38,9 @@ pub enum Error {
         /// The cycle now served.
         current: Option<i64>,
     },
-    /// Cycles kept committing while an answer was being read.
-    #[error("the data changed during every try; ask again")]
+    /// The newest cycle's live views were swapped in but the cycle was not
+    /// published (its catalog refresh) within the waits.
+    #[error("the newest cycle is not published yet; ask again")]
     Unsettled,
     /// Encoding a result failed (a bug).
     #[error("encoding the result: {0}")]

@@ -48,12 +48,17 @@ impl TableProvider for LiveTable {
 
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let snapshot = self.current.load_full();
+        // A read pinned to one cycle carries that cycle's snapshot
+        // (`query::Pinned::with_extension`); others read the newest.
+        let snapshot = state
+            .config()
+            .get_extension::<Snapshot>()
+            .unwrap_or_else(|| self.current.load_full());
         let batch = snapshot.batch(self.view).clone();
         let source =
             MemorySourceConfig::try_new(&[vec![batch]], self.schema(), projection.cloned())?

@@ -7,7 +7,7 @@ use arrow::util::pretty::pretty_format_batches;
 use chrono::{DateTime, TimeDelta, Utc};
 use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
 use datafusion::datasource::MemTable;
-use datafusion::prelude::SessionContext;
+use datafusion::prelude::{SessionConfig, SessionContext};
 
 use super::*;
 
@@ -269,8 +269,8 @@ fn a_replayed_cycle_does_not_double_count() {
     assert_eq!(snap.batch(View::IngestStatus).num_rows(), 2);
 }
 
-#[test]
-fn a_reader_keeps_the_snapshot_it_holds() {
+#[tokio::test]
+async fn a_reader_keeps_the_snapshot_it_holds() {
     let live = LiveViews::new();
     live.apply_cycle(cycle(1, 0, &[("u1", "Chess", 100)], &[]))
         .unwrap();
@@ -283,6 +283,17 @@ fn a_reader_keeps_the_snapshot_it_holds() {
     let now = reader.snapshot();
     assert_eq!(now.cycle_id(), Some(2));
     assert_eq!(now.batch(View::Streams).num_rows(), 2);
+    // SQL whose session carries the held snapshot (a read pinned to its
+    // cycle) reads it, not the newest.
+    let streams = async |ctx: SessionContext| {
+        ctx.register_table("streams", live.table_provider(View::Streams))
+            .unwrap();
+        let batches = query(&ctx, "SELECT * FROM streams").await;
+        batches.iter().map(RecordBatch::num_rows).sum::<usize>()
+    };
+    let pinned = SessionConfig::new().with_extension(held);
+    assert_eq!(streams(SessionContext::new_with_config(pinned)).await, 1);
+    assert_eq!(streams(SessionContext::new()).await, 2);
 }
 
 #[test]

@@ -139,16 +139,46 @@ impl LakeCatalog {
             .collect();
         self.schemas.store(Arc::new(schemas));
     }
+
+    /// The tables as they are now, unchanged by later refreshes.
+    pub(crate) fn fixed(&self) -> FixedCatalog {
+        FixedCatalog {
+            schemas: self.schemas.load_full(),
+        }
+    }
 }
 
 impl CatalogProvider for LakeCatalog {
     fn schema_names(&self) -> Vec<String> {
-        self.schemas.load().keys().cloned().collect()
+        self.fixed().schema_names()
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        self.fixed().schema(name)
+    }
+
+    fn register_schema(
+        &self,
+        name: &str,
+        schema: Arc<dyn SchemaProvider>,
+    ) -> DfResult<Option<Arc<dyn SchemaProvider>>> {
+        self.fixed().register_schema(name, schema)
+    }
+}
+
+/// One snapshot of the `twitch` catalog ([`LakeCatalog::fixed`]).
+#[derive(Debug)]
+pub(crate) struct FixedCatalog {
+    schemas: Arc<BTreeMap<String, Arc<LayerSchema>>>,
+}
+
+impl CatalogProvider for FixedCatalog {
+    fn schema_names(&self) -> Vec<String> {
+        self.schemas.keys().cloned().collect()
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
         self.schemas
-            .load()
             .get(name)
             .map(|s| Arc::clone(s) as Arc<dyn SchemaProvider>)
     }

@@ -6,6 +6,7 @@ mod catalog;
 mod error;
 mod functions;
 mod params;
+mod pinned;
 mod planned;
 mod policy;
 mod pool;
@@ -23,6 +24,7 @@ use datafusion::common::TableReference;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionState;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
@@ -31,6 +33,7 @@ use tokio::time::Instant;
 
 pub use catalog::{CATALOG, MemTableSource, SCHEMAS, SourceTable, TableSource};
 pub use error::{Error, ErrorKind, Result, SourceError};
+pub use pinned::Pinned;
 pub use policy::rewrite_placeholders;
 pub use pool::QUERY_NICE;
 pub use sources::{LakeAndLive, WithTables};
@@ -218,7 +221,7 @@ impl QueryEngine {
     /// Plans `sql` without running it: result schema and parameter schema.
     pub async fn prepare(&self, sql: &str) -> Result<PreparedQuery> {
         let sql = rewrite_placeholders(sql)?;
-        let plan = self.plan(&sql).await?;
+        let plan = plan(&self.inner.ctx.state(), &sql).await?;
         Ok(PreparedQuery {
             schema: client_schema(plan.schema().as_arrow()),
             parameters: params::parameter_schema(&plan)?,
@@ -231,7 +234,7 @@ impl QueryEngine {
     /// [`QueryEngine::execute`] will produce it (nullability included).
     pub async fn schema(&self, sql: &str, params: &[ScalarValue]) -> Result<SchemaRef> {
         let sql = rewrite_placeholders(sql)?;
-        let plan = params::bind(self.plan(&sql).await?, params)?;
+        let plan = params::bind(plan(&self.inner.ctx.state(), &sql).await?, params)?;
         let physical = self.inner.ctx.state().create_physical_plan(&plan).await?;
         let schema = client_schema(&physical.schema());
         // Kept for the execution that usually follows (GetFlightInfo, DoGet).
@@ -249,6 +252,32 @@ impl QueryEngine {
         sql: &str,
         params: &[ScalarValue],
     ) -> Result<SendableRecordBatchStream> {
+        self.run(None, sql, params).await
+    }
+
+    /// The catalog as it is now: statements run with
+    /// [`QueryEngine::execute_pinned`] on it read these table versions
+    /// whatever refreshes come meanwhile.
+    pub fn pin(&self) -> Pinned {
+        Pinned::new(self.inner.ctx.state(), &self.inner.catalog)
+    }
+
+    /// [`QueryEngine::execute`] against the tables `at` pinned.
+    pub async fn execute_pinned(
+        &self,
+        at: &Pinned,
+        sql: &str,
+        params: &[ScalarValue],
+    ) -> Result<SendableRecordBatchStream> {
+        self.run(Some(at.clone()), sql, params).await
+    }
+
+    async fn run(
+        &self,
+        at: Option<Pinned>,
+        sql: &str,
+        params: &[ScalarValue],
+    ) -> Result<SendableRecordBatchStream> {
         let guard = self.inner.options.metrics.query_started();
         let started = async {
             let sql = rewrite_placeholders(sql)?;
@@ -256,10 +285,12 @@ impl QueryEngine {
             let timeout = self.inner.options.query_timeout;
             let deadline = Instant::now() + timeout;
             let (engine, params) = (self.clone(), params.to_vec());
-            let start = self
-                .inner
-                .pool
-                .stream(async move { engine.start(&sql, &params).await });
+            let start = self.inner.pool.stream(async move {
+                match at {
+                    Some(at) => engine.start_pinned(&at, &sql, &params).await,
+                    None => engine.start(&sql, &params).await,
+                }
+            });
             let inner = tokio::time::timeout_at(deadline, start)
                 .await
                 .map_err(|_| Error::Timeout(timeout))??;
@@ -282,28 +313,24 @@ impl QueryEngine {
         let physical = match self.inner.planned.take(sql, params) {
             Some(physical) => physical,
             None => {
-                let plan = params::bind(self.plan(sql).await?, params)?;
-                self.inner.ctx.state().create_physical_plan(&plan).await?
+                let state = self.inner.ctx.state();
+                let plan = params::bind(plan(&state, sql).await?, params)?;
+                state.create_physical_plan(&plan).await?
             }
         };
         execute_stream(physical, self.inner.ctx.task_ctx()).map_err(Error::from)
     }
 
-    /// Parses, checks and plans one read-only statement.
-    async fn plan(&self, sql: &str) -> Result<LogicalPlan> {
-        let state = self.inner.ctx.state();
-        let dialect = state.config().options().sql_parser.dialect;
-        let statement = state.sql_to_statement(sql, &dialect)?;
-        policy::check_read_only(&statement)?;
-        let plan = state.statement_to_plan(statement).await?;
-        // Defence in depth: DataFusion's own check agrees the plan only reads.
-        SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false)
-            .verify_plan(&plan)
-            .map_err(|e| Error::ReadOnly(e.to_string()))?;
-        Ok(plan)
+    /// Plans `sql` against the tables `at` pinned and starts it.
+    async fn start_pinned(
+        &self,
+        at: &Pinned,
+        sql: &str,
+        params: &[ScalarValue],
+    ) -> Result<SendableRecordBatchStream> {
+        let plan = params::bind(plan(&at.state, sql).await?, params)?;
+        let physical = at.state.create_physical_plan(&plan).await?;
+        execute_stream(physical, at.state.task_ctx()).map_err(Error::from)
     }
 
     /// Waits (bounded) for a concurrency slot.
@@ -376,3 +403,19 @@ impl QueryEngine {
 
 #[cfg(test)]
 mod tests;
+
+/// Parses, checks and plans one read-only statement against `state`'s catalog.
+async fn plan(state: &SessionState, sql: &str) -> Result<LogicalPlan> {
+    let dialect = state.config().options().sql_parser.dialect;
+    let statement = state.sql_to_statement(sql, &dialect)?;
+    policy::check_read_only(&statement)?;
+    let plan = state.statement_to_plan(statement).await?;
+    // Defence in depth: DataFusion's own check agrees the plan only reads.
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+        .verify_plan(&plan)
+        .map_err(|e| Error::ReadOnly(e.to_string()))?;
+    Ok(plan)
+}

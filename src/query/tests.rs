@@ -181,6 +181,37 @@ async fn refresh_swaps_tables_without_disturbing_open_streams() {
 }
 
 #[tokio::test]
+async fn statements_on_a_pin_read_the_tables_it_was_taken_with() {
+    let (engine, source) = engine_with(EngineOptions::default()).await;
+    let at = engine.pin();
+    let (schema, batch) = leaderboard();
+    source
+        .put("gold", "leaderboard_daily", schema, vec![batch.slice(0, 1)])
+        .unwrap();
+    source
+        .put("gold", "added", batch.schema(), vec![batch])
+        .unwrap();
+    engine.refresh().await.unwrap();
+    let count = "SELECT count(*) AS n FROM gold.leaderboard_daily";
+    let pinned = engine.execute_pinned(&at, count, &[]).await.unwrap();
+    let pinned: Vec<RecordBatch> = pinned.try_collect().await.unwrap();
+    assert!(table(&pinned).contains("| 3 |"), "{}", table(&pinned));
+    let now = run(&engine, count, &[]).await.unwrap();
+    assert!(table(&now).contains("| 1 |"), "{}", table(&now));
+    // The pin's catalog is the whole of that moment: metadata included.
+    let tables = "SELECT table_name FROM information_schema.tables WHERE table_name = 'added'";
+    let pinned = engine.execute_pinned(&at, tables, &[]).await.unwrap();
+    let pinned: Vec<RecordBatch> = pinned.try_collect().await.unwrap();
+    assert_eq!(pinned.iter().map(RecordBatch::num_rows).sum::<usize>(), 0);
+    let later = engine
+        .execute_pinned(&engine.pin(), tables, &[])
+        .await
+        .unwrap();
+    let later: Vec<RecordBatch> = later.try_collect().await.unwrap();
+    assert_eq!(later.iter().map(RecordBatch::num_rows).sum::<usize>(), 1);
+}
+
+#[tokio::test]
 async fn limits_turn_into_resource_and_deadline_errors() {
     let options = EngineOptions {
         query_timeout: Duration::from_millis(300),

@@ -70,7 +70,9 @@ pub(super) async fn export(
     // Planned against one cycle's table versions: the stream reads those
     // files however many cycles commit while it is sent.
     let (cycle, stream) = api
-        .consistent(None, || async { Ok(api.engine.execute(sql, &[]).await?) })
+        .consistent(None, async |at| {
+            Ok(api.engine.execute_pinned(&at, sql, &[]).await?)
+        })
         .await?;
     let encoder = Encoder::new(encoding, stream.schema())?;
     let body = futures::stream::try_unfold(

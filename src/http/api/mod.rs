@@ -3,9 +3,9 @@
 //! Flight SQL's limits, answered as JSON or Arrow IPC; and `POST /api/sql`
 //! for authenticated callers, read-only as Flight SQL is.
 //!
-//! Every answer is of exactly one cycle: a read runs between two looks at the
-//! published cycle and the live snapshot, and is retried if a cycle landed in
-//! between (a sequence lock over data that is swapped, never mutated). A
+//! Every answer is of exactly one cycle: a read runs against the catalog and
+//! the live snapshot of the published cycle, pinned (`query::Pinned`), so
+//! cycles that land meanwhile do not change what it reads. A
 //! request may pin the cycle it expects (`cycle=N`); once another cycle is
 //! current it gets 409, so a page never mixes two cycles.
 mod encode;
@@ -14,7 +14,6 @@ mod export;
 mod sql;
 mod streamer;
 
-use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
@@ -34,10 +33,11 @@ pub(crate) use endpoints::index;
 
 use super::DataApi;
 use super::error::{Error, Result};
+use crate::query::Pinned;
 
 /// Most rows a named endpoint answers with; more is a request to narrow.
 const MAX_ROWS: usize = 200_000;
-/// Reads retried when cycles keep landing during them.
+/// Waits for a cycle to be published before a read gives up.
 const TRIES: usize = 4;
 /// Longest a read waits for a cycle whose live views are swapped in to be
 /// published (its catalog refresh takes milliseconds).
@@ -134,13 +134,15 @@ fn negotiate(headers: &HeaderMap) -> Format {
 }
 
 impl DataApi {
-    /// Runs `read` so that everything it reads is of one cycle, and returns
-    /// that cycle with the result. `asked` pins the cycle.
-    async fn consistent<T, F, Fut>(&self, asked: Option<i64>, read: F) -> Result<(Option<i64>, T)>
-    where
-        F: Fn() -> Fut,
-        Fut: Future<Output = Result<T>>,
-    {
+    /// Runs `read` against one cycle: the catalog and the live views as
+    /// that cycle published them, pinned, so every statement of the read
+    /// answers of that cycle however many cycles land meanwhile. Returns the
+    /// cycle with the result; `asked` pins the cycle.
+    async fn consistent<T>(
+        &self,
+        asked: Option<i64>,
+        read: impl AsyncFnOnce(Pinned) -> Result<T>,
+    ) -> Result<(Option<i64>, T)> {
         let mut cycles = self.cycles.clone();
         for _ in 0..TRIES {
             let published = *cycles.borrow_and_update();
@@ -152,24 +154,28 @@ impl DataApi {
                     current: published,
                 });
             }
-            // Live views swapped, catalog not refreshed yet: wait for the
-            // cycle to be published rather than mix its live rows with the
-            // previous cycle's tables.
-            if self.live.snapshot().cycle_id() != published {
+            // A cycle swaps in its live views, then refreshes the catalog,
+            // then is published. So the catalog is taken first: live views
+            // still of the published cycle afterwards mean it had not been
+            // refreshed for the next one yet.
+            let at = self.engine.pin();
+            let live = self.live.snapshot();
+            if live.cycle_id() != published {
+                // Live views swapped, catalog not refreshed yet: wait for the
+                // cycle to be published rather than mix its live rows with
+                // the previous cycle's tables.
                 let _ = tokio::time::timeout(PUBLISH_WAIT, cycles.changed()).await;
                 continue;
             }
-            let out = read().await?;
-            if *cycles.borrow() == published && self.live.snapshot().cycle_id() == published {
-                return Ok((published, out));
-            }
+            let out = read(at.with_extension(live)).await?;
+            return Ok((published, out));
         }
         Err(Error::Unsettled)
     }
 
     /// Runs one parameterised statement and collects at most [`MAX_ROWS`].
-    async fn rows(&self, sql: &str, params: &[ScalarValue]) -> Result<Rows> {
-        let mut stream = self.engine.execute(sql, params).await?;
+    async fn rows(&self, at: &Pinned, sql: &str, params: &[ScalarValue]) -> Result<Rows> {
+        let mut stream = self.engine.execute_pinned(at, sql, params).await?;
         let schema = stream.schema();
         let mut out = Vec::new();
         let mut n = 0;
@@ -198,7 +204,7 @@ impl DataApi {
     ) -> Result<Response> {
         let params = &params;
         let (cycle, rows) = self
-            .consistent(common.cycle, move || self.rows(sql, params))
+            .consistent(common.cycle, async |at| self.rows(&at, sql, params).await)
             .await?;
         encode::encode(format, cycle, &rows)
     }

@@ -12,6 +12,7 @@ use super::endpoints::{DayRange, Limit, NoParams, Range, limit, login, text};
 use super::{Params, encode};
 use crate::http::DataApi;
 use crate::http::error::{Error, Result};
+use crate::query::Pinned;
 
 pub(super) fn routes() -> Router<DataApi> {
     Router::new()
@@ -43,8 +44,8 @@ impl DataApi {
     ) -> Result<Response> {
         let name = login(login_raw)?;
         let (name, rest) = (&name, &rest);
-        let read = move || async move {
-            let found = self.rows(RESOLVE, &[text(name)]).await?;
+        let read = async |at: Pinned| {
+            let found = self.rows(&at, RESOLVE, &[text(name)]).await?;
             let id = found
                 .batches
                 .iter()
@@ -54,7 +55,7 @@ impl DataApi {
                 .ok_or_else(|| Error::NotFound(format!("no channel {name:?} has been seen")))?;
             let mut params = vec![text(&id)];
             params.extend(rest.iter().cloned());
-            self.rows(sql, &params).await
+            self.rows(&at, sql, &params).await
         };
         let (cycle, rows) = self.consistent(p.common.cycle, read).await?;
         encode::encode(p.format, cycle, &rows)
