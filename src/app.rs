@@ -212,10 +212,12 @@ const QUERY_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A running service: the cycle runner, lake maintenance, the Flight SQL
 /// endpoint and the HTTP endpoint, with the addresses they are bound to.
-/// One token stops them all.
+/// One token stops them all: [`App::shutdown`] waits for them; dropping the
+/// `App` (a test that panicked) only tells them to stop, so a runtime
+/// dropped after it is not left waiting for the maintenance thread.
 #[derive(Debug)]
 pub struct App {
-    stop: CancellationToken,
+    stop: tokio_util::sync::DropGuard,
     flight: FlightServer,
     http: HttpServer,
     ingest: tokio::task::JoinHandle<()>,
@@ -348,7 +350,7 @@ impl App {
             spawn_apart("maintenance", task)
         });
         Ok(App {
-            stop,
+            stop: stop.drop_guard(),
             flight,
             http,
             ingest,
@@ -400,7 +402,7 @@ impl App {
     /// committed finishes), lets running queries end within a grace period,
     /// and stops the servers.
     pub async fn shutdown(self) -> anyhow::Result<()> {
-        self.stop.cancel();
+        self.stop.disarm().cancel();
         if let Err(e) = self.ingest.await {
             tracing::error!("the ingest loop failed: {e}");
         }
