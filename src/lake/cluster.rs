@@ -30,8 +30,9 @@ const SORT_MEMORY: usize = 256 << 20;
 /// with two or more of them has not been clustered yet.
 const SMALL_FILE: i64 = 16 << 20;
 
-/// The columns `table`'s closed days are z-ordered by, if any.
-fn columns(table: Table) -> Option<&'static [&'static str]> {
+/// The columns `table`'s closed days are z-ordered by, if any; a cycle's
+/// rows are written sorted by the first (`write::sorted_for_reads`).
+pub(super) fn columns(table: Table) -> Option<&'static [&'static str]> {
     match table {
         Table::StreamSnapshots => Some(&["user_id"]),
         _ => None,

@@ -1,7 +1,9 @@
 //! Exactly-once writes: append and replace-where, each a single Delta commit
 //! carrying the cycle's txn marker, skipped when the table already has it.
 use arrow::array::{RecordBatch, new_null_array};
-use arrow::compute::{CastOptions, cast_with_options};
+use arrow::compute::{
+    CastOptions, cast_with_options, concat_batches, sort_to_indices, take_record_batch,
+};
 use arrow::error::ArrowError;
 use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::CommitProperties;
@@ -134,6 +136,28 @@ pub(crate) fn conform(table: Table, batches: Vec<RecordBatch>) -> Result<Vec<Rec
     Ok(out)
 }
 
+/// `batches` as one batch sorted by the column `table`'s reads look rows up
+/// by (the first of [`super::cluster::columns`]), if it has one. Cycles
+/// write `silver.stream_snapshots` in the order Helix lists streams (by
+/// viewers), so every file held every channel in every page; sorted by
+/// `user_id`, each page of a file holds a range of channels, and the page
+/// index lets a look-up of one channel (the streamer page, an analyst's
+/// `WHERE user_id = …`) read one page of each file of today instead of all
+/// of them. The closed days are z-ordered by the same column.
+fn sorted_for_reads(table: Table, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>> {
+    let Some(&[column, ..]) = super::cluster::columns(table) else {
+        return Ok(batches);
+    };
+    let Some(first) = batches.first() else {
+        return Ok(batches);
+    };
+    let bad = |source| Error::BatchSchema { table, source };
+    let batch = concat_batches(&first.schema(), &batches).map_err(bad)?;
+    let key = batch.column(batch.schema().index_of(column).map_err(bad)?);
+    let order = sort_to_indices(key, None, None).map_err(bad)?;
+    Ok(vec![take_record_batch(&batch, &order).map_err(bad)?])
+}
+
 /// How a cycle's files are written. Bronze (the raw responses and chat
 /// lines, kept for ever and read again only by `rebuild`) is compressed
 /// with zstd: its JSON text takes ~40% less room than with delta-rs's
@@ -191,7 +215,7 @@ impl Lake {
         cycle_id: i64,
         suffix: Option<&str>,
     ) -> Result<CommitOutcome> {
-        let batches = conform(table, batches)?;
+        let batches = sorted_for_reads(table, conform(table, batches)?)?;
         let rows = batches.iter().map(RecordBatch::num_rows).sum();
         let location = self.table_location(table).to_string();
         self.commit_once(
