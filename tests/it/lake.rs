@@ -7,7 +7,7 @@ use arrow::array::{ArrayRef, Int64Array, StringArray, StringViewArray, Timestamp
 use twitch_monitor::lake::{CommitOutcome, Lake, in_list};
 use twitch_monitor::schema::{Layer, Table};
 
-mod data;
+pub(crate) mod data;
 mod evolve;
 mod files;
 pub(crate) mod moto;

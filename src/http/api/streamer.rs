@@ -32,6 +32,22 @@ const RESOLVE: &str = "SELECT user_id FROM ( \
     UNION ALL SELECT user_id, 1 AS pri, valid_from AS t FROM twitch.silver.streamers WHERE login = $1) \
     ORDER BY pri, t DESC LIMIT 1";
 
+/// The user id behind a login seen streaming whose profile has not been
+/// read yet (at scale the poller spreads new profiles over many cycles, so
+/// a channel can end its stream first): its newest session's. Asked only
+/// when [`RESOLVE`] finds nothing, as sessions are all of history.
+const RESOLVE_SESSION: &str = "SELECT user_id FROM twitch.silver.stream_sessions \
+    WHERE user_login = $1 ORDER BY last_observed_at DESC LIMIT 1";
+
+/// The first value of the first column of `rows` (a user id), if any.
+fn first_id(rows: &super::Rows) -> Option<String> {
+    rows.batches
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .and_then(|b| b.column(0).as_string_opt::<i32>())
+        .map(|ids| ids.value(0).to_owned())
+}
+
 impl DataApi {
     /// Resolves `login` and runs `sql` with the user id as `$1` and `rest`
     /// after it, all in one consistent read.
@@ -45,14 +61,11 @@ impl DataApi {
         let name = login(login_raw)?;
         let (name, rest) = (&name, &rest);
         let read = async |at: Pinned| {
-            let found = self.rows(&at, RESOLVE, &[text(name)]).await?;
-            let id = found
-                .batches
-                .iter()
-                .find(|b| b.num_rows() > 0)
-                .and_then(|b| b.column(0).as_string_opt::<i32>())
-                .map(|ids| ids.value(0).to_owned())
-                .ok_or_else(|| Error::NotFound(format!("no channel {name:?} has been seen")))?;
+            let id = match first_id(&self.rows(&at, RESOLVE, &[text(name)]).await?) {
+                Some(id) => id,
+                None => first_id(&self.rows(&at, RESOLVE_SESSION, &[text(name)]).await?)
+                    .ok_or_else(|| Error::NotFound(format!("no channel {name:?} has been seen")))?,
+            };
             let mut params = vec![text(&id)];
             params.extend(rest.iter().cloned());
             self.rows(&at, sql, &params).await

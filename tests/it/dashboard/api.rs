@@ -102,6 +102,24 @@ async fn named_endpoints_answer_json_and_arrow_of_one_cycle() {
         (code, &body["kind"]),
         (StatusCode::NOT_FOUND, &Value::from("not_found"))
     );
+    // A channel seen streaming, ended, whose profile is not read yet (the
+    // poller defers new profiles at scale): found by its session.
+    let t = twitch_monitor::schema::Table::StreamSessions;
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+    let text = |v: &str| Arc::new(arrow::array::StringArray::from(vec![v.to_owned()]));
+    let session = crate::lake::data::rows(t, 1, 1000, day);
+    let session = crate::lake::data::with_column(&session, "status", text("ended"));
+    let ended = crate::lake::data::with_column(&session, "user_login", text("ghost"));
+    s.rig.lake.append(t, vec![ended], 1000).await.unwrap();
+    s.cycle().await;
+    let (code, body) = json(
+        http.get(format!("{base}/streamer/ghost/viewers"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
 
     // By language: computed from gold.streamer_daily, alice is the German channel.
     let (code, body) = json(
