@@ -29,6 +29,7 @@ use deltalake::{DeltaTable, FilterLiteral};
 use tokio::sync::Notify;
 
 use super::maintain::{self, MaintainOptions, TableMaintenance};
+use super::write::merge_properties;
 use super::{Lake, Result, Slot, cluster, retention};
 
 /// The shortest file retention at which a table is vacuumed beside cycles.
@@ -217,11 +218,11 @@ async fn compact(
         slot.publish(&delta);
     }
     report.count(&clustered);
-    let (optimized, metrics) = delta
-        .optimize()
-        .with_filters(filters)
-        .await
-        .map_err(slot.delta_err("optimize"))?;
+    let mut optimize = delta.optimize().with_filters(filters);
+    if let Some(properties) = merge_properties(slot.table) {
+        optimize = optimize.with_writer_properties(properties);
+    }
+    let (optimized, metrics) = optimize.await.map_err(slot.delta_err("optimize"))?;
     slot.publish(&optimized);
     report.count(&metrics);
     Ok(optimized)

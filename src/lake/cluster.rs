@@ -81,7 +81,7 @@ pub(super) async fn closed_days(delta: &mut DeltaTable, table: Table, today: &st
     });
     for d in days {
         let started = std::time::Instant::now();
-        match cluster_day(delta, columns, day, &d).await {
+        match cluster_day(delta, table, columns, day, &d).await {
             Ok((clustered, metrics)) => {
                 *delta = clustered;
                 tracing::info!(
@@ -105,18 +105,22 @@ pub(super) async fn closed_days(delta: &mut DeltaTable, table: Table, today: &st
 /// Rewrites partition `day_column = day` of `delta` z-ordered by `columns`.
 async fn cluster_day(
     delta: &DeltaTable,
+    table: Table,
     columns: &[&str],
     day_column: &str,
     day: &str,
 ) -> Result<(DeltaTable, Metrics), DeltaTableError> {
     let filters: [FilterLiteral<'_>; 1] = [(day_column, FilterOp::Eq, FilterValue::Scalar(day))];
     let session = create_session_state_with_spill_config(Some(SORT_MEMORY), None);
-    DeltaTable::clone(delta)
+    let mut optimize = DeltaTable::clone(delta)
         .optimize()
         .with_type(OptimizeType::ZOrder(
             columns.iter().map(|c| (*c).to_owned()).collect(),
         ))
         .with_filters(&filters)
-        .with_session_state(Arc::new(session))
-        .await
+        .with_session_state(Arc::new(session));
+    if let Some(properties) = super::write::merge_properties(table) {
+        optimize = optimize.with_writer_properties(properties);
+    }
+    optimize.await
 }

@@ -22,6 +22,7 @@ use deltalake::{DeltaTable, FilterLiteral, FilterOp, FilterValue};
 use super::closed::{self, PauseAt};
 use super::maintain::{cleanup_logs, rewritten_by_cycles};
 use super::retention::vacuum_rewritten;
+use super::write::merge_properties;
 use super::{Lake, Result, Slot};
 use crate::schema::Table;
 
@@ -151,10 +152,14 @@ async fn merge(
     delta: DeltaTable,
     filters: &[FilterLiteral<'_>],
 ) -> Result<(DeltaTable, deltalake::operations::optimize::Metrics)> {
-    let (merged, metrics) = delta
+    let mut optimize = delta
         .optimize()
         .with_filters(filters)
-        .with_target_size(TODAY_TARGET_SIZE)
+        .with_target_size(TODAY_TARGET_SIZE);
+    if let Some(properties) = merge_properties(slot.table) {
+        optimize = optimize.with_writer_properties(properties);
+    }
+    let (merged, metrics) = optimize
         .await
         .map_err(slot.delta_err("merge today's files"))?;
     if metrics.num_files_removed > 0 {
