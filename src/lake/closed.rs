@@ -218,11 +218,12 @@ async fn compact(
         slot.publish(&delta);
     }
     report.count(&clustered);
-    let mut optimize = delta.optimize().with_filters(filters);
-    if let Some(properties) = merge_properties(slot.table) {
-        optimize = optimize.with_writer_properties(properties);
-    }
-    let (optimized, metrics) = optimize.await.map_err(slot.delta_err("optimize"))?;
+    let (optimized, metrics) = delta
+        .optimize()
+        .with_filters(filters)
+        .with_writer_properties(merge_properties(slot.table))
+        .await
+        .map_err(slot.delta_err("optimize"))?;
     slot.publish(&optimized);
     report.count(&metrics);
     Ok(optimized)

@@ -112,15 +112,13 @@ async fn cluster_day(
 ) -> Result<(DeltaTable, Metrics), DeltaTableError> {
     let filters: [FilterLiteral<'_>; 1] = [(day_column, FilterOp::Eq, FilterValue::Scalar(day))];
     let session = create_session_state_with_spill_config(Some(SORT_MEMORY), None);
-    let mut optimize = DeltaTable::clone(delta)
+    DeltaTable::clone(delta)
         .optimize()
         .with_type(OptimizeType::ZOrder(
             columns.iter().map(|c| (*c).to_owned()).collect(),
         ))
         .with_filters(&filters)
-        .with_session_state(Arc::new(session));
-    if let Some(properties) = super::write::merge_properties(table) {
-        optimize = optimize.with_writer_properties(properties);
-    }
-    optimize.await
+        .with_session_state(Arc::new(session))
+        .with_writer_properties(super::write::merge_properties(table))
+        .await
 }

@@ -152,14 +152,11 @@ async fn merge(
     delta: DeltaTable,
     filters: &[FilterLiteral<'_>],
 ) -> Result<(DeltaTable, deltalake::operations::optimize::Metrics)> {
-    let mut optimize = delta
+    let (merged, metrics) = delta
         .optimize()
         .with_filters(filters)
-        .with_target_size(TODAY_TARGET_SIZE);
-    if let Some(properties) = merge_properties(slot.table) {
-        optimize = optimize.with_writer_properties(properties);
-    }
-    let (merged, metrics) = optimize
+        .with_target_size(TODAY_TARGET_SIZE)
+        .with_writer_properties(merge_properties(slot.table))
         .await
         .map_err(slot.delta_err("merge today's files"))?;
     if metrics.num_files_removed > 0 {

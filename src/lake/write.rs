@@ -187,11 +187,13 @@ fn writer_properties(table: Table) -> Option<WriterProperties> {
 }
 
 /// How compaction (delta-rs's optimize) writes `table`'s merged files: as
-/// delta-rs does by default (zstd level 4), with the smaller pages of the
-/// tables sorted for look-ups; `None` for delta-rs's own default.
-pub(super) fn merge_properties(table: Table) -> Option<WriterProperties> {
-    let level = ZstdLevel::try_new(4).unwrap_or_default();
-    super::cluster::columns(table).map(|_| properties(table, Compression::ZSTD(level)))
+/// delta-rs does by default (zstd level 4), and in the smaller pages of the
+/// tables sorted for look-ups.
+pub(super) fn merge_properties(table: Table) -> WriterProperties {
+    properties(
+        table,
+        Compression::ZSTD(ZstdLevel::try_new(4).unwrap_or_default()),
+    )
 }
 
 fn properties(table: Table, compression: Compression) -> WriterProperties {

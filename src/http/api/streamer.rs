@@ -33,8 +33,9 @@ const RESOLVE: &str = "SELECT user_id FROM ( \
     ORDER BY pri, t DESC LIMIT 1";
 
 /// The user id behind a login seen streaming whose profile has not been
-/// read yet (at scale the poller spreads new profiles over many cycles, so
-/// a channel can end its stream first): its newest session's. Asked only
+/// read yet (at scale the poller spreads new profiles over many cycles)
+/// while it is not in the live streams (ended, or missed by this cycle's
+/// sweep as the list shifted while paged): its newest session's. Asked only
 /// when [`RESOLVE`] finds nothing, as sessions are all of history.
 const RESOLVE_SESSION: &str = "SELECT user_id FROM twitch.silver.stream_sessions \
     WHERE user_login = $1 ORDER BY last_observed_at DESC LIMIT 1";
