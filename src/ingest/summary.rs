@@ -34,6 +34,8 @@ pub struct CycleSummary {
     pub stream_errors: usize,
     /// Stream rows dropped as paging duplicates.
     pub duplicates: usize,
+    /// Streams the sweep's paging skipped, found when asked for by id.
+    pub found_again: usize,
     /// Rows written per layer.
     pub written: Written,
     /// Profile and follower fetches deferred for lack of budget.
@@ -72,6 +74,7 @@ impl CycleSummary {
             rate_limit_remaining: polled.rate_limit_remaining,
             errors: polled.errors,
             stream_errors: polled.stream_errors,
+            found_again: polled.found_again,
             deferred: (polled.deferred_profiles, polled.deferred_followers),
             chat_lines: inputs.chat.len(),
             stages: vec![("poll", polled.elapsed.as_secs_f64())],
@@ -103,6 +106,13 @@ impl fmt::Display for CycleSummary {
         }
         if self.duplicates > 0 {
             write!(f, ", {} duplicate stream rows dropped", self.duplicates)?;
+        }
+        if self.found_again > 0 {
+            write!(
+                f,
+                ", {} streams skipped by the sweep found by id",
+                self.found_again
+            )?;
         }
         if self.attempt > 1 {
             write!(

@@ -277,13 +277,11 @@ impl Control {
         if self.faults.server_error() {
             return (Err(Reply::error(500, "")), rate);
         }
-        let (overlap, loop_after) = self.faults.paging();
         let drop_total = endpoint == "channels/followers" && self.faults.missing_total();
         (
             Ok(PageFaults {
-                overlap,
-                loop_after,
                 drop_total,
+                ..self.faults.paging()
             }),
             rate,
         )

@@ -27,6 +27,7 @@ mod runner;
 mod serving;
 mod soak;
 mod storage;
+mod sweep;
 
 /// The Python interpreter of the test venv (`scripts/venv`).
 pub(crate) fn python() -> PathBuf {

@@ -11,8 +11,10 @@ use futures::StreamExt;
 use crate::clock::SharedClock;
 use crate::twitch::{self, Helix, RawResponse};
 
+pub mod recheck;
 pub mod targets;
 
+use recheck::Sweeps;
 pub use targets::Targets;
 use targets::{FollowUpInput, cycle_budget, plan_follow_up};
 
@@ -71,6 +73,11 @@ pub struct Polled {
     pub responses: Vec<RawResponse>,
     /// Distinct live streams seen.
     pub streams_seen: usize,
+    /// Channels a sweep listed the cycle before and not now, asked for
+    /// again by id (see [`recheck`]).
+    pub asked_again: usize,
+    /// Of those, the ones still live: streams the sweep's paging skipped.
+    pub found_again: usize,
     /// HTTP requests sent (retries included).
     pub requests: u64,
     /// Errors met (failed calls, unparseable pages).
@@ -109,6 +116,8 @@ pub struct Poller {
     /// Category names of the targets not yet turned into ids.
     category_names: Vec<String>,
     followers_refused_until: Option<DateTime<Utc>>,
+    /// What each sweep listed the cycle before.
+    sweeps: Sweeps,
 }
 
 impl Poller {
@@ -146,6 +155,7 @@ impl Poller {
             known_games: known_games.into_iter().collect(),
             channels_resolved: false,
             followers_refused_until: None,
+            sweeps: Sweeps::default(),
         }
     }
 
@@ -200,6 +210,33 @@ impl Poller {
         );
     }
 
+    /// Records a live stream: its channel is monitored (profile, follower
+    /// total), last seen now, and its category looked up if new.
+    fn note_live(
+        &mut self,
+        s: twitch::Stream,
+        seen_at: DateTime<Utc>,
+        unknown_games: &mut Vec<String>,
+        seen: &mut HashSet<String>,
+    ) {
+        if !s.game_id.is_empty() && !self.known_games.contains(&s.game_id) {
+            unknown_games.push(s.game_id.clone());
+        }
+        self.profile_checked
+            .entry(s.user_id.clone())
+            .or_insert(None);
+        self.followers_checked
+            .entry(s.user_id.clone())
+            .or_insert(None);
+        match self.last_seen.get_mut(&s.user_id) {
+            Some(at) => *at = seen_at,
+            None => {
+                self.last_seen.insert(s.user_id, seen_at);
+            }
+        }
+        seen.insert(s.id);
+    }
+
     /// Runs one poll: streams first, then profiles, unknown categories and
     /// follower totals within what is left of the budget.
     pub async fn poll(&mut self) -> Polled {
@@ -233,27 +270,34 @@ impl Poller {
         let seen_at = self.clock.now();
         for query in self.settings.targets.stream_queries() {
             let streams = self.helix.streams(&query).await;
+            let complete = streams.errors.is_empty();
             out.errors += streams.errors.len();
             out.stream_errors += streams.errors.len();
             out.responses.extend(streams.responses);
+            let mut listed: HashSet<String> =
+                streams.value.iter().map(|s| s.user_id.clone()).collect();
             for s in streams.value {
-                if !s.game_id.is_empty() && !self.known_games.contains(&s.game_id) {
-                    unknown_games.push(s.game_id.clone());
-                }
-                self.profile_checked
-                    .entry(s.user_id.clone())
-                    .or_insert(None);
-                self.followers_checked
-                    .entry(s.user_id.clone())
-                    .or_insert(None);
-                match self.last_seen.get_mut(&s.user_id) {
-                    Some(at) => *at = seen_at,
-                    None => {
-                        self.last_seen.insert(s.user_id, seen_at);
-                    }
-                }
-                seen.insert(s.id);
+                self.note_live(s, seen_at, &mut unknown_games, &mut seen);
             }
+            if !Sweeps::rechecked(&query) {
+                continue;
+            }
+            if let Some(again) = complete
+                .then(|| self.sweeps.missed(&query, &listed))
+                .flatten()
+            {
+                let found = self.helix.streams(&again).await;
+                out.asked_again += again.user_ids.len();
+                out.errors += found.errors.len();
+                out.stream_errors += found.errors.len();
+                out.responses.extend(found.responses);
+                for s in found.value {
+                    listed.insert(s.user_id.clone());
+                    out.found_again += 1;
+                    self.note_live(s, seen_at, &mut unknown_games, &mut seen);
+                }
+            }
+            self.sweeps.remember(&query, listed, complete);
         }
         out.streams_seen = seen.len();
 

@@ -5,6 +5,8 @@ use std::time::Duration;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::helix::PageFaults;
+
 /// What to break. `Default` breaks nothing. Rates are fractions of Helix
 /// requests (0.0–1.0) drawn from a generator seeded with `seed`; `*_next`
 /// counters hit the next N Helix requests and count down as they fire.
@@ -38,6 +40,9 @@ pub struct Faults {
     /// Each `/streams` page after the first starts this many items early,
     /// repeating the end of the previous page (clamped below the page size).
     pub duplicate_overlap: usize,
+    /// Each `/streams` page after the first starts this many items late:
+    /// those streams moved up between two requests and are on no page.
+    pub skip_between_pages: usize,
     /// After K `/streams` pages the cursor points back to the start of the
     /// sweep (the first cursor ever returned): 0 = never.
     pub loop_after_pages: u32,
@@ -141,8 +146,14 @@ impl FaultState {
         take(&mut self.faults.missing_total_next) || self.chance(self.faults.missing_total_rate)
     }
 
-    pub(crate) fn paging(&self) -> (usize, u32) {
-        (self.faults.duplicate_overlap, self.faults.loop_after_pages)
+    /// The paging faults of a request (`drop_total` is decided apart).
+    pub(crate) fn paging(&self) -> PageFaults {
+        PageFaults {
+            overlap: self.faults.duplicate_overlap,
+            skip: self.faults.skip_between_pages,
+            loop_after: self.faults.loop_after_pages,
+            drop_total: false,
+        }
     }
 }
 

@@ -77,6 +77,7 @@ fn to_json<T: Serialize>(v: &T) -> Vec<u8> {
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct PageFaults {
     pub(crate) overlap: usize,
+    pub(crate) skip: usize,
     pub(crate) loop_after: u32,
     pub(crate) drop_total: bool,
 }
@@ -177,12 +178,15 @@ fn page<T: Serialize>(items: &[T], p: &Params, faults: PageFaults) -> Result<Rep
         }
     };
     // Overlap stays below the page size so every page still moves forward.
-    let overlap = if index > 0 {
-        faults.overlap.min(first - 1)
+    let (overlap, skip) = if index > 0 {
+        (faults.overlap.min(first - 1), faults.skip)
     } else {
-        0
+        (0, 0)
     };
-    let start = offset.saturating_sub(overlap).min(items.len());
+    let start = offset
+        .saturating_add(skip)
+        .saturating_sub(overlap)
+        .min(items.len());
     let end = start.saturating_add(first).min(items.len());
     let cursor = (end < items.len()).then(|| {
         if faults.loop_after > 0 && index + 1 == faults.loop_after {
