@@ -241,6 +241,17 @@ impl World {
         self.chans[i].slot.map(|s| &self.live[s])
     }
 
+    /// Where the live stream of a user id or login stands in
+    /// [`Self::live_streams`], if it is live.
+    pub fn live_slot(&self, user_id_or_login: &str, by_login: bool) -> Option<usize> {
+        let index = if by_login {
+            self.by_login.get(user_id_or_login).copied()
+        } else {
+            self.index(user_id_or_login)
+        };
+        self.chans[index?].slot
+    }
+
     /// A user by id (banned users are absent).
     pub fn user(&self, id: &str) -> Option<&User> {
         self.index(id).map(|i| &self.users[i])

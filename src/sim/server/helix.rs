@@ -213,20 +213,24 @@ fn streams(world: &World, p: &Params, faults: PageFaults) -> Result<Reply, Reply
         return page(all, p, faults);
     }
     // Each value is one value: "a,b" matches nothing, as on Twitch.
-    let (users, logins): (HashSet<&str>, HashSet<&str>) =
-        (users.into_iter().collect(), logins.into_iter().collect());
     let (games, languages): (HashSet<&str>, HashSet<&str>) =
         (games.into_iter().collect(), languages.into_iter().collect());
-    let matching: Vec<&Stream> = all
-        .iter()
-        .filter(|s| {
-            (users.is_empty() && logins.is_empty())
-                || users.contains(s.user_id.as_str())
-                || logins.contains(s.user_login.as_str())
-        })
-        .filter(|s| games.is_empty() || games.contains(s.game_id.as_str()))
-        .filter(|s| languages.is_empty() || languages.contains(s.language.as_str()))
-        .collect();
+    let wanted = |s: &&Stream| {
+        (games.is_empty() || games.contains(s.game_id.as_str()))
+            && (languages.is_empty() || languages.contains(s.language.as_str()))
+    };
+    let matching: Vec<&Stream> = if users.is_empty() && logins.is_empty() {
+        all.iter().filter(wanted).collect()
+    } else {
+        // Up to 100 channels, found by index rather than by a pass over
+        // every live stream, and listed in the list's order.
+        let ids = users.iter().map(|u| world.live_slot(u, false));
+        let by_login = logins.iter().map(|l| world.live_slot(l, true));
+        let mut slots: Vec<usize> = ids.chain(by_login).flatten().collect();
+        slots.sort_unstable();
+        slots.dedup();
+        slots.into_iter().map(|i| &all[i]).filter(wanted).collect()
+    };
     page(&matching, p, faults)
 }
 
@@ -308,5 +312,40 @@ mod tests {
         assert_eq!(r.status, 400);
         let body: ErrorBody = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(body.error, "Bad Request");
+    }
+
+    #[test]
+    fn streams_by_channel_keep_the_lists_order_and_the_other_filters() {
+        let start = chrono::DateTime::from_timestamp(1_767_614_400, 0).unwrap();
+        let world = World::with_live_streams(4, 300, start);
+        let live = world.live_streams();
+        let (a, b, c) = (&live[7], &live[120], &live[250]);
+        let query = format!(
+            "user_id={}&user_login={}&user_id={}&user_id=999999999&user_login={}",
+            c.user_id, b.user_login, a.user_id, a.user_login
+        );
+        let listed = |q: &str| -> Vec<String> {
+            let r = streams(&world, &Params::parse(q), PageFaults::default()).unwrap();
+            let page: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["user_id"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        // By viewers as the list stands, each once, unknown ids left out.
+        assert_eq!(
+            listed(&query),
+            [&a.user_id, &b.user_id, &c.user_id].map(String::clone)
+        );
+        // Helix ANDs the other keys.
+        let game = format!("{query}&game_id={}", b.game_id);
+        let want: Vec<_> = [a, b, c]
+            .iter()
+            .filter(|s| s.game_id == b.game_id)
+            .map(|s| s.user_id.clone())
+            .collect();
+        assert_eq!(listed(&game), want);
     }
 }
