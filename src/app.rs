@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::alerts::{self, AlertService, AlertServiceArgs, RecentAlerts};
+use crate::background::spawn_apart;
 use crate::chat::ChatClient;
 use crate::clock::SystemClock;
 use crate::config::{Cli, Command, Config};
@@ -61,28 +62,6 @@ pub fn main(cli: Cli) -> anyhow::Result<ExitCode> {
             export @ Command::Export { .. } => exports::export(config, export).await,
             Command::Login => login::login(&config).await,
             Command::HashPassword { .. } => Ok(ExitCode::SUCCESS),
-        }
-    })
-}
-
-/// Runs `task` on a runtime of its own rather than on the service's: lake
-/// maintenance merges, sorts and compresses gigabytes, and delta-rs runs
-/// that as ordinary tasks, one per CPU, each busy for long stretches
-/// between awaits; on the service's runtime they would hold every worker
-/// thread that cycles, queries and the HTTP server wait for. On threads of
-/// their own the operating system shares the cores instead.
-fn spawn_apart<F>(name: &'static str, task: F) -> tokio::task::JoinHandle<()>
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    tokio::task::spawn_blocking(move || {
-        match tokio::runtime::Builder::new_multi_thread()
-            .thread_name(name)
-            .enable_all()
-            .build()
-        {
-            Ok(runtime) => runtime.block_on(task),
-            Err(e) => tracing::error!("{name} not started: no runtime for it: {e}"),
         }
     })
 }
@@ -347,8 +326,11 @@ impl App {
             let retention = retention(&config);
             let clock = source.clock.clone();
             let task = lake.maintain_every(full, today, retention, clock, stop.child_token());
-            spawn_apart("maintenance", task)
+            spawn_apart("maintenance", config.query.nice, task)
         });
+        let maintenance = maintenance
+            .transpose()
+            .context("cannot start the lake maintenance thread")?;
         Ok(App {
             stop: stop.drop_guard(),
             flight,

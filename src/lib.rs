@@ -31,6 +31,7 @@
 
 pub mod alerts;
 pub mod app;
+mod background;
 pub mod chat;
 pub mod clock;
 pub mod config;

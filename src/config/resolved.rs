@@ -272,9 +272,9 @@ pub struct QueryConfig {
     #[arg(env = "TM_QUERY_QUEUE_TIMEOUT", default_value = "30s")]
     #[arg(value_parser = duration)]
     pub queue_timeout: Duration,
-    /// How much lower the query threads' CPU priority is than ingest's
-    /// (Linux nice, 0–19): when both want the cores, cycles get them first.
-    /// 0 runs queries at ingest's priority.
+    /// How much lower the CPU priority of the query threads and of lake
+    /// maintenance is than ingest's (Linux nice, 0–19): when both want the
+    /// cores, cycles get them first. 0 runs them at ingest's priority.
     #[arg(id = "query_nice", long = "query-nice")]
     #[arg(env = "TM_QUERY_NICE", default_value = "10")]
     #[arg(value_parser = clap::value_parser!(i32).range(0..=19))]

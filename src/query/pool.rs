@@ -21,6 +21,8 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::{RecordBatchStream, SendableRecordBatchStream};
 use futures::{Stream, StreamExt};
 use tokio::sync::{mpsc, oneshot};
+
+use crate::background::lower_priority;
 use tokio::task::AbortHandle;
 
 use super::error::{Error, Result};
@@ -109,22 +111,6 @@ impl QueryPool {
     }
 }
 
-/// Lowers the calling thread's CPU priority by `nice` (to 19 at most). On Linux the nice value is a per-thread attribute:
-/// `setpriority(PRIO_PROCESS, 0, ..)` changes the calling thread only.
-/// Raising a nice value needs no privilege; should it fail all the same,
-/// queries run at normal priority.
-fn lower_priority(nice: i32) {
-    if nice <= 0 {
-        return;
-    }
-    #[cfg(target_os = "linux")]
-    // SAFETY: getpriority and setpriority only read their integer arguments.
-    unsafe {
-        let now = libc::getpriority(libc::PRIO_PROCESS, 0);
-        libc::setpriority(libc::PRIO_PROCESS, 0, (now + nice).min(19));
-    }
-}
-
 struct AbortOnDrop(AbortHandle);
 
 impl Drop for AbortOnDrop {
@@ -157,6 +143,7 @@ impl RecordBatchStream for PooledStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::background::tests::nice_of_this_thread;
     use datafusion::arrow::array::Int64Array;
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -169,11 +156,6 @@ mod tests {
                 .map_err(DataFusionError::from)
         });
         Box::pin(RecordBatchStreamAdapter::new(schema, items))
-    }
-
-    fn nice_of_this_thread() -> i32 {
-        // SAFETY: getpriority only reads its integer arguments.
-        unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) }
     }
 
     #[tokio::test]
