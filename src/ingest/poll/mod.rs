@@ -271,6 +271,7 @@ impl Poller {
         for query in self.settings.targets.stream_queries() {
             let streams = self.helix.streams(&query).await;
             let complete = streams.errors.is_empty();
+            let pages = streams.responses.len();
             out.errors += streams.errors.len();
             out.stream_errors += streams.errors.len();
             out.responses.extend(streams.responses);
@@ -283,7 +284,7 @@ impl Poller {
                 continue;
             }
             if let Some(again) = complete
-                .then(|| self.sweeps.missed(&query, &listed))
+                .then(|| self.sweeps.missed(&query, &listed, pages))
                 .flatten()
             {
                 let found = self.helix.streams(&again).await;
