@@ -104,15 +104,25 @@ pub struct FollowUpInput<'a> {
 pub fn plan_follow_up(input: FollowUpInput<'_>) -> FollowUp {
     let mut budget = input.budget;
     let mut out = FollowUp::default();
-    let due = |checked: &HashMap<String, Option<DateTime<Utc>>>, every| {
-        let mut due: Vec<(Option<DateTime<Utc>>, String)> = checked
+    // The `room` most overdue ids (never checked first, ties by id for
+    // determinism) and how many were due. Only those are sorted and
+    // copied: at 100,000 channels nearly all are due and little fits.
+    let due = |checked: &HashMap<String, Option<DateTime<Utc>>>, every, room: usize| {
+        let mut due: Vec<(Option<DateTime<Utc>>, &String)> = checked
             .iter()
             .filter(|(_, at)| at.is_none_or(|at| input.now - at >= every))
-            .map(|(id, at)| (*at, id.clone()))
+            .map(|(id, at)| (*at, id))
             .collect();
-        // Never-checked first, then most overdue; ties by id for determinism.
-        due.sort();
-        due.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
+        let total = due.len();
+        if room < due.len() {
+            if room > 0 {
+                due.select_nth_unstable(room - 1);
+            }
+            due.truncate(room);
+        }
+        due.sort_unstable();
+        let ids: Vec<String> = due.into_iter().map(|(_, id)| id.clone()).collect();
+        (ids, total)
     };
     let mut games = input.unknown_games;
     games.sort();
@@ -122,17 +132,18 @@ pub fn plan_follow_up(input: FollowUpInput<'_>) -> FollowUp {
     games.truncate(game_requests * 100);
     out.games = games;
 
-    let profiles = due(input.profile_checked, input.profile_interval);
-    let profile_requests = profiles.len().div_ceil(100).min(budget);
-    budget -= profile_requests;
-    let take = (profile_requests * 100).min(profiles.len());
-    out.deferred_profiles = profiles.len() - take;
-    out.profiles = profiles.into_iter().take(take).collect();
+    let (profiles, due_profiles) = due(
+        input.profile_checked,
+        input.profile_interval,
+        budget.saturating_mul(100),
+    );
+    budget -= profiles.len().div_ceil(100);
+    out.deferred_profiles = due_profiles - profiles.len();
+    out.profiles = profiles;
 
-    let followers = due(input.followers_checked, input.follower_interval);
-    let take = followers.len().min(budget);
-    out.deferred_followers = followers.len() - take;
-    out.followers = followers.into_iter().take(take).collect();
+    let (followers, due_followers) = due(input.followers_checked, input.follower_interval, budget);
+    out.deferred_followers = due_followers - followers.len();
+    out.followers = followers;
     out
 }
 
@@ -192,10 +203,8 @@ mod tests {
         assert_eq!(plan.deferred_profiles, 0);
         assert_eq!(plan.followers.len(), 46); // 50 - 1 - 3
         assert_eq!(plan.deferred_followers, 125 - 46);
-        assert!(
-            plan.followers
-                .iter()
-                .all(|id| id.parse::<u32>().unwrap() % 2 == 0)
-        );
+        // Equally overdue: the lowest ids, in order.
+        let want: Vec<String> = (0..46).map(|i| format!("{:03}", i * 2)).collect();
+        assert_eq!(plan.followers, want);
     }
 }
