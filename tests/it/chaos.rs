@@ -1,6 +1,7 @@
 //! Helix chaos: a long run of the real client against the simulator with
 //! every fault knob on at once — 5xx answers, 429 storms, tokens revoked
-//! under it, bodies that are not JSON or cut in half, pages that overlap,
+//! under it, bodies that are not JSON or cut in half, pages that overlap
+//! and pages that skip streams (which the poller asks for again by id),
 //! follower answers without a total, slow answers — and a small rate-limit
 //! bucket. Every cycle must commit; the bucket never refuses a request (the
 //! client keeps to the rate limit through all of it); every response the
@@ -26,6 +27,7 @@ fn chaos(seed: u64) -> Faults {
         truncated_rate: 0.02,
         revoke_every: 97,
         duplicate_overlap: 3,
+        skip_between_pages: 2,
         missing_total_rate: 0.05,
         latency: Duration::from_millis(5),
         latency_next: None,
@@ -41,7 +43,7 @@ async fn every_helix_fault_at_once_keeps_the_rate_limit_and_lands_in_bronze() {
         .unwrap_or(40);
     let world = World::new(WorldConfig {
         seed: 17,
-        channels: 600,
+        channels: 800,
         start: "2026-03-02T00:00:00Z".parse().unwrap(),
         ..Default::default()
     });
@@ -56,7 +58,7 @@ async fn every_helix_fault_at_once_keeps_the_rate_limit_and_lands_in_bronze() {
     })
     .await;
     let started = Instant::now();
-    let (mut errors, mut storms) = (0, 0);
+    let (mut errors, mut storms, mut found_again) = (0, 0, 0);
     for cycle in 0..cycles {
         if cycle % 10 == 5 {
             // A 429 storm whatever the bucket says, and a token revoked
@@ -69,6 +71,7 @@ async fn every_helix_fault_at_once_keeps_the_rate_limit_and_lands_in_bronze() {
         }
         let (summary, _) = rig.cycle_report().await; // panics if the commit failed
         errors += summary.errors;
+        found_again += summary.found_again;
         if (cycle + 1) % 100 == 0 {
             // Progress for the long runs (scripts/chaos): a day takes a while.
             eprintln!(
@@ -94,6 +97,7 @@ async fn every_helix_fault_at_once_keeps_the_rate_limit_and_lands_in_bronze() {
         .map(|(_, n)| n)
         .sum();
     assert!(failed > 0 && storms > 0, "no fault happened: {sent:?}");
+    assert!(found_again > 0, "no skipped stream was asked for again");
 
     let lake = rig._dir.path().to_str().unwrap().to_owned();
     let report = crate::check_lake(&lake, |c| {
@@ -107,7 +111,8 @@ async fn every_helix_fault_at_once_keeps_the_rate_limit_and_lands_in_bronze() {
     let requests: u64 = sent.values().sum();
     println!(
         "helix chaos: {cycles} cycles in {:.0} s, {requests} Helix responses, {failed} of them \
-         failures (the cycles counted {errors} errors: those and unreadable bodies), {storms} storms, {} tokens issued, \
+         failures (the cycles counted {errors} errors: those and unreadable bodies), {storms} storms, \
+         {found_again} skipped streams found by id, {} tokens issued, \
          0 requests over the bucket, every response in bronze; {tables} tables checked by \
          DuckDB, equal to a rebuild from bronze",
         took.as_secs_f64(),

@@ -40,8 +40,9 @@ pub struct Faults {
     /// Each `/streams` page after the first starts this many items early,
     /// repeating the end of the previous page (clamped below the page size).
     pub duplicate_overlap: usize,
-    /// Each `/streams` page after the first starts this many items late:
-    /// those streams moved up between two requests and are on no page.
+    /// Each `/streams` page after the first goes on this many items late
+    /// (after the items `duplicate_overlap` repeats): those streams moved
+    /// up between two requests and are on no page.
     pub skip_between_pages: usize,
     /// After K `/streams` pages the cursor points back to the start of the
     /// sweep (the first cursor ever returned): 0 = never.

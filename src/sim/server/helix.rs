@@ -183,11 +183,16 @@ fn page<T: Serialize>(items: &[T], p: &Params, faults: PageFaults) -> Result<Rep
     } else {
         (0, 0)
     };
-    let start = offset
-        .saturating_add(skip)
-        .saturating_sub(overlap)
+    // Both at once, as when some streams moved down past the page boundary
+    // (listed again) and others up past it (listed on no page): the page
+    // repeats the last `overlap` items before `offset`, then goes on `skip`
+    // items after it.
+    let offset = offset.min(items.len());
+    let repeated = &items[offset.saturating_sub(overlap)..offset];
+    let start = offset.saturating_add(skip).min(items.len());
+    let end = start
+        .saturating_add(first - repeated.len())
         .min(items.len());
-    let end = start.saturating_add(first).min(items.len());
     let cursor = (end < items.len()).then(|| {
         if faults.loop_after > 0 && index + 1 == faults.loop_after {
             encode_cursor(0, 0) // back to the first page: a loop
@@ -195,7 +200,8 @@ fn page<T: Serialize>(items: &[T], p: &Params, faults: PageFaults) -> Result<Rep
             encode_cursor(end, index + 1)
         }
     });
-    Ok(out(&items[start..end], Some(Pagination { cursor }), None))
+    let data: Vec<&T> = repeated.iter().chain(&items[start..end]).collect();
+    Ok(out(&data, Some(Pagination { cursor }), None))
 }
 
 fn streams(world: &World, p: &Params, faults: PageFaults) -> Result<Reply, Reply> {
@@ -347,5 +353,22 @@ mod tests {
             .map(|s| s.user_id.clone())
             .collect();
         assert_eq!(listed(&game), want);
+    }
+
+    #[test]
+    fn a_page_can_repeat_and_skip_at_once() {
+        let items: Vec<u32> = (0..10).collect();
+        let faults = PageFaults {
+            overlap: 1,
+            skip: 2,
+            ..PageFaults::default()
+        };
+        let q = format!("first=4&after={}", encode_cursor(4, 1));
+        let r = page(&items, &Params::parse(&q), faults).unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        // Item 3 again, items 4 and 5 on no page.
+        assert_eq!(body["data"], serde_json::json!([3, 6, 7, 8]));
+        let next = decode_cursor(body["pagination"]["cursor"].as_str().unwrap()).unwrap();
+        assert_eq!((next.o, next.p), (9, 2));
     }
 }
