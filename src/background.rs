@@ -26,8 +26,9 @@ pub(crate) fn lower_priority(nice: i32) {
 /// busy for long stretches between awaits. On the service's runtime they
 /// would hold the worker threads that cycles, queries and the HTTP server
 /// wait for; at ingest's priority they would take half the cores from a
-/// cycle (at 100,000 streams a cycle during a compaction took 4.2 s
-/// instead of 2.6). The handle ends when the task does (or panics).
+/// cycle (at 100,000 streams the slowest cycle of a run, during a
+/// compaction, took 4.3 s; niced, 3.4–3.5 s). The handle ends when the
+/// task does (or panics).
 pub(crate) fn spawn_apart<F>(
     name: &'static str,
     nice: i32,

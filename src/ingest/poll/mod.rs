@@ -73,10 +73,9 @@ pub struct Polled {
     pub responses: Vec<RawResponse>,
     /// Distinct live streams seen.
     pub streams_seen: usize,
-    /// Channels a sweep listed the cycle before and not now, asked for
-    /// again by id (see [`recheck`]).
-    pub asked_again: usize,
-    /// Of those, the ones still live: streams the sweep's paging skipped.
+    /// Streams the sweep's paging skipped, found when the channels it
+    /// listed the cycle before and not now were asked for by id (see
+    /// [`recheck`]).
     pub found_again: usize,
     /// HTTP requests sent (retries included).
     pub requests: u64,
@@ -288,7 +287,6 @@ impl Poller {
                 .flatten()
             {
                 let found = self.helix.streams(&again).await;
-                out.asked_again += again.user_ids.len();
                 out.errors += found.errors.len();
                 out.stream_errors += found.errors.len();
                 out.responses.extend(found.responses);
