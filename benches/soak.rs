@@ -235,6 +235,8 @@ fn main() {
     // (cycle, MiB) of every cycle after the first hour.
     let mut rss_later: Vec<(f64, f64)> = Vec::new();
     let mut last = 0;
+    // The server's last lines, shown if it stops before the run's end.
+    let mut tail: std::collections::VecDeque<String> = std::collections::VecDeque::new();
     // Cycles whose chat had lines for minutes already sealed.
     let mut late_chat = 0;
     // Started once the server's HTTP address is in its log.
@@ -243,6 +245,10 @@ fn main() {
     // Borrowed, not consumed: the channel stays open (and the server's
     // stderr drained) until the server has stopped.
     for line in rx.iter() {
+        if tail.len() == 20 {
+            tail.pop_front();
+        }
+        tail.push_back(line.clone());
         if line.contains(" failed after ") {
             eprintln!("{line}");
         }
@@ -318,6 +324,14 @@ fn main() {
     match child.wait() {
         Ok(status) if status.success() => {}
         other => eprintln!("soak: serve did not stop cleanly: {other:?}"),
+    }
+    if last < cycles {
+        // Figures of a run cut short would read as a result: say why instead.
+        eprintln!("soak: serve stopped after {last} of {cycles} cycles; its last lines:");
+        for line in &tail {
+            eprintln!("  {line}");
+        }
+        std::process::exit(1);
     }
     println!(
         "{last} cycles in {elapsed:.0} s of real time; {late_chat} read sealed chat minutes again from bronze (late lines)"
