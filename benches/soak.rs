@@ -25,7 +25,10 @@
 //! the load of the issue), `BENCH_CYCLES` (1,440), `BENCH_SPEED` (simulated
 //! seconds per real second, default 120: a cycle is due every 0.5 s, so
 //! cycles run back to back once they take longer), `BENCH_ALL_LIVE=true` for
-//! every channel live (100,000 streams with `BENCH_CHANNELS=100000`),
+//! every channel live all run (100,000 streams with `BENCH_CHANNELS=100000`:
+//! a channel whose stream ends starts its next one the minute after, so about
+//! 99% of them are live at any time; before 2026-12-07 they followed their
+//! daily rhythm after the start, and most streams had ended within hours),
 //! `BENCH_SERVER_LOG=FILE` to keep the server's log in FILE,
 //! `BENCH_LAKE=DIR` to write the lake in DIR (a new directory) and keep it (e.g. for
 //! `QUERY_BENCH_LAKE=DIR scripts/query-bench`), `BENCH_CHECK=true` for the
@@ -186,6 +189,7 @@ fn main() {
         .env("TM_SIM_START", "2026-03-02T00:00:00Z")
         .env("TM_SIM_RATE_LIMIT", "0")
         .env("TM_SIM_ALL_LIVE", all_live.to_string())
+        .env("TM_SIM_KEEP_LIVE", all_live.to_string())
         .env("TM_LOG_RETENTION", &log_retention)
         .env("TM_VACUUM_RETENTION", &vacuum_retention)
         .env("TM_GOLD_RETENTION", &gold_retention)

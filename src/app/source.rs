@@ -34,16 +34,13 @@ pub fn start_sim(
     listener: TcpListener,
     clock: SharedClock,
 ) -> anyhow::Result<SimServer> {
-    let world = if config.sim.all_live {
-        World::with_live_streams(config.sim.seed, config.sim.channels, clock.now())
-    } else {
-        World::new(WorldConfig {
-            seed: config.sim.seed,
-            channels: config.sim.channels,
-            start: clock.now(),
-            ..Default::default()
-        })
-    };
+    let world = World::new(WorldConfig {
+        seed: config.sim.seed,
+        channels: config.sim.channels,
+        start: clock.now(),
+        all_live: config.sim.all_live,
+        keep_live: config.sim.keep_live,
+    });
     let mut args = SimServerArgs::new(world, clock);
     args.seed = config.sim.seed;
     args.rate_limit = if config.sim.rate_limit == 0 {

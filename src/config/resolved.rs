@@ -216,6 +216,12 @@ pub struct SimSettings {
     #[arg(env = "TM_SIM_ALL_LIVE", default_value = "false")]
     #[arg(action = ArgAction::Set)]
     pub all_live: bool,
+    /// Simulator: a channel whose stream ends starts its next one the minute
+    /// after (with --sim-all-live, that many live streams all day: soaks).
+    #[arg(id = "sim_keep_live", long = "sim-keep-live")]
+    #[arg(env = "TM_SIM_KEEP_LIVE", default_value = "false")]
+    #[arg(action = ArgAction::Set)]
+    pub keep_live: bool,
 }
 
 /// Flight SQL server settings.

@@ -66,8 +66,14 @@ pub struct WorldConfig {
     /// Bench/scale mode: every generated channel is live at `start` (sessions
     /// that began up to 4 h earlier and last at least 30 more minutes), so
     /// `channels` is exactly the number of live streams. Afterwards channels
-    /// follow their normal daily rhythm.
+    /// follow their normal daily rhythm, unless [`Self::keep_live`].
     pub all_live: bool,
+    /// Every generated channel whose stream ends starts its next stream the
+    /// minute after (a new stream id), instead of waiting for its next
+    /// session of the day: with [`Self::all_live`], the number of live
+    /// streams stays near `channels` all day (a day-long soak at a given
+    /// load).
+    pub keep_live: bool,
 }
 
 impl Default for WorldConfig {
@@ -80,6 +86,7 @@ impl Default for WorldConfig {
                 .single()
                 .unwrap_or_default(),
             all_live: false,
+            keep_live: false,
         }
     }
 }
@@ -87,6 +94,8 @@ impl Default for WorldConfig {
 /// The simulated world: users, their channels and live streams, categories.
 pub struct World {
     seed: u64,
+    /// See [`WorldConfig::keep_live`].
+    keep_live: bool,
     now: DateTime<Utc>,
     /// Unix minute of the last applied step (the state is "as of" this minute).
     minute: i64,
@@ -160,6 +169,7 @@ impl World {
             .collect();
         let mut w = Self {
             seed: cfg.seed,
+            keep_live: cfg.keep_live,
             now: cfg.start,
             minute: cfg.start.timestamp().div_euclid(60),
             chans: Vec::with_capacity(cfg.channels),
@@ -199,6 +209,7 @@ impl World {
             channels: n,
             start,
             all_live: true,
+            ..WorldConfig::default()
         })
     }
 

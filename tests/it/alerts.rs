@@ -85,7 +85,7 @@ fn each_scripted_event_fires_its_rule_exactly_once() {
         seed: 7,
         channels: 300,
         start: start(),
-        all_live: false,
+        ..WorldConfig::default()
     });
     let mut ids = BTreeMap::new();
     for (login, followers) in [

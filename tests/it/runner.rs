@@ -310,7 +310,7 @@ async fn a_channel_not_seen_live_for_a_day_is_no_longer_asked_about() {
         seed: 11,
         channels: 20,
         start: at("2026-01-05T10:00:00Z"),
-        all_live: false,
+        ..WorldConfig::default()
     });
     let mut add = |login: &str| {
         world

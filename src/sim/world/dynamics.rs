@@ -342,7 +342,16 @@ impl World {
     }
 
     fn step_channel(&mut self, i: usize, m: i64, rng: &mut ChaCha8Rng, events: &mut Vec<Event>) {
-        let seed = self.seed;
+        let (seed, keep_live) = (self.seed, self.keep_live);
+        // The channel's next session: the first of its rhythm to start after
+        // minute `at`, or (keep_live) one starting at `at`.
+        let next = move |d: &Dyn, at: i64, rng: &mut ChaCha8Rng| {
+            if keep_live {
+                (at, at + rng.random_range(30..400))
+            } else {
+                d.next_session(seed, i, at)
+            }
+        };
         let c = &mut self.chans[i];
         if m >= c.d.ban_at {
             events.push(Event::Ban(i));
@@ -356,7 +365,8 @@ impl World {
         if let Some(slot) = c.slot {
             let d = &mut c.d;
             if m >= d.planned_end {
-                (d.next_start, d.next_end) = d.next_session(seed, i, m + 30);
+                let after = if keep_live { m + 1 } else { m + 30 };
+                (d.next_start, d.next_end) = next(d, after, rng);
                 c.followers += gained;
                 self.close_stream(i);
                 return;
@@ -414,7 +424,7 @@ impl World {
                 self.open_stream(i, minute_time(m), viewers);
                 return;
             }
-            (d.next_start, d.next_end) = d.next_session(seed, i, m);
+            (d.next_start, d.next_end) = next(d, m, rng);
         }
         if m >= d.next_start {
             d.session_start = m;

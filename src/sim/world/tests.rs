@@ -380,6 +380,34 @@ fn scale_100k_live_streams_build_and_advance_one_minute() {
 }
 
 #[test]
+fn kept_live_channels_start_new_streams_as_theirs_end() {
+    // Eight hours: every session live at the start (at most 400 minutes
+    // left) has ended by then.
+    let later = start() + Duration::hours(8);
+    let live_after = |keep_live| {
+        let mut w = World::new(WorldConfig {
+            seed: 5,
+            channels: 1_000,
+            start: start(),
+            all_live: true,
+            keep_live,
+        });
+        let first: HashSet<String> = w.live_streams().iter().map(|s| s.id.clone()).collect();
+        w.advance_to(later);
+        assert_sorted(&w);
+        let now: Vec<&str> = w.live_streams().iter().map(|s| s.id.as_str()).collect();
+        let new = now.iter().filter(|id| !first.contains(**id)).count();
+        (now.len(), new)
+    };
+    let (kept, new) = live_after(true);
+    assert!(kept >= 970, "{kept} of 1,000 live after 8 hours");
+    assert!(new >= 900, "{new} of them new streams");
+    // Without it, channels fall back to their daily rhythm.
+    let (rhythm, _) = live_after(false);
+    assert!(rhythm < 500, "{rhythm} of 1,000 live after 8 hours");
+}
+
+#[test]
 fn raids_crashes_and_follower_spikes_move_the_numbers_they_say() {
     let mut w = world(31, 0);
     let mut add = |login: &str| {
