@@ -335,6 +335,8 @@ fn main() {
         for line in &tail {
             eprintln!("  {line}");
         }
+        // `exit` runs no destructors: the temporary lake goes first.
+        drop(dir);
         std::process::exit(1);
     }
     println!(
