@@ -43,13 +43,16 @@ pub(super) async fn cleanup_logs(
 }
 
 /// Whether cycles rewrite `table` — the derived gold tables, a day's
-/// partition every cycle — so that what it removes is kept for the gold
-/// retention ([`Retention::gold_files`]) rather than the other tables'. A
-/// day of one rewrite a minute would otherwise keep ~1,440 copies of the
-/// day's partition per table on disk, for nothing: they are derived from
-/// silver, and `rebuild` recomputes them.
+/// partition every cycle, and `silver.stream_sessions`, whose `live`
+/// partition (every open session) every cycle replaces — so that what it
+/// removes is kept for the gold retention ([`Retention::gold_files`])
+/// rather than the other tables'. A day of one rewrite a minute would
+/// otherwise keep ~1,440 copies of the partition on disk, for nothing: they
+/// are derived, and `rebuild` recomputes them. At 100,000 live streams the
+/// open sessions' copies alone came to 8.8 MB a cycle, 12 GB a day.
 pub fn rewritten_by_cycles(table: Table) -> bool {
-    table.layer() == Layer::Gold && table.origin() == Origin::Derived
+    (table.layer() == Layer::Gold && table.origin() == Origin::Derived)
+        || table == Table::StreamSessions
 }
 
 /// How long `table` keeps the files it removed: `gold` for the tables

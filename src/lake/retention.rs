@@ -10,10 +10,11 @@
 //! tombstones need to be kept exactly that long: [`Lake::keep_removed_files_for`]
 //! sets the property to the configured vacuum retention (a day by default, as
 //! long as log entries are kept, so every version that can still be read
-//! keeps its files), and on the gold tables that cycles rewrite to the gold
-//! retention (an hour by default), which the hourly compaction vacuums by.
+//! keeps its files), and on the tables that cycles rewrite (gold, and the
+//! open sessions) to the gold retention (an hour by default), which the
+//! hourly compaction vacuums by.
 //! A tombstone that a checkpoint dropped before vacuum ran (vacuum runs
-//! daily — hourly for the gold tables cycles rewrite — and checkpoints
+//! daily — hourly for the tables cycles rewrite — and checkpoints
 //! every ten commits) no longer names its file; vacuum therefore also lists
 //! the table's files (its full mode) and deletes those that no version
 //! references and that are older than the retention — which also clears the

@@ -41,9 +41,11 @@ async fn bronze_is_written_with_zstd_and_silver_and_gold_with_snappy() {
 }
 
 #[tokio::test]
-async fn compaction_vacuums_what_cycles_replaced_in_gold_by_the_gold_retention() {
+async fn compaction_vacuums_what_cycles_replaced_in_gold_and_open_sessions_by_the_gold_retention() {
     let (dir, lake) = temp_lake().await;
     let (gold, silver) = (Table::StreamerDaily, Table::StreamSnapshots);
+    // Its `live` partition (the open sessions) is replaced every cycle too.
+    let sessions = Table::StreamSessions;
     let day_long = Duration::from_secs(24 * 3600);
     let retention = Retention {
         files: day_long,
@@ -66,6 +68,7 @@ async fn compaction_vacuums_what_cycles_replaced_in_gold_by_the_gold_retention()
         "state, not rewritten"
     );
     assert_eq!(property(silver), "interval 1 days");
+    assert_eq!(property(sessions), "interval 0 days");
 
     let now = Utc::now();
     let today = now.date_naive();
@@ -85,7 +88,15 @@ async fn compaction_vacuums_what_cycles_replaced_in_gold_by_the_gold_retention()
         lake.append(silver, vec![rows(silver, 2, cycle, today)], cycle)
             .await
             .unwrap();
+        let open = vec![rows(sessions, 2, cycle, today)];
+        let out = lake
+            .replace(sessions, "status = 'live'", open, cycle, Some("live"))
+            .await
+            .unwrap();
+        assert!(out.is_committed(), "{out:?}");
     }
+    let live_dir = dir.path().join("silver/stream_sessions/status=live");
+    assert_eq!(parquet_files(&live_dir), 5);
     let gold_dir = dir.path().join(format!("gold/streamer_daily/day={today}"));
     let silver_dir = dir
         .path()
@@ -103,6 +114,7 @@ async fn compaction_vacuums_what_cycles_replaced_in_gold_by_the_gold_retention()
         (parquet_files(&gold_dir), parquet_files(&silver_dir)),
         (1, 6)
     );
+    assert_eq!(parquet_files(&live_dir), 1, "the open sessions' last file");
 
     // A fresh process reads both, and the next cycle commits exactly once.
     let fresh = twitch_monitor::lake::Lake::open(dir.path().to_str().unwrap(), Default::default())
@@ -110,6 +122,7 @@ async fn compaction_vacuums_what_cycles_replaced_in_gold_by_the_gold_retention()
         .unwrap();
     assert_eq!(fresh.count(gold, None).await.unwrap(), 3);
     assert_eq!(fresh.count(silver, None).await.unwrap(), 10);
+    assert_eq!(fresh.count(sessions, None).await.unwrap(), 2);
     let replay = fresh
         .replace(
             gold,
