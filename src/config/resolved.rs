@@ -115,7 +115,7 @@ pub struct Config {
     #[arg(long, env = "TM_COMPACT_INTERVAL", default_value = "1h")]
     #[arg(value_parser = duration)]
     pub compact_interval: Duration,
-    /// Files removed from a bronze or silver table (but `silver.stream_sessions`), or from `gold.alerts` and `gold.exports` (by compaction, by upserts), are kept this long before vacuum deletes them; the tables' `delta.deletedFileRetentionDuration` is set to it, so their checkpoints carry the record of removed files that long.
+    /// Files removed from a bronze or silver table (except `silver.stream_sessions`), or from `gold.alerts` and `gold.exports` (by compaction, by upserts), are kept this long before vacuum deletes them; the tables' `delta.deletedFileRetentionDuration` is set to it, so their checkpoints carry the record of removed files that long.
     #[arg(long, env = "TM_VACUUM_RETENTION", default_value = "1d")]
     #[arg(value_parser = duration)]
     pub vacuum_retention: Duration,
