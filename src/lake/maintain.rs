@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{Lake, Result, Slot};
 use crate::clock::SharedClock;
-use crate::schema::{Layer, Origin, Table};
+use crate::schema::Table;
 
 /// How long log entries, and files removed from tables, are kept by
 /// default: a day of time travel.
@@ -42,23 +42,10 @@ pub(super) async fn cleanup_logs(
     checkpoints::cleanup_expired_logs_for(version, delta.log_store().as_ref(), cutoff, None).await
 }
 
-/// Whether cycles rewrite `table` — the derived gold tables, a day's
-/// partition every cycle, and `silver.stream_sessions`, whose `live`
-/// partition (every open session) every cycle replaces — so that what it
-/// removes is kept for the gold retention ([`Retention::gold_files`])
-/// rather than the other tables'. A day of one rewrite a minute would
-/// otherwise keep ~1,440 copies of the partition on disk, for nothing: they
-/// are derived, and `rebuild` recomputes them. At 100,000 live streams the
-/// open sessions' copies alone came to 8.8 MB a cycle, 12 GB a day.
-pub fn rewritten_by_cycles(table: Table) -> bool {
-    (table.layer() == Layer::Gold && table.origin() == Origin::Derived)
-        || table == Table::StreamSessions
-}
-
 /// How long `table` keeps the files it removed: `gold` for the tables
 /// cycles rewrite, `files` for the others.
 fn file_retention(table: Table, files: Duration, gold: Duration) -> Duration {
-    if rewritten_by_cycles(table) {
+    if table.rewritten_by_cycles() {
         gold
     } else {
         files
@@ -76,7 +63,7 @@ pub struct MaintainOptions {
     /// older versions may still need those files.
     pub enforce_retention: bool,
     /// Files removed from the tables cycles rewrite
-    /// ([`rewritten_by_cycles`]) longer ago than this are deleted by vacuum.
+    /// ([`Table::rewritten_by_cycles`]) longer ago than this are deleted by vacuum.
     pub gold_retention: Duration,
     /// Log entries older than this (by their files' age) are removed.
     pub log_retention: Duration,
@@ -111,7 +98,7 @@ pub struct Retention {
     /// Delta log entries ([`cleanup_logs`]).
     pub logs: Duration,
     /// Data files removed from the tables cycles rewrite
-    /// ([`rewritten_by_cycles`]).
+    /// ([`Table::rewritten_by_cycles`]).
     pub gold_files: Duration,
 }
 
@@ -342,7 +329,7 @@ pub(super) async fn checkpoint_and_clean(
     report.checkpoint_version = delta.version();
     // As the hourly run: a gold version whose files vacuum may delete
     // cannot be read anyway.
-    let keep_logs = if rewritten_by_cycles(table) {
+    let keep_logs = if table.rewritten_by_cycles() {
         opts.log_retention.min(vacuum_retention(table, opts))
     } else {
         opts.log_retention

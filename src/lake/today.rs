@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use deltalake::{DeltaTable, FilterLiteral, FilterOp, FilterValue};
 
 use super::closed::{self, PauseAt};
-use super::maintain::{cleanup_logs, rewritten_by_cycles};
+use super::maintain::cleanup_logs;
 use super::retention::vacuum_rewritten;
 use super::write::merge_properties;
 use super::{Lake, Result, Slot};
@@ -36,7 +36,7 @@ impl Lake {
     /// every day-partitioned table, and the tables that are not partitioned
     /// by day (streamers, sessions, games, alerts, exports) whole. Files
     /// that reached the target are left alone, so a row is rewritten only a
-    /// few times. The tables cycles rewrite ([`rewritten_by_cycles`]) are
+    /// few times. The tables cycles rewrite ([`Table::rewritten_by_cycles`]) are
     /// vacuumed too, by their own `delta.deletedFileRetentionDuration`
     /// (`serve` sets it to the gold retention, see
     /// [`Lake::keep_removed_files_for`]), so the day's replaced partitions
@@ -127,7 +127,7 @@ async fn merge_today_locked(
         slot.renew(&mut delta, false).await;
     }
     let mut keep_logs = log_retention;
-    if rewritten_by_cycles(slot.table) {
+    if slot.table.rewritten_by_cycles() {
         let (vacuumed, kept_for) = vacuum_rewritten(slot.table, &delta)
             .await
             .map_err(slot.delta_err("vacuum"))?;

@@ -168,6 +168,20 @@ impl Table {
         )
     }
 
+    /// Whether ingest cycles replace rows of this table every cycle — the
+    /// derived gold tables (the open day's partition), the open sessions
+    /// (`silver.stream_sessions`' `live` partition) and today's chat minutes
+    /// — so that the lake keeps what they remove for the gold retention
+    /// instead of the other tables' (`lake::maintain`): a day of one
+    /// rewrite a minute would otherwise keep ~1,440 copies of the partition
+    /// on disk, for nothing, as they are derived and `rebuild` recomputes
+    /// them (the open sessions' copies alone came to 12 GB a day at 100,000
+    /// live streams). The cycle's plan is checked against this in its tests.
+    pub fn rewritten_by_cycles(self) -> bool {
+        (self.layer() == Layer::Gold && self.origin() == Origin::Derived)
+            || matches!(self, Table::StreamSessions | Table::ChatMinutes)
+    }
+
     /// The Arrow schema (the contract) of this table.
     pub fn schema(self) -> SchemaRef {
         self.def().schema.clone()

@@ -86,6 +86,25 @@ fn a_cycle_only_appends_to_the_tables_compacted_beside_cycles() {
     }
 }
 
+/// The lake keeps what cycles replace for the gold retention only on the
+/// tables that say so; a table replaced every cycle without it would keep a
+/// copy per cycle for a day.
+#[test]
+fn a_cycle_replaces_rows_only_in_the_tables_rewritten_by_cycles() {
+    let mut state = SilverState::default();
+    let plan = plan(7, &inputs(), &mut state).unwrap();
+    for write in &plan.writes {
+        if let Op::Replace(_) = write.op {
+            // Games: replaced whole when a category changes, not every cycle.
+            let rewritten = write.table.rewritten_by_cycles() || write.table == Table::Games;
+            assert!(rewritten, "{}", write.describe());
+        }
+    }
+    for table in Table::ALL.into_iter().filter(|t| t.rewritten_by_cycles()) {
+        assert!(plan.writes.iter().any(|w| w.table == table), "{table}");
+    }
+}
+
 #[test]
 fn a_cycle_writes_bronze_then_silver_then_the_gold_of_each_day_it_touched() {
     let mut state = SilverState::default();
