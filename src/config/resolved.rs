@@ -115,11 +115,11 @@ pub struct Config {
     #[arg(long, env = "TM_COMPACT_INTERVAL", default_value = "1h")]
     #[arg(value_parser = duration)]
     pub compact_interval: Duration,
-    /// Files removed from a bronze or silver table (except `silver.stream_sessions`), or from `gold.alerts` and `gold.exports` (by compaction, by upserts), are kept this long before vacuum deletes them; the tables' `delta.deletedFileRetentionDuration` is set to it, so their checkpoints carry the record of removed files that long.
+    /// Files removed from a bronze or silver table (except `silver.stream_sessions` and `silver.chat_minutes`), or from `gold.alerts` and `gold.exports` (by compaction, by upserts), are kept this long before vacuum deletes them; the tables' `delta.deletedFileRetentionDuration` is set to it, so their checkpoints carry the record of removed files that long.
     #[arg(long, env = "TM_VACUUM_RETENTION", default_value = "1d")]
     #[arg(value_parser = duration)]
     pub vacuum_retention: Duration,
-    /// The same for the tables that cycles rewrite: the gold tables (a day's partition every cycle; all but `gold.alerts` and `gold.exports`) and `silver.stream_sessions` (every open session, every cycle). Their removed files are vacuumed at every compaction of today's files once older than this, which is also as far back as they can be read (time travel). They are derived, so their history is not kept a day as well.
+    /// The same for the tables that cycles rewrite: the gold tables (a day's partition every cycle; all but `gold.alerts` and `gold.exports`) `silver.stream_sessions` (every open session, every cycle) and `silver.chat_minutes` (today's, every cycle). Their removed files are vacuumed at every compaction of today's files once older than this, which is also as far back as they can be read (time travel). They are derived, so their history is not kept a day as well.
     #[arg(long, env = "TM_GOLD_RETENTION", default_value = "1h")]
     #[arg(value_parser = duration)]
     pub gold_retention: Duration,
