@@ -19,6 +19,13 @@ pub(crate) const RETENTION: TimeDelta = TimeDelta::hours(24);
 /// step with a sample in the last 24 hours, so it reaches back up to one
 /// step further than 24 hours.
 pub(crate) const STEP: TimeDelta = TimeDelta::minutes(10);
+/// Times inside the windows are kept as ms since the epoch (`i64`): half the
+/// size of a `DateTime` beside an `i64`, once alignment is counted, in
+/// structures held per streamer and per step.
+fn ms(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
 /// The most steps a 24-hour window holds: a step per [`STEP`] of
 /// [`RETENTION`], plus the partial steps at both ends.
 const DAY_STEPS: usize = (RETENTION.num_minutes() / STEP.num_minutes()) as usize + 2;
@@ -49,14 +56,15 @@ fn shrink<T>(deque: &mut VecDeque<T>) {
 #[derive(Debug, Clone)]
 pub(crate) struct Window {
     span: TimeDelta,
-    /// (observed_at, viewers, weight in ms) in time order.
-    samples: VecDeque<(DateTime<Utc>, i64, i64)>,
+    /// (observed_at in ms, viewers, weight in ms) in time order.
+    samples: VecDeque<(i64, i64, i64)>,
     /// Σ viewers × weight (exact integers: no drift from add-then-subtract).
     weighted: i128,
     /// Σ weight in ms.
     weight: i128,
-    /// Candidates for the peak: viewers strictly decreasing front to back.
-    peak: VecDeque<(DateTime<Utc>, i64)>,
+    /// Candidates for the peak: (observed_at in ms, viewers), viewers
+    /// strictly decreasing front to back.
+    peak: VecDeque<(i64, i64)>,
 }
 
 impl Window {
@@ -71,6 +79,7 @@ impl Window {
     }
 
     fn push(&mut self, at: DateTime<Utc>, viewers: i64, weight_ms: i64) {
+        let at = ms(at);
         self.samples.push_back((at, viewers, weight_ms));
         self.weighted += i128::from(viewers) * i128::from(weight_ms);
         self.weight += i128::from(weight_ms);
@@ -82,7 +91,7 @@ impl Window {
 
     /// Drops samples at or before `now - span`.
     fn prune(&mut self, now: DateTime<Utc>) {
-        let cutoff = now - self.span;
+        let cutoff = ms(now - self.span);
         while let Some(&(at, viewers, w)) = self.samples.front() {
             if at > cutoff {
                 break;
@@ -120,7 +129,8 @@ impl Window {
 #[derive(Debug, Clone)]
 pub(crate) struct FollowerWindow {
     span: TimeDelta,
-    totals: VecDeque<(DateTime<Utc>, i64)>,
+    /// (read at in ms, total).
+    totals: VecDeque<(i64, i64)>,
 }
 
 impl FollowerWindow {
@@ -132,7 +142,7 @@ impl FollowerWindow {
     }
 
     fn prune(&mut self, now: DateTime<Utc>) {
-        let cutoff = now - self.span;
+        let cutoff = ms(now - self.span);
         while self.totals.front().is_some_and(|&(at, _)| at <= cutoff) {
             self.totals.pop_front();
         }
@@ -145,7 +155,7 @@ impl FollowerWindow {
         if self.totals.back().is_some_and(|&(_, t)| t == total) {
             self.totals.pop_back();
         }
-        self.totals.push_back((at, total));
+        self.totals.push_back((ms(at), total));
     }
 
     pub(crate) fn gained(&self) -> Option<i64> {
@@ -153,24 +163,25 @@ impl FollowerWindow {
     }
 }
 
-/// Start of the step `at` falls in, in ms since the epoch.
-fn step_of(at: DateTime<Utc>) -> i64 {
-    at.timestamp_millis()
-        .div_euclid(STEP.num_milliseconds())
+/// Start of the step that `at` (ms since the epoch) falls in.
+fn step_of(at: i64) -> i64 {
+    at.div_euclid(STEP.num_milliseconds())
         .saturating_mul(STEP.num_milliseconds())
 }
 
-/// One [`STEP`] of a [`StepWindow`]: the sums of its samples.
+/// One [`STEP`] of a [`StepWindow`]: the sums of its samples, in 24 bytes
+/// (a streamer live all day holds 146 of them; at 100,000 such streamers
+/// the 64 bytes these took before were most of the views' memory).
 #[derive(Debug, Clone)]
 struct Step {
-    /// [`step_of`] its samples.
-    start: i64,
-    /// Its newest sample: the step leaves the window with it.
-    last: DateTime<Utc>,
-    weighted: i128,
-    weight: i64,
-    viewers: i64,
-    samples: i64,
+    /// Its newest sample, in ms: the step leaves the window with it, and
+    /// starts at [`step_of`] it.
+    last: i64,
+    /// Σ viewers × weight in ms. It saturates rather than overflows: only
+    /// viewer counts far beyond any stream's (~10^12) reach the bound.
+    weighted: i64,
+    /// Σ weight in ms: at most a step and one [`MAX_INTERVAL`].
+    weight: u32,
 }
 
 /// [`Window`] over [`RETENTION`] in [`STEP`]s: the same running sums and
@@ -180,12 +191,14 @@ pub(crate) struct StepWindow {
     steps: VecDeque<Step>,
     weighted: i128,
     weight: i128,
-    /// Σ viewers and the number of samples, for the plain mean.
-    viewers: i128,
-    samples: i64,
     /// Candidates for the peak: (step, viewers), viewers strictly
     /// decreasing front to back.
     peak: VecDeque<(i64, i64)>,
+    /// The samples of weight 0, as (step, viewers), for the plain mean of
+    /// a window whose every sample is weightless ([`Window::avg`]): only
+    /// the first sample of a stream can be, so this is nearly always
+    /// empty, and the steps need no sums of viewers and samples.
+    weightless: VecDeque<(i64, i64)>,
 }
 
 impl StepWindow {
@@ -194,62 +207,66 @@ impl StepWindow {
             steps: VecDeque::new(),
             weighted: 0,
             weight: 0,
-            viewers: 0,
-            samples: 0,
             peak: VecDeque::new(),
+            weightless: VecDeque::new(),
         }
     }
 
     fn push(&mut self, at: DateTime<Utc>, viewers: i64, weight_ms: i64) {
+        let at = ms(at);
         let start = step_of(at);
-        if self.steps.back().is_none_or(|s| s.start != start) {
+        if self.steps.back().is_none_or(|s| step_of(s.last) != start) {
             let step = Step {
-                start,
                 last: at,
                 weighted: 0,
                 weight: 0,
-                viewers: 0,
-                samples: 0,
             };
             push_step(&mut self.steps, step);
         }
         if let Some(step) = self.steps.back_mut() {
-            let weighted = i128::from(viewers) * i128::from(weight_ms);
+            // The window's sums move by what the step's moved by, so they
+            // stay the sums of the steps even where a step saturated.
+            let (weighted, weight) = (step.weighted, step.weight);
             step.last = at;
-            step.weighted += weighted;
-            step.weight += weight_ms;
-            step.viewers += viewers;
-            step.samples += 1;
-            self.weighted += weighted;
-            self.weight += i128::from(weight_ms);
-            self.viewers += i128::from(viewers);
-            self.samples += 1;
+            step.weighted = weighted.saturating_add(viewers.saturating_mul(weight_ms));
+            step.weight = weight.saturating_add(u32::try_from(weight_ms).unwrap_or(u32::MAX));
+            self.weighted += i128::from(step.weighted) - i128::from(weighted);
+            self.weight += i128::from(step.weight - weight);
+        }
+        if weight_ms <= 0 {
+            self.weightless.push_back((start, viewers));
         }
         while self.peak.back().is_some_and(|&(_, v)| v <= viewers) {
             self.peak.pop_back();
         }
-        self.peak.push_back((start, viewers));
+        // A step's candidates leave together, so one below another of its
+        // own step can never be the peak: a stream whose audience falls
+        // for hours keeps a candidate per step, not one per sample.
+        if self.peak.back().is_none_or(|&(s, _)| s != start) {
+            push_step(&mut self.peak, (start, viewers));
+        }
     }
 
     /// Drops the steps whose newest sample is at or before `now` − 24 h.
     fn prune(&mut self, now: DateTime<Utc>) {
-        let cutoff = now - RETENTION;
+        let cutoff = ms(now - RETENTION);
         while let Some(step) = self.steps.front() {
             if step.last > cutoff {
                 break;
             }
-            self.weighted -= step.weighted;
+            self.weighted -= i128::from(step.weighted);
             self.weight -= i128::from(step.weight);
-            self.viewers -= i128::from(step.viewers);
-            self.samples -= step.samples;
             self.steps.pop_front();
         }
-        let oldest = self.steps.front().map_or(i64::MAX, |s| s.start);
-        while self.peak.front().is_some_and(|&(start, _)| start < oldest) {
-            self.peak.pop_front();
+        // What was kept per sample leaves with its step.
+        let oldest = self.steps.front().map_or(i64::MAX, |s| step_of(s.last));
+        for kept in [&mut self.peak, &mut self.weightless] {
+            while kept.front().is_some_and(|&(start, _)| start < oldest) {
+                kept.pop_front();
+            }
+            shrink(kept);
         }
         shrink(&mut self.steps);
-        shrink(&mut self.peak);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -258,13 +275,14 @@ impl StepWindow {
 
     /// As [`Window::avg`].
     pub(crate) fn avg(&self) -> Option<f64> {
-        if self.samples == 0 {
+        if self.steps.is_empty() {
             return None;
         }
         if self.weight > 0 {
             return Some(self.weighted as f64 / self.weight as f64);
         }
-        Some(self.viewers as f64 / self.samples as f64)
+        let sum: i128 = self.weightless.iter().map(|w| i128::from(w.1)).sum();
+        Some(sum as f64 / self.weightless.len().max(1) as f64)
     }
 
     pub(crate) fn peak(&self) -> Option<i64> {
@@ -272,15 +290,28 @@ impl StepWindow {
     }
 }
 
+/// One [`STEP`] of a [`StepTotals`]: (the first total read in it, its
+/// newest read in ms). The step leaves the window with its newest read,
+/// and starts at [`step_of`] it.
+type TotalStep = (i64, i64);
+
 /// [`FollowerWindow`] over [`RETENTION`] in [`STEP`]s: per step its first
-/// total and its newest time.
+/// total and its newest read, and the newest total of all (the only one of
+/// the steps' newest totals that `gained` needs).
 #[derive(Debug, Clone)]
 pub(crate) struct StepTotals {
-    /// (step, first total in it, newest time in it, newest total in it).
-    steps: VecDeque<(i64, i64, DateTime<Utc>, i64)>,
+    steps: VecDeque<TotalStep>,
+    newest: i64,
 }
 
 impl StepTotals {
+    fn new() -> Self {
+        Self {
+            steps: VecDeque::new(),
+            newest: 0,
+        }
+    }
+
     /// Records a total. A step that starts with the same total as the step
     /// after it is dropped when that one begins: whichever of the two is the
     /// oldest left in the window, the window's first total is the same, so
@@ -288,17 +319,18 @@ impl StepTotals {
     /// (most channels, most of the time, above all offline) then costs one
     /// step rather than one per read.
     fn push(&mut self, at: DateTime<Utc>, total: i64) {
-        let start = step_of(at);
+        let at = ms(at);
+        self.newest = total;
         match self.steps.back_mut() {
-            Some(step) if step.0 == start => (step.2, step.3) = (at, total),
-            Some(step) if step.1 == total => *step = (start, total, at, total),
-            _ => push_step(&mut self.steps, (start, total, at, total)),
+            Some(step) if step_of(step.1) == step_of(at) => step.1 = at,
+            Some(step) if step.0 == total => *step = (total, at),
+            _ => push_step(&mut self.steps, (total, at)),
         }
     }
 
     fn prune(&mut self, now: DateTime<Utc>) {
-        let cutoff = now - RETENTION;
-        while self.steps.front().is_some_and(|s| s.2 <= cutoff) {
+        let cutoff = ms(now - RETENTION);
+        while self.steps.front().is_some_and(|s| s.1 <= cutoff) {
             self.steps.pop_front();
         }
         shrink(&mut self.steps);
@@ -309,7 +341,7 @@ impl StepTotals {
     }
 
     pub(crate) fn gained(&self) -> Option<i64> {
-        Some(self.steps.back()?.3 - self.steps.front()?.1)
+        Some(self.newest - self.steps.front()?.0)
     }
 }
 
@@ -336,9 +368,7 @@ impl Tracked {
             hour: Window::new(TimeDelta::hours(1)),
             day: StepWindow::new(),
             followers_hour: FollowerWindow::new(TimeDelta::hours(1)),
-            followers_day: StepTotals {
-                steps: VecDeque::new(),
-            },
+            followers_day: StepTotals::new(),
             followers_total: None,
         }
     }

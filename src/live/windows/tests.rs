@@ -42,10 +42,66 @@ fn a_day_step_leaves_with_its_newest_sample() {
 }
 
 #[test]
+fn a_falling_audience_keeps_one_peak_candidate_per_step() {
+    let mut w = StepWindow::new();
+    let viewers = |minute: i64| 100_000 - minute * 50;
+    for m in 0..24 * 60 {
+        w.push(at(m), viewers(m), 60_000);
+    }
+    // A sample a minute, each below the last: one candidate per step (its
+    // first sample), not one per sample.
+    assert_eq!(w.steps.len(), 144);
+    assert_eq!(w.peak.len(), 144);
+    // Each step takes its candidate with it: the peak is the first sample
+    // of the oldest step left.
+    for now in [24 * 60 + 9, 24 * 60 + 300, 2 * 24 * 60 - 11] {
+        w.prune(at(now));
+        let oldest = step_of(w.steps[0].last) / 60_000;
+        assert_eq!(w.peak(), Some(viewers(oldest)), "at minute {now}");
+        assert_eq!(w.peak.len(), w.steps.len());
+    }
+}
+
+#[test]
+fn absurd_viewer_counts_saturate_the_sums_and_leave_with_their_step() {
+    let mut w = StepWindow::new();
+    w.push(at(0), i64::MAX, 600_000);
+    w.push(at(1), i64::MAX, 60_000);
+    w.push(at(20), 10, 600_000);
+    assert_eq!(w.peak(), Some(i64::MAX));
+    assert!(w.avg().is_some_and(f64::is_finite));
+    // The window's sums are the sums of its steps, saturated or not: once
+    // the absurd step has left, the average is the ordinary sample's.
+    w.prune(at(24 * 60 + 1));
+    assert_eq!((w.avg(), w.peak()), (Some(10.0), Some(10)));
+    w.prune(at(24 * 60 + 20));
+    assert!(w.is_empty());
+    assert_eq!((w.weighted, w.weight), (0, 0));
+}
+
+#[test]
+fn a_day_of_weightless_samples_averages_them_plainly_until_their_steps_leave() {
+    let mut w = StepWindow::new();
+    w.push(at(0), 10, 0);
+    w.push(at(3), 20, 0);
+    w.push(at(12), 40, 0);
+    assert_eq!(w.avg(), Some((10.0 + 20.0 + 40.0) / 3.0));
+    // Minutes 0 and 3 leave with their step, at minute 3 + 24 h.
+    w.prune(at(24 * 60 + 2));
+    assert_eq!(w.avg(), Some((10.0 + 20.0 + 40.0) / 3.0));
+    w.prune(at(24 * 60 + 3));
+    assert_eq!(w.avg(), Some(40.0));
+    // A weighted sample outweighs them all.
+    w.push(at(24 * 60 + 4), 7, 60_000);
+    assert_eq!(w.avg(), Some(7.0));
+    w.prune(at(2 * 24 * 60 + 4));
+    assert!(w.is_empty() && w.weightless.is_empty());
+    assert_eq!(w.avg(), None);
+}
+
+#[test]
 fn followers_gained_over_day_steps() {
-    let mut f = StepTotals {
-        steps: VecDeque::new(),
-    };
+    let mut f = StepTotals::new();
     f.push(at(0), 100);
     f.push(at(15), 130);
     f.push(at(19), 150);
@@ -97,12 +153,12 @@ fn gained_from_every_read(reads: &[(DateTime<Utc>, i64)], now: DateTime<Utc>) ->
     let last_of_step = |start: i64| {
         reads
             .iter()
-            .rfind(|(at, _)| step_of(*at) == start)
+            .rfind(|(at, _)| step_of(ms(*at)) == start)
             .map(|r| r.0)
     };
     let oldest = reads
         .iter()
-        .find(|(at, _)| last_of_step(step_of(*at)).is_some_and(|last| last > cutoff))?;
+        .find(|(at, _)| last_of_step(step_of(ms(*at))).is_some_and(|last| last > cutoff))?;
     Some(reads.last()?.1 - oldest.1)
 }
 
