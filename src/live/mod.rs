@@ -23,6 +23,7 @@ pub use crate::schema::View;
 pub use chat::ChatSample;
 pub use provider::{LiveSchema, LiveTable};
 pub use snapshot::Snapshot;
+pub use windows::Footprint;
 
 use snapshot::SnapshotInput;
 use windows::Tracked;
@@ -223,6 +224,18 @@ impl LiveViews {
         views.shared.current.store(Arc::new(state.snapshot()?));
         *views.lock() = state;
         Ok(views)
+    }
+
+    /// What the per-streamer windows hold now, by part (for the live-day
+    /// benchmark). Walks every tracked streamer under the writer's lock.
+    pub fn footprint(&self) -> Footprint {
+        let state = self.lock();
+        let mut footprint = Footprint::default();
+        footprint.add_map(state.tracked.capacity());
+        for (key, t) in &state.tracked {
+            footprint.add(key, t);
+        }
+        footprint
     }
 
     /// These views with the chat minutes of the last hour put back (start-up:

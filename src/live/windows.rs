@@ -449,5 +449,8 @@ impl Tracked {
     }
 }
 
+mod footprint;
+pub use footprint::Footprint;
+
 #[cfg(test)]
 mod tests;
