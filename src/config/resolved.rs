@@ -119,7 +119,7 @@ pub struct Config {
     #[arg(long, env = "TM_VACUUM_RETENTION", default_value = "1d")]
     #[arg(value_parser = duration)]
     pub vacuum_retention: Duration,
-    /// The same for the tables that cycles rewrite: the gold tables (a day's partition every cycle; all but `gold.alerts` and `gold.exports`) `silver.stream_sessions` (every open session, every cycle) and `silver.chat_minutes` (today's, every cycle). Their removed files are vacuumed at every compaction of today's files once older than this, which is also as far back as they can be read (time travel). They are derived, so their history is not kept a day as well.
+    /// The same for the tables that cycles rewrite: the gold tables (a day's partition every cycle; all but `gold.alerts` and `gold.exports`), `silver.stream_sessions` (every open session, every cycle) and `silver.chat_minutes` (today's, every cycle). Their removed files are vacuumed at every compaction of today's files once older than this, which is also as far back as they can be read (time travel). They are derived, so their history is not kept a day as well.
     #[arg(long, env = "TM_GOLD_RETENTION", default_value = "1h")]
     #[arg(value_parser = duration)]
     pub gold_retention: Duration,

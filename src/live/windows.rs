@@ -213,6 +213,9 @@ impl StepWindow {
     }
 
     fn push(&mut self, at: DateTime<Utc>, viewers: i64, weight_ms: i64) {
+        // Weights are never negative (`Tracked::sample` clamps them); a
+        // step's weight is unsigned.
+        let weight_ms = weight_ms.max(0);
         let at = ms(at);
         let start = step_of(at);
         if self.steps.back().is_none_or(|s| step_of(s.last) != start) {
@@ -233,7 +236,7 @@ impl StepWindow {
             self.weighted += i128::from(step.weighted) - i128::from(weighted);
             self.weight += i128::from(step.weight - weight);
         }
-        if weight_ms <= 0 {
+        if weight_ms == 0 {
             self.weightless.push_back((start, viewers));
         }
         while self.peak.back().is_some_and(|&(_, v)| v <= viewers) {
