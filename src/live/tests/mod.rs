@@ -1,12 +1,9 @@
 //! Unit tests of the live views: ranking, the 5-minute change, the rolling
-//! windows, the snapshot swap, rebuild, and SQL over the providers.
-use std::sync::Arc;
-
+//! windows, the status history and rebuild; readers (the snapshot swap, SQL
+//! over the providers) are in `readers`.
 use arrow::array::{Array, RecordBatch};
 use arrow::util::pretty::pretty_format_batches;
 use chrono::{DateTime, TimeDelta, Utc};
-use datafusion::catalog::{MemorySchemaProvider, SchemaProvider};
-use datafusion::datasource::MemTable;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use super::*;
@@ -88,6 +85,10 @@ fn pretty_all(batches: &[RecordBatch]) -> String {
     pretty_format_batches(batches).unwrap().to_string()
 }
 
+async fn query(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
+    ctx.sql(sql).await.unwrap().collect().await.unwrap()
+}
+
 fn lines(s: &[&str]) -> String {
     s.join("\n")
 }
@@ -135,13 +136,17 @@ fn duplicate_streams_of_a_user_count_once() {
     live.apply_cycle(cycle(
         1,
         0,
-        &[("u1", "Chess", 10), ("u1", "Chess", 12)],
+        &[("u1", "Chess", 10), ("u2", "Art", 11), ("u1", "Chess", 12)],
         &[],
     ))
     .unwrap();
     let snap = live.snapshot();
-    assert_eq!(snap.batch(View::Streams).num_rows(), 1);
-    assert_eq!(snap.batch(View::Categories).num_rows(), 1);
+    // The last of a user's streams wins.
+    let board = pretty(snap.batch(View::Leaderboard));
+    assert!(board.contains("| 1    | u1      | u1_login | 12 "), "{board}");
+    assert!(board.contains("| 2    | u2      | u2_login | 11 "), "{board}");
+    assert_eq!(snap.batch(View::Streams).num_rows(), 2);
+    assert_eq!(snap.batch(View::Categories).num_rows(), 2);
 }
 
 /// Viewer change of `user` in the current snapshot.
@@ -297,47 +302,6 @@ async fn a_reader_keeps_the_snapshot_it_holds() {
 }
 
 #[test]
-fn concurrent_readers_only_ever_see_whole_cycles() {
-    let live = LiveViews::new();
-    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let readers: Vec<_> = (0..2)
-        .map(|_| {
-            let (live, done) = (live.clone(), Arc::clone(&done));
-            std::thread::spawn(move || {
-                let mut seen = 0;
-                while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                    let snap = live.snapshot();
-                    let Some(c) = snap.cycle_id() else { continue };
-                    // Cycle c lists c % 5 + 1 streams, in every view at once.
-                    let n = (c % 5 + 1) as usize;
-                    assert_eq!(snap.batch(View::Streams).num_rows(), n);
-                    assert_eq!(snap.batch(View::Leaderboard).num_rows(), n);
-                    assert_eq!(
-                        snap.batch(View::IngestStatus).num_rows(),
-                        (c as usize).min(STATUS_HISTORY)
-                    );
-                    seen += 1;
-                }
-                seen
-            })
-        })
-        .collect();
-    let users = ["a", "b", "c", "d", "e"];
-    for c in 1..=300 {
-        let streams: Vec<(&str, &str, i64)> = users[..(c % 5 + 1) as usize]
-            .iter()
-            .map(|u| (*u, "Chess", c))
-            .collect();
-        live.apply_cycle(cycle(c, c, &streams, &[])).unwrap();
-    }
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
-    for r in readers {
-        r.join().unwrap();
-    }
-    assert_eq!(live.snapshot().cycle_id(), Some(300));
-}
-
-#[test]
 fn ingest_status_keeps_the_latest_cycles_newest_first() {
     let live = LiveViews::new();
     for c in 1..=(STATUS_HISTORY as i64 + 5) {
@@ -394,108 +358,4 @@ fn rebuild_replays_rows_into_the_same_views() {
     assert_eq!(change_5m(&rebuilt, "u1"), Some(60));
 }
 
-async fn query(ctx: &SessionContext, sql: &str) -> Vec<RecordBatch> {
-    ctx.sql(sql).await.unwrap().collect().await.unwrap()
-}
-
-#[tokio::test]
-async fn sql_over_the_registered_views_sees_each_new_cycle() {
-    let live = LiveViews::new();
-    let ctx = SessionContext::new();
-    let schema = Arc::new(MemorySchemaProvider::new());
-    for (name, table) in live.views() {
-        schema.register_table(name.to_owned(), table).unwrap();
-    }
-    ctx.catalog("datafusion")
-        .unwrap()
-        .register_schema("live", schema)
-        .unwrap();
-    assert!(
-        query(&ctx, "SELECT * FROM live.streams")
-            .await
-            .iter()
-            .all(|b| b.num_rows() == 0)
-    );
-
-    live.apply_cycle(cycle(
-        1,
-        0,
-        &[("u1", "Chess", 100), ("u2", "Art", 300)],
-        &[("u1", 42)],
-    ))
-    .unwrap();
-    let profiles = MemTable::try_new(
-        Arc::new(arrow::datatypes::Schema::new(vec![
-            arrow::datatypes::Field::new("user_id", arrow::datatypes::DataType::Utf8, false),
-            arrow::datatypes::Field::new("country", arrow::datatypes::DataType::Utf8, false),
-        ])),
-        vec![vec![
-            RecordBatch::try_from_iter(vec![
-                (
-                    "user_id",
-                    Arc::new(arrow::array::StringArray::from(vec!["u1", "u2"])) as _,
-                ),
-                (
-                    "country",
-                    Arc::new(arrow::array::StringArray::from(vec!["NO", "BR"])) as _,
-                ),
-            ])
-            .unwrap(),
-        ]],
-    )
-    .unwrap();
-    ctx.register_table("profiles", Arc::new(profiles)).unwrap();
-    let rows = query(
-        &ctx,
-        "SELECT l.rank, l.login, p.country, s.followers_total, s.uptime_minutes \
-         FROM live.leaderboard l JOIN profiles p ON p.user_id = l.user_id \
-         JOIN live.streams s ON s.user_id = l.user_id ORDER BY l.rank",
-    )
-    .await;
-    assert_eq!(
-        pretty_all(&rows),
-        lines(&[
-            "+------+----------+---------+-----------------+----------------+",
-            "| rank | login    | country | followers_total | uptime_minutes |",
-            "+------+----------+---------+-----------------+----------------+",
-            "| 1    | u2_login | BR      |                 | 30             |",
-            "| 2    | u1_login | NO      | 42              | 30             |",
-            "+------+----------+---------+-----------------+----------------+",
-        ])
-    );
-
-    // The provider registered once shows the next cycle; projection works.
-    live.apply_cycle(cycle(2, 1, &[("u3", "Chess", 7)], &[]))
-        .unwrap();
-    let rows = query(&ctx, "SELECT login FROM live.leaderboard ORDER BY rank").await;
-    assert_eq!(rows[0].schema().fields().len(), 1);
-    assert_eq!(
-        pretty_all(&rows),
-        lines(&[
-            "+----------+",
-            "| login    |",
-            "+----------+",
-            "| u3_login |",
-            "+----------+"
-        ])
-    );
-}
-
-#[test]
-fn the_readiness_probe_never_waits_on_the_writer() {
-    let live = LiveViews::new();
-    live.apply_cycle(cycle(1, 0, &[("u1", "Chess", 100)], &[]))
-        .unwrap();
-    // A writer in the middle of an update holds the state lock.
-    let writer = live.lock();
-    let (probe, answer) = std::sync::mpsc::channel();
-    let reader = live.clone();
-    std::thread::spawn(move || {
-        let _ = probe.send(reader.last_cycle_finished_at());
-    });
-    let finished = answer
-        .recv_timeout(std::time::Duration::from_secs(10))
-        .expect("the readiness probe waited on the writer's lock");
-    drop(writer);
-    assert_eq!(finished, Some(at(0)));
-}
+mod readers;
