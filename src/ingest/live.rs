@@ -5,14 +5,18 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::Int64Type;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
+use datafusion::prelude::SessionContext;
 
 use super::Result;
 use super::observe::{CycleObserver, FinishedCycle, ObserverError};
 use super::pipeline::{CommitReport, run};
-use super::state::{self, Cols, time};
+use super::state::{Cols, each_batch, time};
 use super::summary::CycleSummary;
 use crate::lake::Lake;
-use crate::live::{ChatSample, CycleStatus, CycleUpdate, FollowerSample, LiveStream, LiveViews};
+use crate::live::{
+    ChatSample, CycleStatus, CycleUpdate, FollowerSample, LiveStream, LiveViews, Replay, SampleRow,
+};
+use crate::schema::Table;
 
 /// The live views follow every cycle: a committed one replaces the live set,
 /// a failed one is a row of `live.ingest_status` with its error.
@@ -97,82 +101,79 @@ pub fn update(summary: &CycleSummary, report: &CommitReport) -> CycleUpdate {
     }
 }
 
+/// How much of the day one replay query reads: the rows of an hour are
+/// sorted and handed over batch by batch, so start-up holds an hour of
+/// samples at a time (6 million rows at 100,000 live streams), not a day.
+const REPLAY_CHUNK: TimeDelta = TimeDelta::hours(1);
+
 /// The live views rebuilt from the last 24 hours of silver before `now`.
 pub async fn rebuild(lake: &Lake, now: Option<DateTime<Utc>>) -> Result<LiveViews> {
     let Some(now) = now else {
         return Ok(LiveViews::new());
     };
-    let since = (now - TimeDelta::hours(24)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let since = now - TimeDelta::hours(24);
     let ctx = lake.session().await?;
-    let snaps = run(
-        &ctx,
-        &format!(
-            "SELECT cycle_id, user_id, user_login, stream_id, game_id, game_name, title, language,
-                    viewer_count, started_at, observed_at
-             FROM silver.stream_snapshots WHERE observed_at >= TIMESTAMP '{since}'"
-        ),
-    )
-    .await?;
-    let mut streams = Vec::new();
-    for b in &snaps {
-        let c = Cols(b);
-        let cycle = c.i64("cycle_id")?;
-        let s = |n| c.str(n);
-        let (user, login, id, gid, game, title, lang) = (
-            s("user_id")?,
-            s("user_login")?,
-            s("stream_id")?,
-            s("game_id")?,
-            s("game_name")?,
-            s("title")?,
-            s("language")?,
+    let mut replay = Replay::new();
+    for range in chunks(since, now) {
+        let sql = format!(
+            "SELECT user_id, followers_total, observed_at FROM silver.follower_snapshots
+             WHERE {range} ORDER BY observed_at"
         );
-        let (viewers, started, observed) = (
-            c.i64("viewer_count")?,
-            c.ts("started_at")?,
-            c.ts("observed_at")?,
-        );
-        let text = |a: &arrow::array::StringArray, i| {
-            if a.is_null(i) {
-                String::new()
-            } else {
-                a.value(i).to_owned()
+        each_batch(lake, Table::FollowerSnapshots, &sql, |b| {
+            let c = Cols(b);
+            let (user, total, at) = (
+                c.str("user_id")?,
+                c.i64("followers_total")?,
+                c.ts("observed_at")?,
+            );
+            for i in 0..b.num_rows() {
+                let at = time(at, i).unwrap_or_default();
+                replay.follower(user.value(i), total.value(i), at);
             }
-        };
-        for i in 0..b.num_rows() {
-            streams.push((
-                cycle.value(i),
-                LiveStream {
+            Ok(())
+        })
+        .await?;
+    }
+    // Rows per cycle, for `streams_seen`; the newest cycle's streams become
+    // the live set.
+    let mut seen = std::collections::HashMap::<i64, i64>::new();
+    for range in chunks(since, now) {
+        let sql = format!(
+            "SELECT cycle_id, user_id, user_login, stream_id, viewer_count, started_at,
+                    observed_at
+             FROM silver.stream_snapshots WHERE {range} ORDER BY cycle_id, observed_at"
+        );
+        each_batch(lake, Table::StreamSnapshots, &sql, |b| {
+            let c = Cols(b);
+            let cycle = c.i64("cycle_id")?;
+            let (user, login, id) = (c.str("user_id")?, c.str("user_login")?, c.str("stream_id")?);
+            let (viewers, started, observed) = (
+                c.i64("viewer_count")?,
+                c.ts("started_at")?,
+                c.ts("observed_at")?,
+            );
+            fn text(a: &arrow::array::StringArray, i: usize) -> &str {
+                if a.is_null(i) { "" } else { a.value(i) }
+            }
+            for i in 0..b.num_rows() {
+                *seen.entry(cycle.value(i)).or_default() += 1;
+                replay.sample(SampleRow {
                     user_id: text(user, i),
                     login: text(login, i),
                     stream_id: text(id, i),
-                    game_id: text(gid, i),
-                    game_name: text(game, i),
-                    title: text(title, i),
-                    language: text(lang, i),
                     viewer_count: viewers.value(i),
                     started_at: time(started, i).unwrap_or_default(),
                     observed_at: time(observed, i).unwrap_or_default(),
-                },
-            ));
-        }
-    }
-    let fol = run(
-        &ctx,
-        &format!(
-            "SELECT user_id, followers_total, observed_at FROM silver.follower_snapshots
-             WHERE observed_at >= TIMESTAMP '{since}'"
-        ),
-    )
-    .await?;
-    let followers: Vec<FollowerSample> = state::follower_rows(&fol)?
-        .into_iter()
-        .map(|(user_id, followers_total, observed_at)| FollowerSample {
-            user_id,
-            followers_total,
-            observed_at,
+                });
+            }
+            Ok(())
         })
-        .collect();
+        .await?;
+    }
+    let live = match seen.keys().max() {
+        Some(&last) => Some((last, live_set(&ctx, since, last).await?)),
+        None => None,
+    };
     // Cycle bookkeeping is not persisted as such: bronze says enough.
     let cycles = run(
         &ctx,
@@ -181,14 +182,11 @@ pub async fn rebuild(lake: &Lake, now: Option<DateTime<Utc>>) -> Result<LiveView
                     count(*) AS requests,
                     sum(CASE WHEN http_status BETWEEN 200 AND 299 THEN 0 ELSE 1 END) AS errors
              FROM bronze.helix_responses WHERE fetched_at >= TIMESTAMP '{since}'
-             GROUP BY cycle_id ORDER BY cycle_id DESC LIMIT 100"
+             GROUP BY cycle_id ORDER BY cycle_id DESC LIMIT 100",
+            since = stamp(since),
         ),
     )
     .await?;
-    let mut seen = std::collections::HashMap::<i64, i64>::new();
-    for (c, _) in &streams {
-        *seen.entry(*c).or_default() += 1;
-    }
     let mut statuses = Vec::new();
     for b in &cycles {
         let c = Cols(b);
@@ -215,8 +213,8 @@ pub async fn rebuild(lake: &Lake, now: Option<DateTime<Utc>>) -> Result<LiveView
             });
         }
     }
-    let views = LiveViews::rebuild(streams, followers, statuses)?;
-    let hour = (now - TimeDelta::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let views = replay.finish(live, statuses)?;
+    let hour = stamp(now - TimeDelta::hours(1));
     let chat = run(
         &ctx,
         &format!(
@@ -240,4 +238,87 @@ pub async fn rebuild(lake: &Lake, now: Option<DateTime<Utc>>) -> Result<LiveView
         }
     }
     Ok(views.with_chat(samples)?)
+}
+
+/// A timestamp as SQL text.
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// `observed_at` conditions that split `[since, now]` into hours; the last
+/// one is open-ended, so rows stamped after `now` (a clock step) come too.
+fn chunks(since: DateTime<Utc>, now: DateTime<Utc>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut from = since;
+    while from + REPLAY_CHUNK <= now {
+        let to = from + REPLAY_CHUNK;
+        out.push(format!(
+            "observed_at >= TIMESTAMP '{}' AND observed_at < TIMESTAMP '{}'",
+            stamp(from),
+            stamp(to)
+        ));
+        from = to;
+    }
+    out.push(format!("observed_at >= TIMESTAMP '{}'", stamp(from)));
+    out
+}
+
+/// The streams of cycle `cycle_id` (observed after `since`), every column.
+async fn live_set(
+    ctx: &SessionContext,
+    since: DateTime<Utc>,
+    cycle_id: i64,
+) -> Result<Vec<LiveStream>> {
+    let batches = run(
+        ctx,
+        &format!(
+            "SELECT user_id, user_login, stream_id, game_id, game_name, title, language,
+                    viewer_count, started_at, observed_at
+             FROM silver.stream_snapshots
+             WHERE observed_at >= TIMESTAMP '{}' AND cycle_id = {cycle_id}",
+            stamp(since)
+        ),
+    )
+    .await?;
+    let mut streams = Vec::new();
+    for b in &batches {
+        let c = Cols(b);
+        let s = |n| c.str(n);
+        let (user, login, id, gid, game, title, lang) = (
+            s("user_id")?,
+            s("user_login")?,
+            s("stream_id")?,
+            s("game_id")?,
+            s("game_name")?,
+            s("title")?,
+            s("language")?,
+        );
+        let (viewers, started, observed) = (
+            c.i64("viewer_count")?,
+            c.ts("started_at")?,
+            c.ts("observed_at")?,
+        );
+        let text = |a: &arrow::array::StringArray, i| {
+            if a.is_null(i) {
+                String::new()
+            } else {
+                a.value(i).to_owned()
+            }
+        };
+        for i in 0..b.num_rows() {
+            streams.push(LiveStream {
+                user_id: text(user, i),
+                login: text(login, i),
+                stream_id: text(id, i),
+                game_id: text(gid, i),
+                game_name: text(game, i),
+                title: text(title, i),
+                language: text(lang, i),
+                viewer_count: viewers.value(i),
+                started_at: time(started, i).unwrap_or_default(),
+                observed_at: time(observed, i).unwrap_or_default(),
+            });
+        }
+    }
+    Ok(streams)
 }

@@ -288,3 +288,23 @@ pub fn latest_followers(
         .map(|(user, total, at)| (user, (total, at)))
         .collect())
 }
+
+/// Runs `sql` over `table` and hands the answer to `each` batch by batch.
+/// Start-up reads go through it so that no read holds a day of rows.
+pub async fn each_batch(
+    lake: &crate::lake::Lake,
+    table: crate::schema::Table,
+    sql: &str,
+    mut each: impl FnMut(&RecordBatch) -> super::Result<()>,
+) -> super::Result<()> {
+    use futures::TryStreamExt;
+    let mut batches = lake.stream(table, sql).await?;
+    let failed = |source| super::Error::Sql {
+        sql: sql.to_owned(),
+        source,
+    };
+    while let Some(b) = batches.try_next().await.map_err(failed)? {
+        each(&b)?;
+    }
+    Ok(())
+}

@@ -4,7 +4,7 @@
 //!
 //! The ingest calls [`LiveViews::apply_cycle`] once per cycle; the query layer
 //! registers [`LiveViews::views`] under schema `live` once at start-up; at
-//! start-up [`LiveViews::rebuild`] replays the last 24 h of silver rows so a
+//! start-up a [`Replay`] feeds the last 24 h of silver rows back so a
 //! restart does not empty the views.
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -15,6 +15,7 @@ use datafusion::catalog::{SchemaProvider, TableProvider};
 
 mod chat;
 mod provider;
+mod replay;
 mod snapshot;
 mod windows;
 
@@ -22,11 +23,20 @@ mod windows;
 pub use crate::schema::View;
 pub use chat::ChatSample;
 pub use provider::{LiveSchema, LiveTable};
+pub use replay::{Replay, SampleRow};
 pub use snapshot::Snapshot;
 pub use windows::Footprint;
 
 use snapshot::SnapshotInput;
 use windows::Tracked;
+
+/// The hasher of the per-streamer maps: foldhash, several times faster
+/// than the standard SipHash on short ids, looked up 100,000 times a
+/// cycle at scale (seeded per process, like the standard one).
+type FastHash = foldhash::fast::RandomState;
+
+/// Per-streamer state by user id.
+pub(crate) type ByUser<V> = HashMap<String, V, FastHash>;
 
 /// How many recent cycles `live.ingest_status` keeps.
 pub const STATUS_HISTORY: usize = 100;
@@ -139,7 +149,7 @@ struct Shared {
 
 #[derive(Debug, Default)]
 struct State {
-    tracked: HashMap<String, Tracked>,
+    tracked: ByUser<Tracked>,
     live: Vec<LiveStream>,
     cycle_id: Option<i64>,
     observed_at: Option<DateTime<Utc>>,
@@ -172,6 +182,7 @@ impl LiveViews {
     /// a restart answers at once. `streams` pairs each snapshot row with its
     /// cycle id, in any order; the live set becomes the streams of the
     /// highest cycle. `statuses` may be empty (they are not persisted).
+    /// Holds every row given at once: start-up feeds a [`Replay`] instead.
     pub fn rebuild(
         streams: impl IntoIterator<Item = (i64, LiveStream)>,
         followers: impl IntoIterator<Item = FollowerSample>,
@@ -181,49 +192,25 @@ impl LiveViews {
         streams.sort_by_key(|(cycle, s)| (*cycle, s.observed_at));
         let mut followers: Vec<FollowerSample> = followers.into_iter().collect();
         followers.sort_by_key(|f| f.observed_at);
-        let mut statuses: Vec<CycleStatus> = statuses.into_iter().collect();
-        statuses.sort_by_key(|s| s.cycle_id);
-
-        let mut state = State::default();
+        let mut replay = Replay::new();
         for f in &followers {
-            state
-                .tracked
-                .entry(f.user_id.clone())
-                .or_insert_with(Tracked::new)
-                .followers(f.observed_at, f.followers_total);
+            replay.follower(&f.user_id, f.followers_total, f.observed_at);
         }
         for (_, s) in &streams {
-            state.sample(s);
+            replay.sample(SampleRow {
+                user_id: &s.user_id,
+                login: &s.login,
+                stream_id: &s.stream_id,
+                viewer_count: s.viewer_count,
+                started_at: s.started_at,
+                observed_at: s.observed_at,
+            });
         }
-        if let Some(&(last, _)) = streams.last() {
-            state.cycle_id = Some(last);
-            let live: Vec<LiveStream> = streams
-                .into_iter()
-                .filter(|(c, _)| *c == last)
-                .map(|(_, s)| s)
-                .collect();
-            state.observed_at = live.iter().map(|s| s.observed_at).max();
-            state.live = dedup(live);
-        }
-        let latest_status = statuses.last().map(|s| (s.cycle_id, s.finished_at));
-        for s in statuses {
-            state.push_status(s);
-        }
-        // No streams replayed: the views start at the newest known cycle.
-        if state.cycle_id.is_none() {
-            state.cycle_id = latest_status.map(|s| s.0);
-        }
-        let now = state
-            .observed_at
-            .or(latest_status.map(|s| s.1))
-            .or(followers.last().map(|f| f.observed_at));
-        if let Some(now) = now {
-            state.prune(now);
-        }
-        let views = Self::new();
-        views.shared.current.store(Arc::new(state.snapshot()?));
-        *views.lock() = state;
-        Ok(views)
+        let live = streams.last().map(|&(last, _)| last).map(|last| {
+            let live = streams.into_iter().filter(|(c, _)| *c == last);
+            (last, live.map(|(_, s)| s).collect())
+        });
+        replay.finish(live, statuses)
     }
 
     /// What the per-streamer windows hold now, by part (for the live-day
@@ -258,11 +245,7 @@ impl LiveViews {
     pub fn apply_cycle(&self, update: CycleUpdate) -> Result<()> {
         let mut state = self.lock();
         for f in &update.followers {
-            state
-                .tracked
-                .entry(f.user_id.clone())
-                .or_insert_with(Tracked::new)
-                .followers(f.observed_at, f.followers_total);
+            state.followers(f);
         }
         let live = dedup(update.streams);
         for s in &live {
@@ -347,17 +330,29 @@ impl LiveViews {
 }
 
 impl State {
+    /// The windows of `user_id`, new ones if it is not tracked yet. Looks
+    /// up before inserting: the key is cloned only for a new streamer, not
+    /// once per stream per cycle.
+    fn tracked(&mut self, user_id: &str) -> &mut Tracked {
+        if !self.tracked.contains_key(user_id) {
+            self.tracked.insert(user_id.to_owned(), Tracked::new());
+        }
+        self.tracked.get_mut(user_id).expect("inserted above")
+    }
+
     fn sample(&mut self, s: &LiveStream) {
-        self.tracked
-            .entry(s.user_id.clone())
-            .or_insert_with(Tracked::new)
-            .sample(
-                &s.login,
-                &s.stream_id,
-                s.started_at,
-                s.observed_at,
-                s.viewer_count,
-            );
+        self.tracked(&s.user_id).sample(
+            &s.login,
+            &s.stream_id,
+            s.started_at,
+            s.observed_at,
+            s.viewer_count,
+        );
+    }
+
+    fn followers(&mut self, f: &FollowerSample) {
+        self.tracked(&f.user_id)
+            .followers(f.observed_at, f.followers_total);
     }
 
     fn push_status(&mut self, status: CycleStatus) {
@@ -396,13 +391,30 @@ impl State {
     }
 }
 
-/// One stream per user (Helix paging can list a stream twice): the last wins.
-fn dedup(streams: Vec<LiveStream>) -> Vec<LiveStream> {
-    let mut by_user: HashMap<String, LiveStream> = HashMap::with_capacity(streams.len());
-    for s in streams {
-        by_user.insert(s.user_id.clone(), s);
+/// One stream per user (Helix paging can list a stream twice): the last
+/// wins. Keys borrow the ids; nothing is copied when there is no duplicate.
+fn dedup(mut streams: Vec<LiveStream>) -> Vec<LiveStream> {
+    let mut last: HashMap<&str, usize, FastHash> =
+        HashMap::with_capacity_and_hasher(streams.len(), FastHash::default());
+    for (i, s) in streams.iter().enumerate() {
+        last.insert(s.user_id.as_str(), i);
     }
-    by_user.into_values().collect()
+    if last.len() == streams.len() {
+        return streams;
+    }
+    let keep: Vec<bool> = {
+        let mut keep = vec![false; streams.len()];
+        for &i in last.values() {
+            keep[i] = true;
+        }
+        keep
+    };
+    let mut i = 0;
+    streams.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+    streams
 }
 
 #[cfg(test)]

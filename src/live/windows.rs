@@ -401,7 +401,14 @@ impl Tracked {
             .clamp(TimeDelta::zero(), MAX_INTERVAL)
             .num_milliseconds();
         login.clone_into(&mut self.login);
-        self.last_sample = Some((at, stream_id.to_owned()));
+        // Reuses the id's buffer: a stream keeps its id for hours.
+        match &mut self.last_sample {
+            Some((t, s)) => {
+                *t = at;
+                stream_id.clone_into(s);
+            }
+            None => self.last_sample = Some((at, stream_id.to_owned())),
+        }
         self.recent.push_back((at, viewers));
         self.hour.push(at, viewers, weight);
         self.day.push(at, viewers, weight);

@@ -1,14 +1,12 @@
 //! Opening a day after a start-up: its gold accumulators folded from the
 //! day's silver partitions in one streamed scan (only the columns gold
 //! needs, batch by batch, so memory stays that of the accumulators).
-use arrow::record_batch::RecordBatch;
 use chrono::NaiveDate;
-use futures::TryStreamExt;
 
 use super::day::{Day, FollowSample, Sample};
 use super::span::SpanRow;
-use crate::ingest::state::{Cols, time};
-use crate::ingest::{Error, Result};
+use crate::ingest::Result;
+use crate::ingest::state::{Cols, each_batch, time};
 use crate::lake::Lake;
 use crate::schema::Table;
 
@@ -114,22 +112,4 @@ pub(super) async fn span_day(lake: &Lake, day: NaiveDate) -> Result<Vec<SpanRow>
     })
     .await?;
     Ok(out)
-}
-
-/// Runs `sql` over `table` and hands the answer to `each` batch by batch.
-async fn each_batch(
-    lake: &Lake,
-    table: Table,
-    sql: &str,
-    mut each: impl FnMut(&RecordBatch) -> Result<()>,
-) -> Result<()> {
-    let mut batches = lake.stream(table, sql).await?;
-    let failed = |source| Error::Sql {
-        sql: sql.to_owned(),
-        source,
-    };
-    while let Some(b) = batches.try_next().await.map_err(failed)? {
-        each(&b)?;
-    }
-    Ok(())
 }

@@ -143,8 +143,14 @@ fn duplicate_streams_of_a_user_count_once() {
     let snap = live.snapshot();
     // The last of a user's streams wins.
     let board = pretty(snap.batch(View::Leaderboard));
-    assert!(board.contains("| 1    | u1      | u1_login | 12 "), "{board}");
-    assert!(board.contains("| 2    | u2      | u2_login | 11 "), "{board}");
+    assert!(
+        board.contains("| 1    | u1      | u1_login | 12 "),
+        "{board}"
+    );
+    assert!(
+        board.contains("| 2    | u2      | u2_login | 11 "),
+        "{board}"
+    );
     assert_eq!(snap.batch(View::Streams).num_rows(), 2);
     assert_eq!(snap.batch(View::Categories).num_rows(), 2);
 }
