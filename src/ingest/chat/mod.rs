@@ -18,6 +18,7 @@
 //! minute reopens it from bronze first, like a closed day.
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use arrow::array::AsArray;
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use futures::TryStreamExt;
 
@@ -170,14 +171,15 @@ impl ChatDays {
                 "AND sent_at >= TIMESTAMP '{day}T00:00:00Z' AND sent_at < TIMESTAMP '{}T00:00:00Z'",
                 day + TimeDelta::days(1)
             );
-            for line in bronze_messages(lake, cycle_id, day, &sent_that_day).await? {
+            each_bronze_message(lake, cycle_id, day, &sent_that_day, |line| {
                 if let (Some(d), Some(channel), Some(m)) =
                     (message_day(&line), &line.channel, line.message())
                     && d == day
                 {
                     fold.add(channel, m);
                 }
-            }
+            })
+            .await?;
             self.days.insert(day, fold);
         }
         let mut sealed: BTreeMap<NaiveDate, BTreeSet<(String, DateTime<Utc>)>> = BTreeMap::new();
@@ -224,14 +226,15 @@ impl ChatDays {
         );
         let mut again = MinuteFold::new();
         let mut counted = 0;
-        for line in bronze_messages(lake, cycle_id, day, &only).await? {
+        each_bronze_message(lake, cycle_id, day, &only, |line| {
             if let (Some(channel), Some(m)) = (&line.channel, line.message())
                 && minutes.contains(&(channel.clone(), minute_of(m.sent_at)))
             {
                 again.add(channel, m);
                 counted += 1;
             }
-        }
+        })
+        .await?;
         let Some(fold) = self.days.get_mut(&day) else {
             return Ok(());
         };
@@ -250,29 +253,63 @@ impl ChatDays {
     }
 }
 
-/// The chat messages bronze holds of cycles before `cycle_id` that may fall
-/// in day `day` (received that day, the next one, or — with the clocks a
-/// little apart — the one before), and match `and` (SQL: `AND …`, or "").
-/// Cycle by cycle, each in the order [`ChatDays::add`] folds a cycle's lines.
-async fn bronze_messages(
+/// How many cycles of bronze chat one read sorts: an hour at one cycle a
+/// minute.
+const CYCLES_PER_READ: i64 = 60;
+
+/// Hands `f` the chat messages bronze holds of cycles before `cycle_id` that
+/// may fall in day `day` (received that day, the next one, or — with the
+/// clocks a little apart — the one before) and match `and` (SQL: `AND …`,
+/// or ""). Cycle by cycle, each in the order [`ChatDays::add`] folds a
+/// cycle's lines. Read and sorted an hour of cycles at a time and parsed
+/// batch by batch: opening a day at 20,000 channels used to hold all of the
+/// day's lines, parsed, at once (most of a 2 GB start-up peak).
+async fn each_bronze_message(
     lake: &Lake,
     cycle_id: i64,
     day: NaiveDate,
     and: &str,
-) -> Result<Vec<ChatLine>> {
+    mut f: impl FnMut(ChatLine),
+) -> Result<()> {
     let (prev, next) = (day - TimeDelta::days(1), day + TimeDelta::days(1));
-    let sql = format!(
-        "SELECT * FROM {} WHERE cycle_id < {cycle_id} AND kind = 'message' \
-         AND ingest_date IN (DATE '{prev}', DATE '{day}', DATE '{next}') {and} \
-         ORDER BY cycle_id, received_at, raw",
-        Table::ChatMessages.qualified_name()
+    let table = Table::ChatMessages.qualified_name();
+    let filter = format!(
+        "kind = 'message' AND ingest_date IN (DATE '{prev}', DATE '{day}', DATE '{next}') {and}"
     );
-    let batches: Vec<_> = lake
-        .stream(Table::ChatMessages, &sql)
+    let first: Vec<_> = lake
+        .stream(
+            Table::ChatMessages,
+            &format!("SELECT min(cycle_id) FROM {table} WHERE cycle_id < {cycle_id} AND {filter}"),
+        )
         .await?
         .try_collect()
         .await?;
-    lines_of(&batches)
+    let first = first
+        .iter()
+        .filter_map(|b| {
+            b.column(0)
+                .as_primitive_opt::<arrow::datatypes::Int64Type>()
+        })
+        .find_map(|a| a.iter().flatten().next());
+    let Some(mut from) = first else {
+        return Ok(());
+    };
+    while from < cycle_id {
+        let to = from.saturating_add(CYCLES_PER_READ).min(cycle_id);
+        let sql = format!(
+            "SELECT cycle_id, channel, raw, received_at FROM {table} \
+             WHERE cycle_id >= {from} AND cycle_id < {to} AND {filter} \
+             ORDER BY cycle_id, received_at, raw"
+        );
+        let mut batches = lake.stream(Table::ChatMessages, &sql).await?;
+        while let Some(b) = batches.try_next().await? {
+            lines_of(std::slice::from_ref(&b))?
+                .into_iter()
+                .for_each(&mut f);
+        }
+        from = to;
+    }
+    Ok(())
 }
 
 /// Bronze rows of `bronze.chat_messages` back to chat lines: each raw line
