@@ -10,7 +10,7 @@ use datafusion::prelude::SessionContext;
 use super::Result;
 use super::observe::{CycleObserver, FinishedCycle, ObserverError};
 use super::pipeline::{CommitReport, run};
-use super::state::{Cols, each_batch, time};
+use super::state::{Cols, each_batch, each_follower_row, time};
 use super::summary::CycleSummary;
 use crate::lake::Lake;
 use crate::live::{
@@ -120,17 +120,9 @@ pub async fn rebuild(lake: &Lake, now: Option<DateTime<Utc>>) -> Result<LiveView
              WHERE {range} ORDER BY observed_at"
         );
         each_batch(lake, Table::FollowerSnapshots, &sql, |b| {
-            let c = Cols(b);
-            let (user, total, at) = (
-                c.str("user_id")?,
-                c.i64("followers_total")?,
-                c.ts("observed_at")?,
-            );
-            for i in 0..b.num_rows() {
-                let at = time(at, i).unwrap_or_default();
-                replay.follower(user.value(i), total.value(i), at);
-            }
-            Ok(())
+            Ok(each_follower_row(b, |user, total, at| {
+                replay.follower(user, total, at)
+            })?)
         })
         .await?;
     }

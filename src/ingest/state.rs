@@ -256,25 +256,35 @@ pub fn last_seen(
     Ok(out)
 }
 
+/// Hands `f` each `(user_id, followers_total, observed_at)` row of a batch
+/// of a follower query, borrowed.
+pub fn each_follower_row(
+    b: &RecordBatch,
+    mut f: impl FnMut(&str, i64, DateTime<Utc>),
+) -> Result<(), ArrowError> {
+    let c = Cols(b);
+    let (user, total, at) = (
+        c.str("user_id")?,
+        c.i64("followers_total")?,
+        c.ts("observed_at")?,
+    );
+    for i in 0..b.num_rows() {
+        f(
+            user.value(i),
+            total.value(i),
+            time(at, i).unwrap_or_else(epoch),
+        );
+    }
+    Ok(())
+}
+
 /// `(user_id, followers_total, observed_at)` rows of a follower query.
 pub fn follower_rows(
     batches: &[RecordBatch],
 ) -> Result<Vec<(String, i64, DateTime<Utc>)>, ArrowError> {
     let mut out = Vec::new();
     for b in batches {
-        let c = Cols(b);
-        let (user, total, at) = (
-            c.str("user_id")?,
-            c.i64("followers_total")?,
-            c.ts("observed_at")?,
-        );
-        for i in 0..b.num_rows() {
-            out.push((
-                user.value(i).to_owned(),
-                total.value(i),
-                time(at, i).unwrap_or_else(epoch),
-            ));
-        }
+        each_follower_row(b, |user, total, at| out.push((user.to_owned(), total, at)))?;
     }
     Ok(out)
 }
