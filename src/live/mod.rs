@@ -77,6 +77,20 @@ pub struct LiveStream {
     pub observed_at: DateTime<Utc>,
 }
 
+impl LiveStream {
+    /// What the windows take of it.
+    pub(crate) fn row(&self) -> SampleRow<'_> {
+        SampleRow {
+            user_id: &self.user_id,
+            login: &self.login,
+            stream_id: &self.stream_id,
+            viewer_count: self.viewer_count,
+            started_at: self.started_at,
+            observed_at: self.observed_at,
+        }
+    }
+}
+
 /// One follower total (a row of `silver.follower_snapshots`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FollowerSample {
@@ -178,41 +192,6 @@ impl LiveViews {
         }
     }
 
-    /// Views rebuilt from recent silver rows (the last 24 h is enough), so
-    /// a restart answers at once. `streams` pairs each snapshot row with its
-    /// cycle id, in any order; the live set becomes the streams of the
-    /// highest cycle. `statuses` may be empty (they are not persisted).
-    /// Holds every row given at once: start-up feeds a [`Replay`] instead.
-    pub fn rebuild(
-        streams: impl IntoIterator<Item = (i64, LiveStream)>,
-        followers: impl IntoIterator<Item = FollowerSample>,
-        statuses: impl IntoIterator<Item = CycleStatus>,
-    ) -> Result<Self> {
-        let mut streams: Vec<(i64, LiveStream)> = streams.into_iter().collect();
-        streams.sort_by_key(|(cycle, s)| (*cycle, s.observed_at));
-        let mut followers: Vec<FollowerSample> = followers.into_iter().collect();
-        followers.sort_by_key(|f| f.observed_at);
-        let mut replay = Replay::new();
-        for f in &followers {
-            replay.follower(&f.user_id, f.followers_total, f.observed_at);
-        }
-        for (_, s) in &streams {
-            replay.sample(SampleRow {
-                user_id: &s.user_id,
-                login: &s.login,
-                stream_id: &s.stream_id,
-                viewer_count: s.viewer_count,
-                started_at: s.started_at,
-                observed_at: s.observed_at,
-            });
-        }
-        let live = streams.last().map(|&(last, _)| last).map(|last| {
-            let live = streams.into_iter().filter(|(c, _)| *c == last);
-            (last, live.map(|(_, s)| s).collect())
-        });
-        replay.finish(live, statuses)
-    }
-
     /// What the per-streamer windows hold now, by part (for the live-day
     /// benchmark). Walks every tracked streamer under the writer's lock.
     pub fn footprint(&self) -> Footprint {
@@ -245,11 +224,11 @@ impl LiveViews {
     pub fn apply_cycle(&self, update: CycleUpdate) -> Result<()> {
         let mut state = self.lock();
         for f in &update.followers {
-            state.followers(f);
+            state.followers(&f.user_id, f.followers_total, f.observed_at);
         }
         let live = dedup(update.streams);
         for s in &live {
-            state.sample(s);
+            state.sample(s.row());
         }
         state.live = live;
         state.cycle_id = Some(update.status.cycle_id);
@@ -340,19 +319,18 @@ impl State {
         self.tracked.get_mut(user_id).expect("inserted above")
     }
 
-    fn sample(&mut self, s: &LiveStream) {
-        self.tracked(&s.user_id).sample(
-            &s.login,
-            &s.stream_id,
-            s.started_at,
-            s.observed_at,
-            s.viewer_count,
+    fn sample(&mut self, row: SampleRow<'_>) {
+        self.tracked(row.user_id).sample(
+            row.login,
+            row.stream_id,
+            row.started_at,
+            row.observed_at,
+            row.viewer_count,
         );
     }
 
-    fn followers(&mut self, f: &FollowerSample) {
-        self.tracked(&f.user_id)
-            .followers(f.observed_at, f.followers_total);
+    fn followers(&mut self, user_id: &str, total: i64, at: DateTime<Utc>) {
+        self.tracked(user_id).followers(at, total);
     }
 
     fn push_status(&mut self, status: CycleStatus) {
@@ -402,18 +380,12 @@ fn dedup(mut streams: Vec<LiveStream>) -> Vec<LiveStream> {
     if last.len() == streams.len() {
         return streams;
     }
-    let keep: Vec<bool> = {
-        let mut keep = vec![false; streams.len()];
-        for &i in last.values() {
-            keep[i] = true;
-        }
-        keep
-    };
-    let mut i = 0;
-    streams.retain(|_| {
-        i += 1;
-        keep[i - 1]
-    });
+    let mut keep = vec![false; streams.len()];
+    for &i in last.values() {
+        keep[i] = true;
+    }
+    let mut keep = keep.into_iter();
+    streams.retain(|_| keep.next().unwrap_or(false));
     streams
 }
 

@@ -46,20 +46,14 @@ impl Replay {
     /// (an older one after a newer one of the same user is ignored); their
     /// order relative to the samples does not matter.
     pub fn follower(&mut self, user_id: &str, total: i64, at: DateTime<Utc>) {
-        self.state.tracked(user_id).followers(at, total);
+        self.state.followers(user_id, total, at);
         self.last_follower = self.last_follower.max(Some(at));
     }
 
     /// A viewer sample. Samples must come in (cycle, observed_at) order; one
     /// not newer than the user's last is ignored, as a replayed cycle's are.
     pub fn sample(&mut self, row: SampleRow<'_>) {
-        self.state.tracked(row.user_id).sample(
-            row.login,
-            row.stream_id,
-            row.started_at,
-            row.observed_at,
-            row.viewer_count,
-        );
+        self.state.sample(row);
     }
 
     /// The views: `live` is the newest cycle replayed and its streams (None

@@ -346,16 +346,20 @@ fn rebuild_replays_rows_into_the_same_views() {
     for c in cycles.clone() {
         live.apply_cycle(c).unwrap();
     }
-    // Rows arrive from the lake in no particular order.
-    let mut streams: Vec<(i64, LiveStream)> = Vec::new();
-    let mut followers = Vec::new();
-    let mut statuses = Vec::new();
-    for c in cycles.iter().rev() {
-        streams.extend(c.streams.iter().map(|s| (c.status.cycle_id, s.clone())));
-        followers.extend(c.followers.iter().cloned());
-        statuses.push(c.status.clone());
+    // Start-up feeds the rows in time order, the statuses in any order.
+    let mut replay = Replay::new();
+    for c in &cycles {
+        for f in &c.followers {
+            replay.follower(&f.user_id, f.followers_total, f.observed_at);
+        }
+        for s in &c.streams {
+            replay.sample(s.row());
+        }
     }
-    let rebuilt = LiveViews::rebuild(streams, followers, statuses).unwrap();
+    let last = &cycles[2];
+    let newest = Some((last.status.cycle_id, last.streams.clone()));
+    let statuses = cycles.iter().rev().map(|c| c.status.clone());
+    let rebuilt = replay.finish(newest, statuses).unwrap();
     let (a, b) = (live.snapshot(), rebuilt.snapshot());
     assert_eq!(b.cycle_id(), Some(3));
     for view in View::ALL {
