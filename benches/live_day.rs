@@ -114,14 +114,13 @@ fn main() {
     let pid = std::process::id();
     println!("live day: {n} channels live all day, {cycles} one-minute cycles");
     println!(
-        "{:>11} {:>9} {:>9} {:>8} {:>9} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        "{:>11} {:>9} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "cycles",
         "apply ms",
         "worst ms",
         "RSS MiB",
         "windows",
-        "day steps",
-        "day peaks",
+        "day",
         "hour",
         "followers",
         "entries"
@@ -139,12 +138,11 @@ fn main() {
             let block = format!("{}-{}", m + 2 - i64::from(count), m + 1);
             let f = live.footprint();
             println!(
-                "{block:>11} {:>9.1} {worst:>9.1} {:>8.0} {:>9.0} {:>10.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0}",
+                "{block:>11} {:>9.1} {worst:>9.1} {:>8.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0}",
                 sum / f64::from(count),
                 rss::rss_mib(pid),
                 mib(f.total()),
-                mib(f.day_steps),
-                mib(f.day_peaks),
+                mib(f.day),
                 mib(f.hour),
                 mib(f.followers),
                 mib(f.entries + f.recent),

@@ -15,6 +15,7 @@ use super::summary::CycleSummary;
 use crate::lake::Lake;
 use crate::live::{
     ChatSample, CycleStatus, CycleUpdate, FollowerSample, LiveStream, LiveViews, Replay, SampleRow,
+    replay_from,
 };
 use crate::schema::Table;
 
@@ -106,12 +107,13 @@ pub fn update(summary: &CycleSummary, report: &CommitReport) -> CycleUpdate {
 /// samples at a time (6 million rows at 100,000 live streams), not a day.
 const REPLAY_CHUNK: TimeDelta = TimeDelta::hours(1);
 
-/// The live views rebuilt from the last 24 hours of silver before `now`.
+/// The live views rebuilt from the silver rows the windows still hold at
+/// `now` (from [`replay_from`], 24 to 25 hours back).
 pub async fn rebuild(lake: &Lake, now: Option<DateTime<Utc>>) -> Result<LiveViews> {
     let Some(now) = now else {
         return Ok(LiveViews::new());
     };
-    let since = now - TimeDelta::hours(24);
+    let since = replay_from(now);
     let ctx = lake.session().await?;
     let mut replay = Replay::new();
     for range in chunks(since, now) {

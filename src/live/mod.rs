@@ -23,7 +23,7 @@ mod windows;
 pub use crate::schema::View;
 pub use chat::ChatSample;
 pub use provider::{LiveSchema, LiveTable};
-pub use replay::{Replay, SampleRow};
+pub use replay::{Replay, SampleRow, replay_from};
 pub use snapshot::Snapshot;
 pub use windows::Footprint;
 

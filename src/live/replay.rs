@@ -6,7 +6,16 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use super::windows::{MAX_INTERVAL, oldest_start};
 use super::{CycleStatus, LiveStream, LiveViews, Result, State, dedup};
+
+/// Where a replay that ends at `now` starts reading rows: the start of the
+/// oldest clock hour the 24-hour window holds at `now` (24 to 25 hours
+/// back), less the longest interval a sample stands for, so the first
+/// sample inside gets the weight it had live (from the one before it).
+pub fn replay_from(now: DateTime<Utc>) -> DateTime<Utc> {
+    oldest_start(now) - MAX_INTERVAL
+}
 
 /// One row of `silver.stream_snapshots` as the windows need it, borrowed
 /// from the batch it was read from.
@@ -27,7 +36,7 @@ pub struct SampleRow<'a> {
 }
 
 /// Live views being rebuilt: feed the follower totals and the viewer
-/// samples of the last 24 hours, each in time order, then
+/// samples since [`replay_from`], each in time order, then
 /// [`finish`](Replay::finish) with the newest cycle's live set.
 #[derive(Debug, Default)]
 pub struct Replay {

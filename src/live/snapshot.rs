@@ -162,7 +162,7 @@ impl SnapshotInput<'_> {
         for (user_id, t) in users {
             for (name, avg, peak, gained) in [
                 ("1h", t.hour.avg(), t.hour.peak(), t.followers_hour.gained()),
-                ("24h", t.day.avg(), t.day.peak(), t.followers_day.gained()),
+                ("24h", t.day.avg(), t.day.peak(), t.day.gained()),
             ] {
                 let (Some(avg), Some(peak)) = (avg, peak) else {
                     continue;

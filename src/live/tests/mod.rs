@@ -226,8 +226,9 @@ fn windows_are_time_weighted_and_drop_old_samples() {
             "+---------+----------+--------+--------------------+--------------+------------------+",
         ])
     );
-    // 25 h later, with u1 offline, everything about u1 has aged out.
-    live.apply_cycle(cycle(4, 60 * 25, &[("u2", "Art", 5)], &[]))
+    // 25 h after minute 60's clock hour ended, with u1 offline, everything
+    // about u1 has aged out.
+    live.apply_cycle(cycle(4, 60 * 26, &[("u2", "Art", 5)], &[]))
         .unwrap();
     let trends = live.snapshot().batch(View::StreamerTrends).clone();
     assert_eq!(
@@ -366,6 +367,60 @@ fn rebuild_replays_rows_into_the_same_views() {
         assert_eq!(pretty(a.batch(view)), pretty(b.batch(view)), "{view}");
     }
     assert_eq!(change_5m(&rebuilt, "u1"), Some(60));
+}
+
+/// A day and more of cycles seven minutes apart, so the 24-hour window's
+/// clock-hour edge falls between and inside cycles; a restart at the end
+/// replays only the rows since `replay_from`, as start-up reads them.
+#[test]
+fn a_replay_since_replay_from_equals_the_day_that_followed_every_cycle() {
+    let mut cycles = Vec::new();
+    for i in 0..235_i64 {
+        let minute = i * 7;
+        let mut streams = vec![("u1", "Chess", 100 + (i * 37) % 500)];
+        // u2 is live in hours 0-2 and 24-26; u3 once, just before the
+        // rows the replay reads: gone from both.
+        if minute % (24 * 60) < 3 * 60 {
+            streams.push(("u2", "Art", 1_000 - i));
+        }
+        if i == 24 {
+            streams.push(("u3", "Art", 77));
+        }
+        cycles.push(cycle(
+            i + 1,
+            minute,
+            &streams,
+            &[("u1", 1_000 + i * i % 13)],
+        ));
+    }
+    let live = LiveViews::new();
+    for c in cycles.clone() {
+        live.apply_cycle(c).unwrap();
+    }
+    let last = cycles.last().unwrap();
+    let from = replay_from(last.observed_at);
+    assert!(
+        at(24 * 7) < from && from < at(3 * 60),
+        "{from}: u3 before it"
+    );
+    let mut replay = Replay::new();
+    for c in cycles.iter().filter(|c| c.observed_at >= from) {
+        for f in &c.followers {
+            replay.follower(&f.user_id, f.followers_total, f.observed_at);
+        }
+        for s in &c.streams {
+            replay.sample(s.row());
+        }
+    }
+    let newest = Some((last.status.cycle_id, last.streams.clone()));
+    let rebuilt = replay.finish(newest, [last.status.clone()]).unwrap();
+    let (a, b) = (live.snapshot(), rebuilt.snapshot());
+    for view in [View::Streams, View::Leaderboard, View::StreamerTrends] {
+        assert_eq!(pretty(a.batch(view)), pretty(b.batch(view)), "{view}");
+    }
+    let trends = pretty(b.batch(View::StreamerTrends));
+    assert!(trends.contains("| u2      | u2_login | 24h "), "{trends}");
+    assert!(!trends.contains("u3"), "{trends}");
 }
 
 mod readers;

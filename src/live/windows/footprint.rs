@@ -17,11 +17,10 @@ pub struct Footprint {
     pub entries: usize,
     /// The last hour of viewer samples and their peak candidates.
     pub hour: usize,
-    /// The 24 hours of viewer steps.
-    pub day_steps: usize,
-    /// The day's peak candidates (and its weightless samples, if any).
-    pub day_peaks: usize,
-    /// Follower totals of the last hour and the day's steps of them.
+    /// The 24-hour rings of viewer and follower steps (and the day's
+    /// weightless samples, if any).
+    pub day: usize,
+    /// Follower totals of the last hour.
     pub followers: usize,
     /// The samples kept for the 5-minute change.
     pub recent: usize,
@@ -30,7 +29,7 @@ pub struct Footprint {
 impl Footprint {
     /// Every part together.
     pub fn total(&self) -> usize {
-        self.entries + self.hour + self.day_steps + self.day_peaks + self.followers + self.recent
+        self.entries + self.hour + self.day + self.followers + self.recent
     }
 
     /// Adds one streamer's windows (`key` is its map key).
@@ -42,9 +41,8 @@ impl Footprint {
         let stream_id = t.last_sample.as_ref().map_or(0, |(_, s)| s.capacity());
         self.entries += key.len() + t.login.capacity() + stream_id;
         self.hour += room(&t.hour.samples) + room(&t.hour.peak);
-        self.day_steps += room(&t.day.steps);
-        self.day_peaks += room(&t.day.peak) + room(&t.day.weightless);
-        self.followers += room(&t.followers_hour.totals) + room(&t.followers_day.steps);
+        self.day += t.day.footprint();
+        self.followers += room(&t.followers_hour.totals);
         self.recent += room(&t.recent);
     }
 
