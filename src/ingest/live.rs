@@ -146,9 +146,6 @@ pub async fn rebuild(lake: &Lake, now: Option<DateTime<Utc>>) -> Result<LiveView
                 c.ts("started_at")?,
                 c.ts("observed_at")?,
             );
-            fn text(a: &arrow::array::StringArray, i: usize) -> &str {
-                if a.is_null(i) { "" } else { a.value(i) }
-            }
             for i in 0..b.num_rows() {
                 *seen.entry(cycle.value(i)).or_default() += 1;
                 replay.sample(SampleRow {
@@ -235,6 +232,11 @@ pub async fn rebuild(lake: &Lake, now: Option<DateTime<Utc>>) -> Result<LiveView
 }
 
 /// A timestamp as SQL text.
+/// A string cell, "" for null.
+fn text(a: &arrow::array::StringArray, i: usize) -> &str {
+    if a.is_null(i) { "" } else { a.value(i) }
+}
+
 fn stamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
@@ -292,22 +294,16 @@ async fn live_set(
             c.ts("started_at")?,
             c.ts("observed_at")?,
         );
-        let text = |a: &arrow::array::StringArray, i| {
-            if a.is_null(i) {
-                String::new()
-            } else {
-                a.value(i).to_owned()
-            }
-        };
+        let owned = |a, i| text(a, i).to_owned();
         for i in 0..b.num_rows() {
             streams.push(LiveStream {
-                user_id: text(user, i),
-                login: text(login, i),
-                stream_id: text(id, i),
-                game_id: text(gid, i),
-                game_name: text(game, i),
-                title: text(title, i),
-                language: text(lang, i),
+                user_id: owned(user, i),
+                login: owned(login, i),
+                stream_id: owned(id, i),
+                game_id: owned(gid, i),
+                game_name: owned(game, i),
+                title: owned(title, i),
+                language: owned(lang, i),
                 viewer_count: viewers.value(i),
                 started_at: time(started, i).unwrap_or_default(),
                 observed_at: time(observed, i).unwrap_or_default(),

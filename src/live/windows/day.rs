@@ -7,9 +7,8 @@
 //! are tracked from the first hour on, instead of growing step by step
 //! until midnight. Before (10-minute steps in queues), 100,000 streamers
 //! live all day took the views from 302 MiB at the first hundred cycles to
-//! 768 MiB at the close, 514 MiB of it the day's steps and their peaks and
-//! follower totals; those now take 25 steps of a streamer's 700 bytes. A
-//! streamer seen once costs the whole ring for a day, and the 24 hours
+//! 768 MiB at the close, 514 MiB of it the day's steps, their peaks and
+//! follower totals, where the rings take 67 MiB all day. A streamer seen once costs the whole ring for a day, and the 24 hours
 //! have an edge an hour wide (see [`DayRing`]).
 use std::collections::VecDeque;
 
@@ -21,7 +20,7 @@ const STEP_MS: i64 = STEP.num_milliseconds();
 
 /// The steps that overlap the last 24 hours: the current one, and the 24
 /// before it (the oldest holds the 24-hour cut).
-pub(crate) const SLOTS: usize = (RETENTION.num_minutes() / STEP.num_minutes()) as usize + 1;
+const SLOTS: usize = (RETENTION.num_minutes() / STEP.num_minutes()) as usize + 1;
 const SPAN: i64 = SLOTS as i64;
 
 /// [`Slot::bits`] above the weight: the step has a viewer sample, a
@@ -37,10 +36,15 @@ pub(crate) fn step_of(at: i64) -> i64 {
     at.div_euclid(STEP_MS)
 }
 
+/// The oldest step a window at `now` holds: the one the 24-hour cut falls in.
+fn oldest_step(now: DateTime<Utc>) -> i64 {
+    step_of(ms(now - RETENTION))
+}
+
 /// When the oldest step a window at `now` holds begins.
 pub(crate) fn oldest_start(now: DateTime<Utc>) -> DateTime<Utc> {
-    let step = step_of(ms(now - RETENTION));
-    DateTime::from_timestamp_millis(step.saturating_mul(STEP_MS)).unwrap_or(now - RETENTION)
+    DateTime::from_timestamp_millis(oldest_step(now).saturating_mul(STEP_MS))
+        .unwrap_or(now - RETENTION)
 }
 
 fn slot_of(step: i64) -> usize {
@@ -170,7 +174,7 @@ impl DayRing {
     /// Moves the window's edge to `now`: drops the steps that end at or
     /// before `now` − 24 h.
     pub(crate) fn prune(&mut self, now: DateTime<Utc>) {
-        self.drop_before(step_of(ms(now - RETENTION)));
+        self.drop_before(oldest_step(now));
     }
 
     /// Drops the steps before `keep`.
