@@ -82,3 +82,45 @@ fn follower_windows_drop_repeated_totals_and_answer_the_same() {
     assert_eq!(steady.followers_hour.totals.len(), 1);
     assert_eq!(steady.day.gained(), Some(0));
 }
+
+#[test]
+fn an_hour_window_moves_its_base_when_offsets_outgrow_their_32_bits() {
+    // (minute, viewers, weight in ms) pushed, and the window's answer
+    // recomputed from those still inside it.
+    let mut w = Window::new(TimeDelta::hours(1));
+    let mut pushed: Vec<(i64, i64, i64)> = Vec::new();
+    // A stream live for 51 days, a sample every 10 minutes: the window is
+    // never empty, so its offsets pass u32::MAX ms (49.7 days) and the base
+    // moves under samples it keeps. Then 60 days off, and the first sample
+    // after that comes before any prune.
+    let day = 24 * 60;
+    let minutes = (0..51 * day).step_by(10).chain(111 * day..111 * day + 90);
+    for (i, minute) in minutes.enumerate() {
+        let viewers = 100 + (i as i64 * 37) % 250;
+        let weight = if i % 5 == 0 { 0 } else { 60_000 };
+        w.push(at(minute), viewers, weight);
+        pushed.push((minute, viewers, weight));
+        let now = at(minute);
+        let inside: Vec<_> = pushed
+            .iter()
+            .rev()
+            .take_while(|p| at(p.0) > now - TimeDelta::hours(1))
+            .collect();
+        let weight: i64 = inside.iter().map(|p| p.2).sum();
+        let weighted: i64 = inside.iter().map(|p| p.1 * p.2).sum();
+        let avg = if weight > 0 {
+            weighted as f64 / weight as f64
+        } else {
+            inside.iter().map(|p| p.1).sum::<i64>() as f64 / inside.len() as f64
+        };
+        w.prune(now);
+        assert_eq!(w.avg(), Some(avg), "minute {minute}");
+        assert_eq!(
+            w.peak(),
+            inside.iter().map(|p| p.1).max(),
+            "minute {minute}"
+        );
+        assert!(w.samples.len() == inside.len(), "minute {minute}");
+    }
+    assert!(w.base > ms(at(111 * day)) - 3_600_000);
+}
