@@ -13,7 +13,10 @@
 //! ratios: the
 //! last 100 cycles against the second 100 (goal ≤ 1.2×) and RSS growth
 //! after the first 60 cycles (goal: flat): the change, the highest sample and
-//! a least-squares trend over every cycle after the first hour. At the end it
+//! a least-squares trend over every cycle after the first hour. A run longer
+//! than a day (`BENCH_CYCLES=2940`: two days and an hour) also prints each
+//! block of the later day beside the block that ended at the same simulated
+//! time the day before, whose load was the same. At the end it
 //! stops the server with SIGTERM and prints the live files of each table
 //! (bounded: a table gaining a file per cycle would hold one per cycle).
 //! `BENCH_CHECK=true` then checks the lake independently, as after a kill
@@ -68,6 +71,9 @@ use rss::rss_mib;
 #[path = "common/probe.rs"]
 mod probe;
 use probe::{Probe, quantile};
+#[path = "common/blocks.rs"]
+mod blocks;
+use blocks::{Block, day_over_day, slope};
 
 /// Bytes under `dir`.
 fn size(dir: &Path) -> u64 {
@@ -133,31 +139,6 @@ fn stages(line: &str) -> [f64; 4] {
         }
     }
     out
-}
-
-#[derive(Default)]
-struct Block {
-    times: Vec<f64>,
-    stages: [f64; 4],
-    streams: Vec<u64>,
-    rss: f64,
-}
-
-impl Block {
-    fn mean(&self) -> f64 {
-        self.times.iter().sum::<f64>() / self.times.len().max(1) as f64
-    }
-
-    /// Milliseconds of cycle per live stream (the load varies over the day).
-    fn per_stream_ms(&self) -> f64 {
-        let streams: u64 = self.streams.iter().sum();
-        1e3 * self.times.iter().sum::<f64>() / streams.max(1) as f64
-    }
-
-    /// Mean seconds of stage `i` per cycle.
-    fn stage(&self, i: usize) -> f64 {
-        self.stages[i] / self.times.len().max(1) as f64
-    }
 }
 
 fn main() {
@@ -314,6 +295,8 @@ fn main() {
                 mib("gold"),
             );
             probed.extend(millis);
+            block.last = id;
+            block.minute = started.elapsed().as_secs_f64() * speed / 60.0;
             blocks.push(std::mem::take(&mut block));
         }
         if id >= cycles {
@@ -377,6 +360,7 @@ fn main() {
             100.0 * slope(&rss_later)
         );
     }
+    day_over_day(&blocks);
     let files = live_files(&lake);
     if let Some((table, most)) = files.iter().max_by_key(|(_, n)| *n) {
         let all: Vec<String> = files.iter().map(|(t, n)| format!("{t} {n}")).collect();
@@ -396,18 +380,6 @@ fn main() {
             }
         }
     }
-}
-
-/// Least-squares slope of `y` over `x`.
-fn slope(points: &[(f64, f64)]) -> f64 {
-    let n = points.len() as f64;
-    let (mx, my) = points
-        .iter()
-        .fold((0.0, 0.0), |(x, y), (px, py)| (x + px / n, y + py / n));
-    let (num, den) = points.iter().fold((0.0, 0.0), |(num, den), (x, y)| {
-        (num + (x - mx) * (y - my), den + (x - mx) * (x - mx))
-    });
-    if den > 0.0 { num / den } else { 0.0 }
 }
 
 /// Live (not removed) files of every Delta table of the lake.
