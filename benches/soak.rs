@@ -283,7 +283,7 @@ fn main() {
                     block.stage(2),
                     block.stage(3)
                 ),
-                block.streams.iter().sum::<u64>() / block.streams.len().max(1) as u64,
+                block.mean_streams(),
                 rss,
                 format!(
                     "{:.0}/{:.0} ms",

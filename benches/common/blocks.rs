@@ -20,6 +20,11 @@ impl Block {
         self.times.iter().sum::<f64>() / self.times.len().max(1) as f64
     }
 
+    /// Live streams per cycle, on average.
+    pub fn mean_streams(&self) -> u64 {
+        self.streams.iter().sum::<u64>() / self.streams.len().max(1) as u64
+    }
+
     /// Milliseconds of cycle per live stream (the load varies over the day).
     pub fn per_stream_ms(&self) -> f64 {
         let streams: u64 = self.streams.iter().sum();
@@ -46,13 +51,11 @@ pub fn day_over_day(blocks: &[Block]) {
         .iter()
         .filter(|b| b.minute >= DAY + 60.0)
         .filter_map(|b| {
+            let off = |a: &Block| (a.minute - (b.minute - DAY)).abs();
             let before = blocks
                 .iter()
-                .min_by(|x, y| {
-                    let off = |a: &Block| (a.minute - (b.minute - DAY)).abs();
-                    off(x).total_cmp(&off(y))
-                })
-                .filter(|a| (a.minute - (b.minute - DAY)).abs() <= 60.0)?;
+                .min_by(|x, y| off(x).total_cmp(&off(y)))
+                .filter(|a| off(a) <= 60.0)?;
             Some((before, b))
         })
         .collect();
@@ -66,7 +69,6 @@ pub fn day_over_day(blocks: &[Block]) {
     );
     for (a, b) in &pairs {
         let minute = (b.minute % DAY) as u64;
-        let streams = |x: &Block| x.streams.iter().sum::<u64>() / x.streams.len().max(1) as u64;
         println!(
             "  {:02}:{:02} {:>10} vs {:<10} {:>5.2} vs {:<5.2} ({:.2}x) {:>5.0} vs {:<5.0} ({:+4.0}) {:>6} vs {:<6}",
             minute / 60,
@@ -79,8 +81,8 @@ pub fn day_over_day(blocks: &[Block]) {
             a.rss,
             b.rss,
             b.rss - a.rss,
-            streams(a),
-            streams(b),
+            a.mean_streams(),
+            b.mean_streams(),
         );
     }
     let n = pairs.len() as f64;
