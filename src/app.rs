@@ -225,6 +225,7 @@ impl App {
         probe_chat(&metrics, chat.clone());
         let options = EngineOptions {
             metrics: metrics.clone(),
+            footer_cache: Some(lake.footer_cache()),
             ..EngineOptions::from(&config.query)
         };
         let recent = RecentAlerts::default();

@@ -245,6 +245,11 @@ impl CycleRunner {
             }
             finished.summary.waiting = self.backlog.len();
             finished.summary.dropped = self.backlog.dropped();
+            if !failed {
+                // The cycle replaced today's gold partitions: their old
+                // files' footers are of no more use.
+                self.args.lake.forget_removed_footers();
+            }
             self.notify(&finished).await;
             if failed || fresh {
                 return finished;

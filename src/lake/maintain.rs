@@ -252,6 +252,8 @@ impl Lake {
                 );
                 today = after(today_every);
             }
+            // The files it merged and removed are read no more.
+            self.forget_removed_footers();
             // What the run read and wrote was freed, but malloc keeps it.
             crate::heap::release_freed("maintenance");
         }

@@ -28,6 +28,7 @@ mod checkpoint;
 mod closed;
 mod cluster;
 mod error;
+pub mod footers;
 mod local_log;
 mod location;
 pub mod maintain;

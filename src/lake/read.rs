@@ -20,6 +20,7 @@ use arrow::array::{AsArray, RecordBatch};
 use arrow::datatypes::Int64Type;
 use datafusion::catalog::MemorySchemaProvider;
 use datafusion::datasource::TableProvider;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::execution::{SendableRecordBatchStream, SessionState};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use futures::TryStreamExt;
@@ -32,20 +33,31 @@ pub(crate) struct ReadSession {
     state: Arc<SessionState>,
     /// The same with view types, for the query catalog.
     query: Arc<SessionState>,
+    /// The runtime of every read, with the footer cache they share
+    /// (`super::footers`).
+    pub(super) runtime: Arc<RuntimeEnv>,
 }
 
 impl ReadSession {
     pub(crate) fn new() -> Self {
-        let ctx = SessionContext::new_with_config(session_config());
-        let query = SessionContext::new_with_config(
+        let runtime = super::footers::runtime();
+        let ctx = SessionContext::new_with_config_rt(session_config(), Arc::clone(&runtime));
+        let query = SessionContext::new_with_config_rt(
             session_config()
                 .set_bool("datafusion.execution.parquet.schema_force_view_types", true)
                 .set_bool("datafusion.execution.parquet.pushdown_filters", true),
+            Arc::clone(&runtime),
         );
         Self {
             state: Arc::new(ctx.state()),
             query: Arc::new(query.state()),
+            runtime,
         }
+    }
+
+    /// A fresh context of the lake's settings on the shared runtime.
+    fn context(&self) -> SessionContext {
+        SessionContext::new_with_config_rt(session_config(), Arc::clone(&self.runtime))
     }
 }
 
@@ -97,7 +109,7 @@ impl Lake {
     /// version. For the ingest cycle's SQL and for tests; the Flight catalog
     /// is built by the query module.
     pub async fn session(&self) -> Result<SessionContext> {
-        let ctx = SessionContext::new_with_config(session_config());
+        let ctx = self.inner.read.context();
         self.register(&ctx, &Table::ALL).await?;
         Ok(ctx)
     }
@@ -178,7 +190,7 @@ impl Lake {
             table,
             source: Box::new(source),
         };
-        let ctx = SessionContext::new_with_config(session_config());
+        let ctx = self.inner.read.context();
         self.register(&ctx, &[table]).await?;
         ctx.sql(sql)
             .await

@@ -22,6 +22,7 @@ use datafusion::catalog::{CatalogProvider, SchemaProvider};
 use datafusion::common::ScalarValue;
 use datafusion::common::TableReference;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::execution::cache::cache_manager::FileMetadataCache;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionState;
@@ -60,6 +61,10 @@ pub struct EngineOptions {
     pub nice: i32,
     /// Where query counts, latencies and the number running are recorded.
     pub metrics: crate::metrics::Metrics,
+    /// The Parquet footer cache to share (the lake's,
+    /// [`crate::lake::Lake::footer_cache`]); a cache of the engine's own
+    /// when `None`.
+    pub footer_cache: Option<Arc<FileMetadataCache>>,
 }
 
 impl Default for EngineOptions {
@@ -71,6 +76,7 @@ impl Default for EngineOptions {
             queue_timeout: Duration::from_secs(30),
             nice: QUERY_NICE,
             metrics: crate::metrics::Metrics::default(),
+            footer_cache: None,
         }
     }
 }
@@ -84,6 +90,7 @@ impl From<&crate::config::QueryConfig> for EngineOptions {
             queue_timeout: c.queue_timeout,
             nice: c.nice,
             metrics: crate::metrics::Metrics::default(),
+            footer_cache: None,
         }
     }
 }
@@ -174,9 +181,11 @@ impl QueryEngine {
             .with_memory_limit(options.memory_limit.max(1 << 20), 1.0)
             .with_disk_manager_builder(
                 DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
-            )
-            .build_arc()
-            .map_err(Error::from)?;
+            );
+        let runtime =
+            crate::lake::footers::with_footer_cache(runtime, options.footer_cache.as_ref())
+                .build_arc()
+                .map_err(Error::from)?;
         let ctx = SessionContext::new_with_config_rt(config, runtime);
         ctx.register_udf(functions::date_trunc());
         let catalog = Arc::new(LakeCatalog::new());

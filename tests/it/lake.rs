@@ -10,6 +10,7 @@ use twitch_monitor::schema::{Layer, Table};
 pub(crate) mod data;
 mod evolve;
 mod files;
+mod footers;
 pub(crate) mod moto;
 mod reads;
 mod s3;
