@@ -223,6 +223,40 @@ async fn a_line_for_a_sealed_minute_counts_as_if_it_had_come_on_time() {
     assert!(sealed(&rig));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_line_for_a_day_closed_in_memory_counts_as_if_it_had_come_on_time() {
+    let (mut rig, source) = chat_rig().await;
+    let m = at("2026-01-05T23:50:00Z");
+    let s = |secs: i64| m + TimeDelta::seconds(secs);
+    let open = |rig: &Rig| {
+        let pipeline = rig.runner.as_ref().unwrap().pipeline().unwrap();
+        pipeline.state().chat.is_open(m.date_naive())
+    };
+    source.restore(vec![
+        message("a1", 1, s(1), s(2)),
+        message("a2", 2, s(3), s(4)),
+    ]);
+    rig.cycle().await;
+    assert!(open(&rig));
+    // 00:40 the next day: every minute of the 5th is sealed, its fold gone.
+    source.restore(vec![message("b1", 3, s(3000), s(3001))]);
+    rig.cycle().await;
+    assert!(!open(&rig));
+
+    // Late for 23:50: a repeat of a2 (counts once) and a third chatter. The
+    // day is read again from bronze, so both count exactly.
+    source.restore(vec![
+        message("a2", 2, s(3), s(3010)),
+        message("a3", 3, s(5), s(3010)),
+    ]);
+    rig.cycle().await;
+    let minute = "SELECT messages, unique_chatters FROM silver.chat_minutes \
+                  WHERE channel = 'alice' ORDER BY minute";
+    assert_eq!(pairs(&rig, minute).await, [(3, 3), (1, 1)]);
+    let day = "SELECT messages, chatters FROM gold.chat_daily WHERE channel = 'alice' ORDER BY day";
+    assert_eq!(pairs(&rig, day).await, [(3, 3), (1, 1)]);
+}
+
 /// The two Int64 columns of a query, row by row.
 async fn pairs(rig: &Rig, sql: &str) -> Vec<(i64, i64)> {
     let int = |b: &arrow::record_batch::RecordBatch, c: usize, i: usize| {

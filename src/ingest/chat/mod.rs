@@ -34,8 +34,10 @@ pub mod tables;
 
 pub use feed::{ChatChannels, ChatFeed};
 
-/// Days a fold stays open behind the newest day a message fell in: a line
-/// arriving later than that for an older day reloads the day from bronze.
+/// Days a fold stays open behind the newest day a message fell in, at
+/// most: a line arriving later than that for an older day reloads the day
+/// from bronze. A day closes earlier once all its minutes are sealed
+/// ([`SEAL_AFTER`] past its end, by the newest line received).
 const OPEN_DAYS_BEHIND: i64 = 1;
 
 /// How far behind the newest line received a minute is sealed. Lines
@@ -84,6 +86,11 @@ fn message_day(line: &ChatLine) -> Option<NaiveDate> {
         (LineKind::Message(m), Some(_)) => Some(m.sent_at.date_naive()),
         _ => None,
     }
+}
+
+/// Midnight (UTC) at the start of `day`.
+fn day_start(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(chrono::NaiveTime::MIN).and_utc()
 }
 
 /// The (channel, minute) of every chat message among `lines`.
@@ -142,6 +149,13 @@ impl ChatDays {
             for fold in self.days.values_mut() {
                 fold.minutes.seal_before(before);
             }
+            // A day whose every minute is sealed is in the lake for good
+            // (its rows were written by the cycles that touched it): its
+            // fold goes, rather than a whole day of minutes held a day
+            // longer. A line later still for it opens it again from bronze
+            // ([`ChatDays::load`]), as for any closed day.
+            self.days
+                .retain(|d, _| touched.contains(d) || day_start(*d + TimeDelta::days(1)) > before);
         }
         touched
     }

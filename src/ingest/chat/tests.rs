@@ -72,14 +72,29 @@ fn a_minute_spanning_cycles_is_folded_whole_and_a_repeated_id_counts_once() {
 }
 
 #[test]
-fn days_more_than_one_behind_the_newest_close_and_other_lines_touch_no_day() {
+fn a_day_closes_once_its_last_minute_is_sealed_and_other_lines_touch_no_day() {
     let mut days = ChatDays::default();
     days.add(&[msg("a", "u1", at(0), "hi")]);
-    let next = at(86_400);
-    days.add(&[msg("b", "u1", next, "hi")]);
+    // Day 6, 00:29: day 5's last minute (23:59) is not sealed yet.
+    let just_after = at(12 * 3_600 + 29 * 60);
+    days.add(&[msg("b", "u1", just_after, "hi")]);
     assert!(days.is_open(day(5)) && days.is_open(day(6)));
-    days.add(&[msg("c", "u1", at(2 * 86_400), "hi")]);
-    assert!(!days.is_open(day(5)) && days.is_open(day(6)) && days.is_open(day(7)));
+    // 00:30: sealed, so day 5's fold goes.
+    days.add(&[msg("c", "u1", just_after + TimeDelta::minutes(1), "hi")]);
+    assert!(!days.is_open(day(5)) && days.is_open(day(6)));
+    // A line for a closed day opens it (the pipeline loads it from bronze
+    // first) and keeps it open for the cycle that writes its rows.
+    assert_eq!(
+        days.add(&[msg("d", "u2", at(60), "hi")]),
+        BTreeSet::from([day(5)])
+    );
+    assert!(days.is_open(day(5)));
+    days.add(&[msg("e", "u1", just_after + TimeDelta::minutes(2), "hi")]);
+    assert!(!days.is_open(day(5)) && days.is_open(day(6)));
+    // A day later, day 6 has closed too.
+    let far = at(3 * 86_400);
+    days.add(&[msg("f", "u1", far, "hi")]);
+    assert!(!days.is_open(day(6)) && days.is_open(day(8)));
     let junk = parse_line("not irc #alice", at(0), Scorer::builtin())
         .0
         .unwrap();
