@@ -66,34 +66,38 @@ impl Lake {
     /// Drops the cached footers of files under a table of this lake that
     /// its newest loaded state no longer holds (replaced, merged, or
     /// vacuumed); returns how many. Entries outside the lake's tables are
-    /// left to the cache's own limit. Cheap: a look at the tables' file
-    /// lists in memory.
+    /// left to the cache's own limit. Cheap: a look at the file lists in
+    /// memory of the tables that have cached footers.
     pub fn forget_removed_footers(&self) -> usize {
         let cache = self.footer_cache();
         let entries = cache.list_entries();
-        if entries.is_empty() {
-            return 0;
-        }
-        let mut live: HashSet<Path> = HashSet::new();
-        let mut roots: Vec<Path> = Vec::new();
+        let mut forgot = 0;
         for slot in &self.inner.slots {
-            let root = Path::from_url_path(slot.url.path()).unwrap_or_default();
+            let Ok(root) = Path::from_url_path(slot.url.path()) else {
+                continue;
+            };
+            let cached: Vec<&Path> = entries.keys().filter(|p| p.prefix_matches(&root)).collect();
+            if cached.is_empty() {
+                continue;
+            }
             let delta = slot.latest.load();
             let Ok(snapshot) = delta.snapshot() else {
                 // A table not loaded: its entries cannot be judged.
                 continue;
             };
-            for file in snapshot.log_data() {
-                let path = file.object_store_path();
-                live.insert(root.parts().chain(path.parts()).collect());
-            }
-            roots.push(root);
-        }
-        let mut forgot = 0;
-        for path in entries.keys() {
-            let in_table = roots.iter().any(|r| path.prefix_matches(r));
-            if in_table && !live.contains(path) && cache.remove(path).is_some() {
-                forgot += 1;
+            let live: HashSet<Path> = snapshot
+                .log_data()
+                .into_iter()
+                .map(|file| {
+                    root.parts()
+                        .chain(file.object_store_path().parts())
+                        .collect()
+                })
+                .collect();
+            for path in cached {
+                if !live.contains(path) && cache.remove(path).is_some() {
+                    forgot += 1;
+                }
             }
         }
         forgot
